@@ -1,0 +1,174 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+func validPolicy(name string) bool {
+	_, err := authstate.PolicyByName(name)
+	return err == nil
+}
+
+// check evaluates every expectation against the engine's final state.
+func (r *run) check(ctx context.Context, sc *Scenario) []Failure {
+	s := r.eng.Snapshot()
+	current, curErr := r.currentSession(ctx)
+	var out []Failure
+	for _, x := range sc.Expect {
+		got, ok := r.holds(x, s, current, curErr)
+		if !ok {
+			out = append(out, Failure{Expect: x.String(), Got: got, Line: x.Line})
+		}
+	}
+	return out
+}
+
+// currentSession asks the server which session the client's cookie holds
+// now. It is the referee's question, not an observation by the client.
+func (r *run) currentSession(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.StepTimeout)
+	defer cancel()
+	sess, err := r.client.GetSession(ctx)
+	if err != nil {
+		return "", err
+	}
+	if sess == nil {
+		return "", nil
+	}
+	return sess.ID, nil
+}
+
+var labelRE = regexp.MustCompile(`^S[1-9][0-9]*$`)
+
+// matches reports whether a token bound to session id (""= no token)
+// matches the selector.
+func matches(sel, id string, s authstate.Snapshot, current string) bool {
+	switch {
+	case sel == "none":
+		return id == ""
+	case sel == "current":
+		return id != "" && id == current
+	case labelRE.MatchString(sel):
+		return id != "" && s.Label(id) == sel
+	}
+	return false
+}
+
+func describeSel(sel string, s authstate.Snapshot, current string) string {
+	switch sel {
+	case "current":
+		if current == "" {
+			return "the current session (the server has none for this client)"
+		}
+		return fmt.Sprintf("the current session (%s)", s.Label(current))
+	case "none":
+		return "no token"
+	}
+	return sel
+}
+
+func describeToken(t *authstate.Token, s authstate.Snapshot, current string) string {
+	if t == nil {
+		return "no token"
+	}
+	l := s.Label(t.SessionID)
+	var notes []string
+	if t.SessionID != current {
+		if current == "" {
+			notes = append(notes, "the server has no session for this client")
+		} else {
+			notes = append(notes, fmt.Sprintf("stale: the current session is %s", s.Label(current)))
+		}
+	}
+	if t.ExpiredAt(s.Now, 0) {
+		notes = append(notes, "expired")
+	}
+	out := l + "'s token"
+	if len(notes) > 0 {
+		out += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return out
+}
+
+func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr error) (string, bool) {
+	needsCurrent := x.Session == "current" || x.NotSession == "current" || x.CacheSession == "current" || x.CacheNotSession == "current"
+	if needsCurrent && curErr != nil {
+		return "could not ask the server for the current session: " + curErr.Error(), false
+	}
+	switch {
+	case x.Result != "":
+		c, ok := s.Call(x.Result)
+		if !ok {
+			return fmt.Sprintf("fetch %s never ran", x.Result), false
+		}
+		if !c.Done {
+			return fmt.Sprintf("fetch %s has not returned", x.Result), false
+		}
+		id := ""
+		if c.Token != nil {
+			id = c.Token.SessionID
+		}
+		got := fmt.Sprintf("%s returned %s", x.Result, describeToken(c.Token, s, current))
+		if c.Token == nil && c.Err != "" {
+			got += " (" + c.Err + ")"
+		}
+		if c.Source != "" {
+			got += " via " + sourceWords(c)
+		}
+		if x.Session != "" {
+			if matches(x.Session, id, s, current) {
+				return "", true
+			}
+			return got + "; expected " + describeSel(x.Session, s, current), false
+		}
+		if !matches(x.NotSession, id, s, current) {
+			return "", true
+		}
+		return got + "; expected anything but " + describeSel(x.NotSession, s, current), false
+	case x.TokenRequests != nil:
+		if x.TokenRequests.holds(s.TokenRequests) {
+			return "", true
+		}
+		return fmt.Sprintf("the client sent %d token request(s)", s.TokenRequests), false
+	case x.HasCache:
+		id := ""
+		if s.Cache != nil {
+			id = s.Cache.SessionID
+		}
+		got := "the cache holds " + describeToken(s.Cache, s, current)
+		if x.CacheSession != "" {
+			if matches(x.CacheSession, id, s, current) {
+				return "", true
+			}
+			return got + "; expected " + describeSel(x.CacheSession, s, current), false
+		}
+		if !matches(x.CacheNotSession, id, s, current) {
+			return "", true
+		}
+		return got + "; expected anything but " + describeSel(x.CacheNotSession, s, current), false
+	case x.NoViolations:
+		if len(s.Violations) == 0 {
+			return "", true
+		}
+		msg := fmt.Sprintf("%d violation(s); first: %s", len(s.Violations), s.Violations[0].Detail)
+		return msg, false
+	}
+	return "nothing to check", false
+}
+
+func sourceWords(c authstate.Call) string {
+	switch c.Source {
+	case "cache":
+		return "the cache"
+	case "joined":
+		return fmt.Sprintf("joining request #%d", c.Fetch)
+	case "fetch":
+		return fmt.Sprintf("request #%d", c.Fetch)
+	}
+	return c.Source
+}

@@ -1,0 +1,703 @@
+// Package scenario reads scenario files, runs them against a target under
+// one or more token-cache policies, and checks their expectations.
+//
+// A scenario describes correct behaviour: running it under a buggy policy
+// is how the bug is reproduced (it fails there).
+package scenario
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileSize bounds a scenario file; anything larger is refused.
+const MaxFileSize = 1 << 20
+
+// Scenario is one parsed scenario file.
+type Scenario struct {
+	Name        string
+	Description string
+	File        string
+	// Reference names the reference case(s) it reproduces, for humans.
+	Reference string
+	// Buggy lists the policies the reference calls wrong for this case:
+	// they are expected to fail it.
+	Buggy  []string
+	Start  Start
+	Steps  []Step
+	Expect []Expectation
+}
+
+// Start is the state before the client starts.
+type Start struct {
+	SignedIn     bool
+	InitialToken bool
+}
+
+// Op is a step's operation.
+type Op string
+
+const (
+	OpSignIn         Op = "sign_in"
+	OpSignOut        Op = "sign_out"
+	OpChangePassword Op = "change_password"
+	OpObserve        Op = "observe"
+	OpRotate         Op = "rotate"
+	OpFetch          Op = "fetch"
+	OpAwait          Op = "await"
+	OpHold           Op = "hold"
+	OpRelease        Op = "release"
+	OpWait           Op = "wait"
+	OpFault          Op = "fault"
+)
+
+// Step is one step.
+type Step struct {
+	Line  int
+	Op    Op
+	As    string        // fetch
+	Force bool          // fetch
+	Names []string      // await
+	What  string        // hold: token | token_request | none; release: all | oldest | latest
+	Wait  time.Duration // wait
+	Fault Fault         // fault
+}
+
+// Fault is an injected failure for the next request to an endpoint, made
+// in the client transport so it works against any target.
+type Fault struct {
+	Endpoint string
+	Status   int
+	Network  bool
+}
+
+func (s Step) String() string {
+	switch s.Op {
+	case OpFetch:
+		f := "fetch"
+		if s.As != "" {
+			f += " " + s.As
+		}
+		if s.Force {
+			f += " (forced)"
+		}
+		return f
+	case OpAwait:
+		return "await " + strings.Join(s.Names, ", ")
+	case OpHold:
+		return "hold " + s.What
+	case OpRelease:
+		return "release " + s.What
+	case OpWait:
+		return "wait " + s.Wait.String()
+	case OpFault:
+		if s.Fault.Network {
+			return "fault " + s.Fault.Endpoint + " network"
+		}
+		return fmt.Sprintf("fault %s %d", s.Fault.Endpoint, s.Fault.Status)
+	}
+	return string(s.Op)
+}
+
+// Expectation is one check made after the steps.
+type Expectation struct {
+	Line int
+	// Result names a fetch; Session / NotSession is a session selector:
+	// current, none, or S<n>.
+	Result     string
+	Session    string
+	NotSession string
+	// TokenRequests checks how many token requests were sent.
+	TokenRequests *Count
+	// Cache checks the provider's stored token.
+	CacheSession    string
+	CacheNotSession string
+	HasCache        bool
+	NoViolations    bool
+}
+
+// Count is an exact number or bounds.
+type Count struct {
+	Exact, Min, Max *int
+}
+
+func (c Count) String() string {
+	var parts []string
+	if c.Exact != nil {
+		return strconv.Itoa(*c.Exact)
+	}
+	if c.Min != nil {
+		parts = append(parts, fmt.Sprintf("at least %d", *c.Min))
+	}
+	if c.Max != nil {
+		parts = append(parts, fmt.Sprintf("at most %d", *c.Max))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func (c Count) holds(n int) bool {
+	return (c.Exact == nil || n == *c.Exact) && (c.Min == nil || n >= *c.Min) && (c.Max == nil || n <= *c.Max)
+}
+
+func (x Expectation) String() string {
+	switch {
+	case x.Result != "" && x.NotSession != "":
+		return fmt.Sprintf("result %s: not session %s", x.Result, x.NotSession)
+	case x.Result != "":
+		return fmt.Sprintf("result %s: session %s", x.Result, x.Session)
+	case x.TokenRequests != nil:
+		return "token_requests: " + x.TokenRequests.String()
+	case x.HasCache && x.CacheNotSession != "":
+		return "cache: not session " + x.CacheNotSession
+	case x.HasCache:
+		return "cache: session " + x.CacheSession
+	case x.NoViolations:
+		return "no_violations"
+	}
+	return "?"
+}
+
+// ParseError points at the line of a scenario file that is wrong.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Load reads and parses a scenario file.
+func Load(path string) (*Scenario, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > MaxFileSize {
+		return nil, &ParseError{File: path, Msg: fmt.Sprintf("file is %d bytes; scenario files are limited to %d", st.Size(), MaxFileSize)}
+	}
+	data := make([]byte, st.Size())
+	if _, err := f.Read(data); err != nil && st.Size() > 0 {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses scenario YAML. Errors name the line.
+func Parse(file string, data []byte) (*Scenario, error) {
+	if len(data) > MaxFileSize {
+		return nil, &ParseError{File: file, Msg: "file too large"}
+	}
+	p := parser{file: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, p.yamlErr(err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, &ParseError{File: file, Msg: "empty scenario file"}
+	}
+	sc, err := p.scenario(doc.Content[0])
+	if err != nil {
+		return nil, err
+	}
+	sc.File = file
+	return sc, nil
+}
+
+type parser struct{ file string }
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+func (p parser) yamlErr(err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &ParseError{File: p.file, Line: n, Msg: "invalid YAML: " + m[2]}
+	}
+	return &ParseError{File: p.file, Msg: "invalid YAML: " + msg}
+}
+
+func (p parser) errf(n *yaml.Node, format string, args ...any) error {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return &ParseError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// pairs returns a mapping's key/value nodes, refusing duplicate keys.
+func (p parser) pairs(n *yaml.Node, what string) ([][2]*yaml.Node, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, "%s must be a mapping, got %s", what, kindName(n))
+	}
+	seen := map[string]bool{}
+	var out [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			return nil, p.errf(k, "%s: key %q appears twice", what, k.Value)
+		}
+		seen[k.Value] = true
+		out = append(out, [2]*yaml.Node{k, v})
+	}
+	return out, nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+func (p parser) str(n *yaml.Node, what string) (string, error) {
+	if n.Kind != yaml.ScalarNode {
+		return "", p.errf(n, "%s must be a string, got %s", what, kindName(n))
+	}
+	return n.Value, nil
+}
+
+func (p parser) boolean(n *yaml.Node, what string) (bool, error) {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "true", "yes", "on":
+			return true, nil
+		case "false", "no", "off":
+			return false, nil
+		}
+	}
+	return false, p.errf(n, "%s must be true or false, got %s", what, kindName(n))
+}
+
+func (p parser) integer(n *yaml.Node, what string) (int, error) {
+	if n.Kind == yaml.ScalarNode {
+		if v, err := strconv.Atoi(n.Value); err == nil && v >= 0 {
+			return v, nil
+		}
+	}
+	return 0, p.errf(n, "%s must be a whole number ≥ 0, got %s", what, kindName(n))
+}
+
+func (p parser) scenario(root *yaml.Node) (*Scenario, error) {
+	kv, err := p.pairs(root, "a scenario")
+	if err != nil {
+		return nil, err
+	}
+	sc := &Scenario{Start: Start{SignedIn: true}}
+	var stepsNode *yaml.Node
+	for _, e := range kv {
+		k, v := e[0], e[1]
+		switch k.Value {
+		case "name":
+			sc.Name, err = p.str(v, "name")
+		case "description":
+			sc.Description, err = p.str(v, "description")
+		case "reference":
+			sc.Reference, err = p.str(v, "reference")
+		case "buggy":
+			sc.Buggy, err = p.names(v, "buggy")
+		case "start":
+			sc.Start, err = p.start(v)
+		case "steps":
+			stepsNode = v
+			sc.Steps, err = p.steps(v)
+		case "expect":
+			sc.Expect, err = p.expectations(v)
+		default:
+			err = p.errf(k, "unknown key %q (want name, description, reference, buggy, start, steps, expect)", k.Value)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if sc.Name == "" {
+		return nil, p.errf(root, "the scenario has no name")
+	}
+	if stepsNode == nil {
+		return nil, p.errf(root, "the scenario has no steps")
+	}
+	if len(sc.Expect) == 0 {
+		return nil, p.errf(root, "the scenario has no expectations (expect:)")
+	}
+	if err := p.checkNames(sc); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+func (p parser) names(v *yaml.Node, what string) ([]string, error) {
+	if v.Kind == yaml.ScalarNode {
+		if v.Value == "" {
+			return nil, p.errf(v, "%s is empty", what)
+		}
+		return []string{v.Value}, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.errf(v, "%s must be a name or a list of names, got %s", what, kindName(v))
+	}
+	var out []string
+	for _, it := range v.Content {
+		s, err := p.str(it, what)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, p.errf(v, "%s is an empty list", what)
+	}
+	return out, nil
+}
+
+func (p parser) start(v *yaml.Node) (Start, error) {
+	st := Start{SignedIn: true}
+	kv, err := p.pairs(v, "start")
+	if err != nil {
+		return st, err
+	}
+	for _, e := range kv {
+		k, v := e[0], e[1]
+		switch k.Value {
+		case "signed_in":
+			st.SignedIn, err = p.boolean(v, "start.signed_in")
+		case "initial_token":
+			st.InitialToken, err = p.boolean(v, "start.initial_token")
+		default:
+			err = p.errf(k, "unknown key %q in start (want signed_in, initial_token)", k.Value)
+		}
+		if err != nil {
+			return st, err
+		}
+	}
+	if st.InitialToken && !st.SignedIn {
+		return st, p.errf(v, "start.initial_token needs start.signed_in: an initial token is minted for the signed-in session")
+	}
+	return st, nil
+}
+
+func (p parser) steps(v *yaml.Node) ([]Step, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.errf(v, "steps must be a list, got %s", kindName(v))
+	}
+	var out []Step
+	for _, n := range v.Content {
+		s, err := p.step(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+const stepList = "sign_in, sign_out, change_password, observe, rotate, fetch, await, hold, release, wait, fault"
+
+func (p parser) step(n *yaml.Node) (Step, error) {
+	s := Step{Line: n.Line}
+	var key, val *yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		key = n
+	case yaml.MappingNode:
+		if len(n.Content) != 2 {
+			return s, p.errf(n, "a step is one operation; this one has %d keys", len(n.Content)/2)
+		}
+		key, val = n.Content[0], n.Content[1]
+	default:
+		return s, p.errf(n, "a step must be an operation name or a one-key mapping, got %s", kindName(n))
+	}
+	s.Op = Op(key.Value)
+	var err error
+	switch s.Op {
+	case OpSignIn, OpSignOut, OpChangePassword, OpObserve, OpRotate:
+		if val != nil && !(val.Kind == yaml.ScalarNode && (val.Value == "" || val.Tag == "!!null")) {
+			return s, p.errf(val, "%s takes no arguments", s.Op)
+		}
+	case OpFetch:
+		if val != nil && !(val.Kind == yaml.ScalarNode && val.Tag == "!!null") {
+			kv, err := p.pairs(val, "fetch")
+			if err != nil {
+				return s, err
+			}
+			for _, e := range kv {
+				switch e[0].Value {
+				case "as":
+					s.As, err = p.str(e[1], "fetch.as")
+				case "force":
+					s.Force, err = p.boolean(e[1], "fetch.force")
+				default:
+					err = p.errf(e[0], "unknown key %q in fetch (want as, force)", e[0].Value)
+				}
+				if err != nil {
+					return s, err
+				}
+			}
+		}
+	case OpAwait:
+		if val == nil {
+			return s, p.errf(key, "await needs the name of a fetch, or a list of names")
+		}
+		s.Names, err = p.names(val, "await")
+	case OpHold:
+		if val == nil {
+			return s, p.errf(key, "hold needs what to hold: token, token_request or none")
+		}
+		s.What, err = p.str(val, "hold")
+		if err == nil && s.What != "token" && s.What != "token_request" && s.What != "none" {
+			err = p.errf(val, "hold: unknown %q (want token, token_request or none)", s.What)
+		}
+	case OpRelease:
+		if val == nil {
+			return s, p.errf(key, "release needs all, oldest or latest")
+		}
+		s.What, err = p.str(val, "release")
+		if err == nil && s.What != "all" && s.What != "oldest" && s.What != "latest" {
+			err = p.errf(val, "release: unknown %q (want all, oldest or latest)", s.What)
+		}
+	case OpWait:
+		if val == nil {
+			return s, p.errf(key, "wait needs a duration such as 500ms or 16m")
+		}
+		var str string
+		if str, err = p.str(val, "wait"); err == nil {
+			s.Wait, err = time.ParseDuration(str)
+			if err != nil || s.Wait < 0 {
+				err = p.errf(val, "wait: %q is not a duration such as 500ms or 16m", str)
+			}
+		}
+	case OpFault:
+		if val == nil {
+			return s, p.errf(key, "fault needs {endpoint: token, status: 503} or {endpoint: token, network: true}")
+		}
+		s.Fault, err = p.fault(val)
+	default:
+		return s, p.errf(key, "unknown step %q (want one of %s)", key.Value, stepList)
+	}
+	return s, err
+}
+
+var endpoints = map[string]bool{"token": true, "get-session": true, "change-password": true, "sign-in": true, "sign-out": true}
+
+func (p parser) fault(v *yaml.Node) (Fault, error) {
+	var f Fault
+	kv, err := p.pairs(v, "fault")
+	if err != nil {
+		return f, err
+	}
+	for _, e := range kv {
+		switch e[0].Value {
+		case "endpoint":
+			f.Endpoint, err = p.str(e[1], "fault.endpoint")
+			if err == nil && !endpoints[f.Endpoint] {
+				err = p.errf(e[1], "fault.endpoint: unknown %q (want token, get-session, change-password, sign-in or sign-out)", f.Endpoint)
+			}
+		case "status":
+			f.Status, err = p.integer(e[1], "fault.status")
+			if err == nil && (f.Status < 400 || f.Status > 599) {
+				err = p.errf(e[1], "fault.status must be an HTTP error status (400–599), got %d", f.Status)
+			}
+		case "network":
+			f.Network, err = p.boolean(e[1], "fault.network")
+		default:
+			err = p.errf(e[0], "unknown key %q in fault (want endpoint, status, network)", e[0].Value)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	if f.Endpoint == "" {
+		return f, p.errf(v, "fault needs an endpoint")
+	}
+	if (f.Status == 0) == !f.Network {
+		return f, p.errf(v, "fault needs exactly one of status or network: true")
+	}
+	return f, nil
+}
+
+var sessionSel = regexp.MustCompile(`^(current|none|S[1-9][0-9]*)$`)
+
+func (p parser) selector(n *yaml.Node, what string) (string, error) {
+	s, err := p.str(n, what)
+	if err != nil {
+		return "", err
+	}
+	if !sessionSel.MatchString(s) {
+		return "", p.errf(n, "%s: %q is not a session (want current, none or S1, S2, …)", what, s)
+	}
+	return s, nil
+}
+
+func (p parser) expectations(v *yaml.Node) ([]Expectation, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.errf(v, "expect must be a list, got %s", kindName(v))
+	}
+	var out []Expectation
+	for _, n := range v.Content {
+		x, err := p.expectation(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func (p parser) expectation(n *yaml.Node) (Expectation, error) {
+	x := Expectation{Line: n.Line}
+	kv, err := p.pairs(n, "an expectation")
+	if err != nil {
+		return x, err
+	}
+	for _, e := range kv {
+		k, v := e[0], e[1]
+		switch k.Value {
+		case "result":
+			x.Result, err = p.str(v, "result")
+		case "session":
+			x.Session, err = p.selector(v, "session")
+		case "not_session":
+			x.NotSession, err = p.selector(v, "not_session")
+		case "token_requests":
+			x.TokenRequests, err = p.count(v)
+		case "cache":
+			x.HasCache = true
+			var ckv [][2]*yaml.Node
+			if ckv, err = p.pairs(v, "cache"); err == nil {
+				for _, ce := range ckv {
+					switch ce[0].Value {
+					case "session":
+						x.CacheSession, err = p.selector(ce[1], "cache.session")
+					case "not_session":
+						x.CacheNotSession, err = p.selector(ce[1], "cache.not_session")
+					default:
+						err = p.errf(ce[0], "unknown key %q in cache (want session or not_session)", ce[0].Value)
+					}
+					if err != nil {
+						break
+					}
+				}
+				if err == nil && (x.CacheSession == "") == (x.CacheNotSession == "") {
+					err = p.errf(v, "cache needs exactly one of session or not_session")
+				}
+			}
+		case "no_violations":
+			x.NoViolations, err = p.boolean(v, "no_violations")
+			if err == nil && !x.NoViolations {
+				err = p.errf(v, "no_violations: false checks nothing; leave it out")
+			}
+		default:
+			err = p.errf(k, "unknown key %q in an expectation (want result with session or not_session, token_requests, cache, no_violations)", k.Value)
+		}
+		if err != nil {
+			return x, err
+		}
+	}
+	kinds := 0
+	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations} {
+		if b {
+			kinds++
+		}
+	}
+	switch {
+	case kinds != 1:
+		return x, p.errf(n, "an expectation checks one thing: result, token_requests, cache or no_violations")
+	case x.Result != "" && (x.Session == "") == (x.NotSession == ""):
+		return x, p.errf(n, "result %s needs exactly one of session or not_session", x.Result)
+	case x.Result == "" && (x.Session != "" || x.NotSession != ""):
+		return x, p.errf(n, "session and not_session go with result")
+	}
+	return x, nil
+}
+
+func (p parser) count(v *yaml.Node) (*Count, error) {
+	if v.Kind == yaml.ScalarNode {
+		n, err := p.integer(v, "token_requests")
+		if err != nil {
+			return nil, err
+		}
+		return &Count{Exact: &n}, nil
+	}
+	kv, err := p.pairs(v, "token_requests")
+	if err != nil {
+		return nil, err
+	}
+	c := &Count{}
+	for _, e := range kv {
+		n, err := p.integer(e[1], "token_requests."+e[0].Value)
+		if err != nil {
+			return nil, err
+		}
+		switch e[0].Value {
+		case "min":
+			c.Min = &n
+		case "max":
+			c.Max = &n
+		default:
+			return nil, p.errf(e[0], "unknown key %q in token_requests (want min, max)", e[0].Value)
+		}
+	}
+	if c.Min == nil && c.Max == nil {
+		return nil, p.errf(v, "token_requests needs a number, or min and/or max")
+	}
+	return c, nil
+}
+
+// checkNames makes sure every awaited or expected fetch is started first.
+func (p parser) checkNames(sc *Scenario) error {
+	started := map[string]int{}
+	for _, s := range sc.Steps {
+		switch s.Op {
+		case OpFetch:
+			if s.As == "" {
+				continue
+			}
+			if l, dup := started[s.As]; dup {
+				return &ParseError{File: p.file, Line: s.Line, Msg: fmt.Sprintf("fetch name %q is already used on line %d", s.As, l)}
+			}
+			started[s.As] = s.Line
+		case OpAwait:
+			for _, n := range s.Names {
+				if _, ok := started[n]; !ok {
+					return &ParseError{File: p.file, Line: s.Line, Msg: fmt.Sprintf("await %q: no earlier fetch is named %q", n, n)}
+				}
+			}
+		}
+	}
+	for _, x := range sc.Expect {
+		if x.Result == "" {
+			continue
+		}
+		if _, ok := started[x.Result]; !ok {
+			return &ParseError{File: p.file, Line: x.Line, Msg: fmt.Sprintf("result %q: no fetch is named %q", x.Result, x.Result)}
+		}
+	}
+	for _, b := range sc.Buggy {
+		if !validPolicy(b) {
+			return &ParseError{File: p.file, Msg: fmt.Sprintf("buggy: unknown policy %q", b)}
+		}
+	}
+	return nil
+}

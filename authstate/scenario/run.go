@@ -1,0 +1,277 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// Client is one client's connection to a target: a Better Auth backend for
+// the engine, plus the transport gates a scenario drives. Each run gets a
+// fresh one (its own cookie jar).
+type Client interface {
+	authstate.Backend
+	// Hold starts holding "token" responses, "token_request" requests
+	// (before they reach the server), or stops holding ("none").
+	Hold(what string) error
+	// Release lets held items go: "all", "oldest" or "latest".
+	Release(which string) int
+	// Held is how many items are held now.
+	Held() int
+	// HeldSummary describes what is held, for error messages.
+	HeldSummary() string
+	// SetNotify registers a function called whenever the held set changes.
+	SetNotify(func())
+	// InjectFault makes the next request to an endpoint fail.
+	InjectFault(f Fault) error
+	Close()
+}
+
+// Target opens clients against one server: the built-in simulator or a
+// real Better Auth deployment.
+type Target interface {
+	// Name is "sim" or the base URL.
+	Name() string
+	// Open signs nothing in; it returns a client with an empty cookie jar.
+	Open(ctx context.Context) (Client, error)
+}
+
+// Options tune a run.
+type Options struct {
+	// StepTimeout bounds each step (default 2s).
+	StepTimeout time.Duration
+	// OnEvent, if set, receives every engine event in order.
+	OnEvent func(authstate.Event)
+	// Start is the virtual clock's starting time (default now).
+	Start time.Time
+}
+
+// DefaultStepTimeout is the default bound on one step.
+const DefaultStepTimeout = 2 * time.Second
+
+// Result is the outcome of one scenario under one policy.
+type Result struct {
+	Scenario string    `json:"scenario"`
+	File     string    `json:"file,omitempty"`
+	Policy   string    `json:"policy"`
+	Passed   bool      `json:"passed"`
+	Failures []Failure `json:"failures"`
+	// Buggy is true when the scenario says the reference calls this policy
+	// wrong for the case, so a failure reproduces the bug.
+	Buggy      bool  `json:"expected_to_fail"`
+	DurationMS int64 `json:"duration_ms"`
+	// Err is a run error (connection, timeout) rather than an expectation.
+	Err    string `json:"error,omitempty"`
+	Events int    `json:"events"`
+}
+
+// Failure is one expectation that did not hold.
+type Failure struct {
+	Expect string `json:"expect"`
+	Got    string `json:"got"`
+	Line   int    `json:"line,omitempty"`
+}
+
+// Verdict is a short word for the result.
+func (r Result) Verdict() string {
+	switch {
+	case r.Err != "" && len(r.Failures) == 0:
+		return "ERROR"
+	case r.Passed:
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// SetupError is a failure to reach or prepare the target: exit status 2
+// rather than 1.
+type SetupError struct{ Err error }
+
+func (e *SetupError) Error() string { return e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// Run runs sc under policy against target.
+func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) (res Result) {
+	began := time.Now()
+	res = Result{Scenario: sc.Name, File: sc.File, Policy: policy}
+	for _, b := range sc.Buggy {
+		if b == policy {
+			res.Buggy = true
+		}
+	}
+	defer func() { res.DurationMS = time.Since(began).Milliseconds() }()
+	if opts.StepTimeout <= 0 {
+		opts.StepTimeout = DefaultStepTimeout
+	}
+	r, err := newRun(ctx, target, sc, policy, opts)
+	if err != nil {
+		res.Err = err.Error()
+		res.Failures = []Failure{{Expect: "the run to start", Got: err.Error()}}
+		return res
+	}
+	defer r.close()
+	for _, st := range sc.Steps {
+		if err := r.step(ctx, st); err != nil {
+			res.Err = err.Error()
+			res.Failures = []Failure{{Expect: fmt.Sprintf("step %q (line %d) to finish", st, st.Line), Got: err.Error(), Line: st.Line}}
+			res.Events = r.events()
+			return res
+		}
+	}
+	res.Failures = r.check(ctx, sc)
+	res.Passed = len(res.Failures) == 0
+	res.Events = r.events()
+	return res
+}
+
+type run struct {
+	client  Client
+	eng     *authstate.Engine
+	clock   *authstate.FakeClock
+	opts    Options
+	sub     *authstate.Subscription
+	fwd     chan struct{}
+	notify  chan struct{}
+	emitted int
+}
+
+func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) (*run, error) {
+	client, err := target.Open(ctx)
+	if err != nil {
+		return nil, &SetupError{fmt.Errorf("open %s: %w", target.Name(), err)}
+	}
+	r := &run{client: client, opts: opts, notify: make(chan struct{}, 1)}
+	client.SetNotify(func() {
+		select {
+		case r.notify <- struct{}{}:
+		default:
+		}
+	})
+	setup, cancel := context.WithTimeout(ctx, 4*opts.StepTimeout)
+	defer cancel()
+	if sc.Start.SignedIn {
+		if err := client.SignIn(setup); err != nil {
+			client.Close()
+			return nil, &SetupError{fmt.Errorf("sign in before the start: %w", err)}
+		}
+	}
+	var initial *authstate.Token
+	if sc.Start.InitialToken {
+		initial, err = client.FetchToken(setup)
+		if err != nil {
+			client.Close()
+			return nil, &SetupError{fmt.Errorf("mint the initial token: %w", err)}
+		}
+	}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	r.clock = authstate.NewFakeClock(start)
+	r.eng, err = authstate.New(authstate.Config{
+		Backend:      client,
+		Policy:       policy,
+		Clock:        r.clock,
+		LogSize:      1 << 16,
+		InitialToken: initial,
+	})
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	if opts.OnEvent != nil {
+		r.sub = r.eng.Subscribe(1 << 16)
+		r.fwd = make(chan struct{})
+		go func() {
+			defer close(r.fwd)
+			for ev := range r.sub.C {
+				opts.OnEvent(ev)
+			}
+		}()
+	}
+	r.eng.Start(ctx)
+	if err := r.settle(ctx, "the client to start"); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *run) close() {
+	r.eng.Stop()
+	if r.fwd != nil {
+		<-r.fwd
+	}
+	r.client.Close()
+}
+
+func (r *run) events() int { return int(r.eng.Log().Total()) }
+
+// settle waits until the engine has nothing to do but wait for held items.
+func (r *run) settle(ctx context.Context, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.StepTimeout)
+	defer cancel()
+	if err := r.eng.Settle(ctx, r.client.Held, r.notify, r.clock); err != nil {
+		return fmt.Errorf("gave up after %s waiting for %s: %w", r.opts.StepTimeout, what, err)
+	}
+	return nil
+}
+
+func (r *run) step(ctx context.Context, st Step) error {
+	switch st.Op {
+	case OpSignIn:
+		r.eng.Do(authstate.ActionSignIn, true)
+	case OpSignOut:
+		r.eng.Do(authstate.ActionSignOut, true)
+	case OpChangePassword:
+		r.eng.Do(authstate.ActionChangePassword, false)
+	case OpObserve:
+		r.eng.Observe("scenario")
+	case OpRotate:
+		r.eng.Do(authstate.ActionChangePassword, false)
+		if err := r.settle(ctx, st.String()); err != nil {
+			return err
+		}
+		if err := r.eng.Err(); err != nil {
+			return err
+		}
+		r.eng.Observe("after rotation")
+	case OpFetch:
+		r.eng.Fetch(st.As, st.Force, "scenario")
+	case OpAwait:
+		if err := r.settle(ctx, st.String()); err != nil {
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, r.opts.StepTimeout)
+		defer cancel()
+		if err := r.eng.Await(actx, st.Names...); err != nil {
+			if h := r.client.HeldSummary(); h != "" {
+				return fmt.Errorf("%w; held in the client transport: %s (add a release step)", err, h)
+			}
+			return err
+		}
+	case OpHold:
+		if err := r.client.Hold(st.What); err != nil {
+			return err
+		}
+	case OpRelease:
+		r.client.Release(st.What)
+	case OpWait:
+		r.clock.Advance(st.Wait)
+	case OpFault:
+		if err := r.client.InjectFault(st.Fault); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown step %q", st.Op)
+	}
+	if err := r.settle(ctx, st.String()); err != nil {
+		return err
+	}
+	if st.Op != OpChangePassword && st.Op != OpSignIn && st.Op != OpSignOut && st.Op != OpRotate {
+		return nil
+	}
+	return r.eng.Err()
+}

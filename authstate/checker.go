@@ -1,6 +1,9 @@
 package authstate
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Checker watches the event stream and reports broken invariants. It works
 // from events alone, so it can check a live engine or a recorded trace.
@@ -22,6 +25,9 @@ type Checker struct {
 	newest    int
 	started   int
 	whoNewest string
+	// skew estimates the server's clock from the iat of the latest token,
+	// like the engine does.
+	skew time.Duration
 }
 
 // NewChecker returns a checker with no history.
@@ -49,6 +55,10 @@ func (c *Checker) Observe(ev Event) []Event {
 		}
 	case KindSessionObserved:
 		delete(c.gone, ev.Session)
+	case KindFetchResolved:
+		if ev.Token != nil && !ev.Token.IssuedAt.IsZero() {
+			c.skew = ev.Token.IssuedAt.Sub(ev.At)
+		}
 	case KindFetchStarted:
 		if ev.Fetch > c.started {
 			c.started = ev.Fetch
@@ -90,8 +100,8 @@ func (c *Checker) Observe(ev Event) []Event {
 		if to, ok := c.gone[ev.Token.Session]; ok {
 			return []Event{violation(ev, InvariantGoneSession, fmt.Sprintf("served %s a token bound to %s, which the client already knows is gone (now %s)", ev.Call, ev.Token.Session, to))}
 		}
-		if !ev.Token.ExpiresAt.IsZero() && !ev.At.Before(ev.Token.ExpiresAt) {
-			return []Event{violation(ev, InvariantExpired, fmt.Sprintf("served %s a token that expired %s before", ev.Call, ev.At.Sub(ev.Token.ExpiresAt).Round(1e9)))}
+		if now := ev.At.Add(c.skew); !ev.Token.ExpiresAt.IsZero() && !now.Before(ev.Token.ExpiresAt) {
+			return []Event{violation(ev, InvariantExpired, fmt.Sprintf("served %s a token that expired %s before", ev.Call, now.Sub(ev.Token.ExpiresAt).Round(time.Second)))}
 		}
 	}
 	return nil

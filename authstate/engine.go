@@ -76,6 +76,11 @@ type Engine struct {
 	pollCancel   context.CancelFunc
 	mounted      bool
 	firstErr     error
+	// skew is the server's clock minus the client's, estimated from the
+	// iat of the latest token, as convex-js does for cached tokens. A
+	// scenario's wait moves only the client's clock; the estimate makes it
+	// behave like a tab that slept.
+	skew time.Duration
 }
 
 // New checks cfg and returns an engine that is not yet running.
@@ -328,6 +333,15 @@ func (e *Engine) whyWaiting(s Snapshot, name string) string {
 
 func (e *Engine) now() time.Time { return e.clock.Now() }
 
+// serverNow is the client's estimate of the server's clock.
+func (e *Engine) serverNow() time.Time { return e.now().Add(e.skew) }
+
+func (e *Engine) learnSkew(t *Token) {
+	if t != nil && !t.IssuedAt.IsZero() {
+		e.skew = t.IssuedAt.Sub(e.now())
+	}
+}
+
 func (e *Engine) emit(ev Event) {
 	e.seq++
 	ev.Seq = e.seq
@@ -389,7 +403,7 @@ func (e *Engine) stale(t *Token) string {
 		return fmt.Sprintf("bound to %s, but the client has no session", e.label(t.SessionID))
 	case t.SessionID != cur:
 		return fmt.Sprintf("bound to %s, current session is %s", e.label(t.SessionID), e.label(cur))
-	case t.ExpiredAt(e.now(), 0):
+	case t.ExpiredAt(e.serverNow(), 0):
 		return "expired"
 	}
 	return ""
@@ -580,6 +594,7 @@ func (e *Engine) mountIfNeeded() bool {
 	e.mounted = true
 	e.prov.lastSessionID = e.view.id()
 	if t := e.cfg.InitialToken; t != nil {
+		e.learnSkew(t)
 		e.prov.firstRender = t
 		e.prov.cache = t
 		e.emit(Event{Kind: KindCacheSet, Token: e.tokenInfo(t), Reason: "initial token (SSR)", Detail: "provider mounted with an initial token"})
@@ -698,6 +713,7 @@ func (e *Engine) completed(p *promise, tok *Token, err error) {
 	if out.err != nil {
 		e.emit(Event{Kind: KindFetchFailed, Fetch: p.id, Session: e.label(p.sessionID), Reason: out.err.Error(), Detail: fmt.Sprintf("request #%d failed: %v", p.id, out.err), Cause: transientWord(out.err)})
 	} else {
+		e.learnSkew(tok)
 		ti := e.tokenInfo(tok)
 		ev := Event{Kind: KindFetchResolved, Fetch: p.id, Session: ti.Session, Token: ti, Detail: fmt.Sprintf("request #%d returned a token for %s", p.id, ti.Session)}
 		if why := e.stale(tok); why != "" {

@@ -140,7 +140,6 @@ type netErr struct{}
 func (netErr) Error() string   { return "connection reset" }
 func (netErr) Transient() bool { return true }
 
-
 // harness runs an engine on a fake backend with virtual time.
 type harness struct {
 	t     *testing.T

@@ -10,8 +10,10 @@ import (
 //     served (checked when serving from the cache and when a request
 //     returns);
 //   - the cache is expiry-aware (HardenedLeeway early);
-//   - any session change (rotation, sign-in, sign-out) drops the cache and
-//     the pending slot right away, not at the next call;
+//   - any session change (rotation, sign-in, sign-out) drops a cache and a
+//     pending request bound to another session right away, not at the next
+//     call; a token bound to a session the client has not seen yet makes it
+//     observe the session at once;
 //   - forced calls join a request already in flight for the same session
 //     (single flight);
 //   - transient failures (network, timeouts, 5xx) are retried with backoff
@@ -42,7 +44,7 @@ func (hardened) usable(e *Engine, t *Token) string {
 	if t.SessionID != e.view.id() {
 		return fmt.Sprintf("cached token is bound to %s, current session is %s", e.label(t.SessionID), e.label(e.view.id()))
 	}
-	if t.ExpiredAt(e.now(), HardenedLeeway) {
+	if t.ExpiredAt(e.serverNow(), HardenedLeeway) {
 		return "cached token expires within the leeway"
 	}
 	return ""
@@ -100,6 +102,11 @@ func (h hardened) settle(e *Engine, p *promise, out outcome) {
 		e.setCache(out.token, fmt.Sprintf("request resolved (request #%d)", p.id), p.id)
 		e.clearPending(p.id, fmt.Sprintf("request #%d finished", p.id))
 		e.settle(p, out.token)
+		if out.token.SessionID != e.view.id() {
+			// The server is ahead of the client's view (a rotation it has
+			// not observed yet): look now rather than at the next poll.
+			e.observe("token is bound to a session the client has not seen")
+		}
 	case IsTransient(out.err):
 		e.clearPending(p.id, fmt.Sprintf("request #%d gave up", p.id))
 		if t := e.prov.cache; t != nil && h.usable(e, t) == "" {
@@ -139,10 +146,12 @@ func (hardened) sessionChanged(e *Engine, ch Change) {
 	switch ch {
 	case ChangeRotated, ChangeEnded, ChangeSignedIn:
 		reason := "session " + ch.String()
-		if e.prov.cache != nil {
+		if t := e.prov.cache; t != nil && t.SessionID != e.view.id() {
 			e.setCache(nil, reason, 0)
 		}
-		e.clearPending(0, reason)
+		if p := e.prov.pending; p != nil && p.sessionID != e.view.id() {
+			e.clearPending(0, reason)
+		}
 	}
 }
 

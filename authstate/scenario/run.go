@@ -24,8 +24,9 @@ type Client interface {
 	HeldSummary() string
 	// SetNotify registers a function called whenever the held set changes.
 	SetNotify(func())
-	// InjectFault makes the next request to an endpoint fail.
-	InjectFault(f Fault) error
+	// InjectFault makes the next request to endpoint fail, with an HTTP
+	// status or (network) as a dropped connection.
+	InjectFault(endpoint string, status int, network bool) error
 	Close()
 }
 
@@ -261,7 +262,7 @@ func (r *run) step(ctx context.Context, st Step) error {
 	case OpWait:
 		r.clock.Advance(st.Wait)
 	case OpFault:
-		if err := r.client.InjectFault(st.Fault); err != nil {
+		if err := r.client.InjectFault(st.Fault.Endpoint, st.Fault.Status, st.Fault.Network); err != nil {
 			return err
 		}
 	default:

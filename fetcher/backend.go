@@ -1,0 +1,236 @@
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// BackendOptions configure a Backend.
+type BackendOptions struct {
+	// BaseURL is the Better Auth base URL, e.g. http://127.0.0.1:3210/api/auth.
+	BaseURL string
+	// Origin defaults to the scheme and host of BaseURL.
+	Origin   string
+	Email    string
+	Password string
+	// Timeout bounds each call (default 10s).
+	Timeout time.Duration
+	// Now is the clock used to check token expiry (default time.Now).
+	Now func() time.Time
+	// Issuer, if set, is the iss every token must carry.
+	Issuer string
+}
+
+// Backend is one client of a Better Auth server as the engine sees it: a
+// Client with its own cookie jar, behind transport Gates, holding the
+// credentials it signs in with. It satisfies authstate.Backend and the
+// scenario runner's Client.
+type Backend struct {
+	client   *Client
+	gates    *Gates
+	email    string
+	password string
+	issuer   string
+	now      func() time.Time
+
+	mu       sync.Mutex
+	verifier *Verifier
+	onClose  func()
+}
+
+// NewBackend builds a client with fresh gates and an empty cookie jar.
+func NewBackend(o BackendOptions) (*Backend, error) {
+	gates := NewGates(nil)
+	c, err := New(Options{BaseURL: o.BaseURL, Origin: o.Origin, Timeout: o.Timeout, Transport: gates})
+	if err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Backend{client: c, gates: gates, email: o.Email, password: o.Password, issuer: o.Issuer, now: now}, nil
+}
+
+// Client is the underlying Better Auth client.
+func (b *Backend) Client() *Client { return b.client }
+
+// Gates are the client-transport gates.
+func (b *Backend) Gates() *Gates { return b.gates }
+
+// OnClose registers a function run by Close (a target tears down its
+// simulator there).
+func (b *Backend) OnClose(f func()) { b.onClose = f }
+
+// FetchToken is GET /convex/token, decoded and verified against the JWKS.
+// A token that does not decode or verify is still returned, as the real
+// provider would use it, with the reason in Problem.
+func (b *Backend) FetchToken(ctx context.Context) (*authstate.Token, error) {
+	raw, err := b.client.ConvexToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok := &authstate.Token{Raw: raw}
+	dec, err := DecodeJWT(raw)
+	if err != nil {
+		tok.Problem = Reason(err)
+		return tok, nil
+	}
+	fillClaims(tok, dec)
+	v, err := b.verifierFor(ctx, dec.Header.Kid)
+	if err != nil {
+		tok.Problem = "not verified: " + err.Error()
+		return tok, nil
+	}
+	if _, err := v.Verify(raw); err != nil {
+		tok.Problem = Reason(err)
+		return tok, nil
+	}
+	tok.Verified = true
+	return tok, nil
+}
+
+func fillClaims(t *authstate.Token, d *Token) {
+	t.SessionID = d.Claims.SessionID
+	t.Subject = d.Claims.Subject
+	t.Issuer = d.Claims.Issuer
+	t.IssuedAt = d.Claims.IssuedAt
+	t.ExpiresAt = d.Claims.ExpiresAt
+}
+
+// verifierFor returns a verifier that knows kid, fetching the JWKS again
+// once if the cached set does not (the server may have rotated keys).
+func (b *Backend) verifierFor(ctx context.Context, kid string) (*Verifier, error) {
+	b.mu.Lock()
+	v := b.verifier
+	b.mu.Unlock()
+	if v != nil && hasKid(v.Keys, kid) {
+		return v, nil
+	}
+	v, err := b.client.Verifier(ctx, b.issuer)
+	if err != nil {
+		return nil, err
+	}
+	v.Now = b.now
+	b.mu.Lock()
+	b.verifier = v
+	b.mu.Unlock()
+	return v, nil
+}
+
+func hasKid(set *JWKS, kid string) bool {
+	if set == nil {
+		return false
+	}
+	for _, k := range set.Keys {
+		if k.Kid == kid {
+			return true
+		}
+	}
+	return false
+}
+
+// GetSession is GET /get-session. Like Better Auth's client, a 401 counts
+// as "no session".
+func (b *Backend) GetSession(ctx context.Context) (*authstate.Session, error) {
+	r, err := b.client.GetSession(ctx)
+	var he *HTTPError
+	if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
+		return nil, nil
+	}
+	if err != nil || r == nil {
+		return nil, err
+	}
+	return &authstate.Session{
+		ID:        r.Session.ID,
+		UserID:    r.Session.UserID,
+		Email:     r.User.Email,
+		ExpiresAt: r.Session.ExpiresAt,
+		CreatedAt: r.Session.CreatedAt,
+	}, nil
+}
+
+// ChangePassword changes the password to itself; with revokeOthers the
+// server rotates the caller's session.
+func (b *Backend) ChangePassword(ctx context.Context, revokeOthers bool) error {
+	_, err := b.client.ChangePassword(ctx, b.password, b.password, revokeOthers)
+	return err
+}
+
+// SignIn signs in with the backend's credentials.
+func (b *Backend) SignIn(ctx context.Context) error {
+	if b.email == "" || b.password == "" {
+		return errors.New("no credentials: give an email and a password")
+	}
+	_, err := b.client.SignIn(ctx, b.email, b.password)
+	return err
+}
+
+// SignOut signs out.
+func (b *Backend) SignOut(ctx context.Context) error { return b.client.SignOut(ctx) }
+
+// Hold starts holding "token" responses or "token_request" requests, or
+// stops holding ("none").
+func (b *Backend) Hold(what string) error {
+	switch what {
+	case "token":
+		b.gates.HoldRequests("token", false)
+		b.gates.HoldResponses("token", true)
+	case "token_request":
+		b.gates.HoldResponses("token", false)
+		b.gates.HoldRequests("token", true)
+	case "none":
+		b.gates.HoldRequests("token", false)
+		b.gates.HoldResponses("token", false)
+	default:
+		return fmt.Errorf("cannot hold %q (want token, token_request or none)", what)
+	}
+	return nil
+}
+
+// Release lets held items go: "all", "oldest" or "latest".
+func (b *Backend) Release(which string) int { return b.gates.Release(which) }
+
+// Held is how many requests or responses are held.
+func (b *Backend) Held() int { return b.gates.Held() }
+
+// HeldSummary lists what is held, e.g. "token response #3 for 1.2s".
+func (b *Backend) HeldSummary() string {
+	var parts []string
+	for _, it := range b.gates.HeldItems() {
+		parts = append(parts, fmt.Sprintf("%s %s #%d", it.Endpoint, it.Kind, it.ID))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SetNotify registers a function called when the held set changes.
+func (b *Backend) SetNotify(f func()) { b.gates.SetNotify(f) }
+
+// InjectFault makes the next request to endpoint fail in the client
+// transport: with an HTTP status, or as a dropped connection.
+func (b *Backend) InjectFault(endpoint string, status int, network bool) error {
+	if (status == 0) == !network {
+		return errors.New("a fault is a status or a network failure")
+	}
+	b.gates.InjectFault(endpoint, Fault{Status: status, Network: network})
+	return nil
+}
+
+// Close releases everything held and runs the OnClose hook.
+func (b *Backend) Close() {
+	b.gates.HoldRequests("token", false)
+	b.gates.HoldResponses("token", false)
+	b.gates.Release("all")
+	if b.onClose != nil {
+		b.onClose()
+	}
+}
+
+var _ authstate.Backend = (*Backend)(nil)

@@ -1,0 +1,114 @@
+// Package target opens scenario clients against the built-in simulator or a
+// real Better Auth deployment.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authscope/authscope/authstate/scenario"
+	"github.com/authscope/authscope/fetcher"
+	"github.com/authscope/authscope/fetcher/authsim"
+)
+
+// Sim starts a fresh simulator on a loopback port for every Open, so runs
+// never share server state.
+type Sim struct {
+	Alg      string        // EdDSA (default) or RS256
+	TokenTTL time.Duration // default 900 s
+	Timeout  time.Duration // per call
+}
+
+// Name is "sim".
+func (s *Sim) Name() string { return "sim" }
+
+// Open starts a simulator and returns a client of it holding the default
+// user's credentials. Closing the client stops the simulator.
+func (s *Sim) Open(ctx context.Context) (scenario.Client, error) {
+	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL})
+	if err != nil {
+		return nil, err
+	}
+	email, password := srv.DefaultUser()
+	b, err := fetcher.NewBackend(fetcher.BackendOptions{
+		BaseURL:  origin + "/api/auth",
+		Email:    email,
+		Password: password,
+		Issuer:   origin,
+		Timeout:  s.Timeout,
+	})
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	b.OnClose(stop)
+	return b, nil
+}
+
+// StartSim serves a simulator on 127.0.0.1 with a free port. opts.Origin is
+// set to the address it listens on. stop shuts it down.
+func StartSim(opts authsim.Options) (srv *authsim.Server, origin string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	origin = "http://" + ln.Addr().String()
+	opts.Origin = origin
+	srv, err = authsim.New(opts)
+	if err != nil {
+		ln.Close()
+		return nil, "", nil, err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+	}
+	return srv, origin, stop, nil
+}
+
+// URL is a real Better Auth deployment.
+type URL struct {
+	BaseURL  string // e.g. https://example.com/api/auth
+	Email    string
+	Password string
+	Timeout  time.Duration
+}
+
+// Name is the base URL.
+func (u *URL) Name() string { return u.BaseURL }
+
+// Open returns a client with an empty cookie jar.
+func (u *URL) Open(ctx context.Context) (scenario.Client, error) {
+	if u.Email == "" || u.Password == "" {
+		return nil, errors.New("a real target needs an email and a password (--email/--password or AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD)")
+	}
+	return fetcher.NewBackend(fetcher.BackendOptions{BaseURL: u.BaseURL, Email: u.Email, Password: u.Password, Timeout: u.Timeout})
+}
+
+// NormalizeBaseURL accepts an origin or a base URL and returns the Better
+// Auth base URL: an origin with no path gets /api/auth.
+func NormalizeBaseURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("target %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("target %q: want an http(s) URL such as http://localhost:3000/api/auth", raw)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/api/auth"
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u.String(), nil
+}

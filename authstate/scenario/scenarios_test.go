@@ -82,3 +82,19 @@ func TestScenariosAgainstRealServer(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkScenarioRun measures one scenario run against a fresh simulator.
+func BenchmarkScenarioRun(b *testing.B) {
+	sc, err := scenario.Load("../../scenarios/03-rotation-in-flight.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg := &target.Sim{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		res := scenario.Run(context.Background(), tg, sc, "pr329", scenario.Options{})
+		if !res.Passed {
+			b.Fatalf("run failed: %+v", res)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "authscope",
+		Short: "Reproduce Better Auth + Convex session-rotation races",
+		Long: `authscope runs a real client auth stack — session poller, JWT token cache,
+in-flight token fetches — against a Better Auth server or a built-in
+simulator, and shows every change. Scenarios reproduce the races of
+@convex-dev/better-auth PR #329 under the v0.12, pr329 and hardened
+token-cache policies.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(stdout, "The live TUI is not built yet. Try:")
+			fmt.Fprintln(stdout, "  authscope run scenarios/*.yaml --policy all   run the shipped scenarios on the simulator")
+			fmt.Fprintln(stdout, "  authscope sim                                 serve the simulator on 127.0.0.1:3210")
+			fmt.Fprintln(stdout, "  authscope decode TOKEN                        decode and verify a JWT")
+			return nil
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(
+		newSimCmd(stdout),
+		newRunCmd(stdout),
+		newDecodeCmd(stdin, stdout),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the version",
+			Args:  cobra.NoArgs,
+			Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "authscope", version) },
+		},
+	)
+	return root
+}

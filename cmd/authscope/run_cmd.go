@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/authstate/scenario"
+	"github.com/authscope/authscope/fetcher/target"
+)
+
+type runOptions struct {
+	policy      string
+	target      string
+	email       string
+	password    string
+	json        bool
+	stepTimeout time.Duration
+	alg         string
+}
+
+func newRunCmd(stdout io.Writer) *cobra.Command {
+	o := runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run FILE...",
+		Short: "Run scenario files and check their expectations",
+		Long: `Run scenario files under one or more token-cache policies, against the built-in
+simulator (the default) or a real Better Auth base URL. A scenario describes
+correct behaviour, so a policy that fails it reproduces the bug.
+
+Exit status: 0 every expectation held; 1 an expectation failed; 2 usage,
+scenario-file or connection error.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.email == "" {
+				o.email = os.Getenv("AUTHSCOPE_EMAIL")
+			}
+			if o.password == "" {
+				o.password = os.Getenv("AUTHSCOPE_PASSWORD")
+			}
+			return runScenarios(cmd, o, args, stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.policy, "policy", "all", "policies to run: a comma-separated list of v0.12, pr329, hardened, or all")
+	f.StringVar(&o.target, "target", "sim", `"sim" or a Better Auth base URL such as http://localhost:3000/api/auth`)
+	f.StringVar(&o.email, "email", "", "email of an existing user on a real target (or AUTHSCOPE_EMAIL)")
+	f.StringVar(&o.password, "password", "", "password of that user (or AUTHSCOPE_PASSWORD); never printed")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per line: every event, then one result per scenario and policy")
+	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "how long one step may take")
+	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
+	return cmd
+}
+
+func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Writer) error {
+	policies, err := authstate.ParsePolicies(o.policy)
+	if err != nil {
+		return fail(exitUsage, "--policy: %w", err)
+	}
+	var scs []*scenario.Scenario
+	for _, f := range files {
+		sc, err := scenario.Load(f)
+		if err != nil {
+			return fail(exitUsage, "%w", err)
+		}
+		scs = append(scs, sc)
+	}
+	var tg scenario.Target
+	if o.target == "" || o.target == "sim" {
+		if o.alg != "EdDSA" && o.alg != "RS256" {
+			return fail(exitUsage, "--alg: want EdDSA or RS256, got %q", o.alg)
+		}
+		tg = &target.Sim{Alg: o.alg}
+	} else {
+		base, err := target.NormalizeBaseURL(o.target)
+		if err != nil {
+			return fail(exitUsage, "--target: %w", err)
+		}
+		if o.email == "" || o.password == "" {
+			return fail(exitUsage, "--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", base)
+		}
+		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password}
+	}
+
+	out := &jsonLines{w: stdout}
+	var results []scenario.Result
+	for _, sc := range scs {
+		for _, pol := range policies {
+			opts := scenario.Options{StepTimeout: o.stepTimeout}
+			if o.json {
+				opts.OnEvent = func(ev authstate.Event) { out.write(ev) }
+			}
+			res := scenario.Run(cmd.Context(), tg, sc, pol, opts)
+			results = append(results, res)
+			if o.json {
+				out.write(resultLine(res))
+			}
+			if res.Err != "" && isSetup(res) {
+				if !o.json {
+					printTable(stdout, scs, policies, results)
+				}
+				return fail(exitUsage, "%s: %s", sc.Name, res.Err)
+			}
+		}
+	}
+	if out.err != nil {
+		return fail(exitUsage, "write output: %w", out.err)
+	}
+	if !o.json {
+		printTable(stdout, scs, policies, results)
+	}
+	for _, r := range results {
+		if !r.Passed {
+			return quiet(exitFailed)
+		}
+	}
+	return nil
+}
+
+// isSetup tells a failure to reach the target from a failed expectation.
+func isSetup(r scenario.Result) bool {
+	return len(r.Failures) == 1 && r.Failures[0].Expect == "the run to start"
+}
+
+type resultJSON struct {
+	Type string `json:"type"`
+	scenario.Result
+}
+
+func resultLine(r scenario.Result) resultJSON {
+	if r.Failures == nil {
+		r.Failures = []scenario.Failure{}
+	}
+	return resultJSON{Type: "result", Result: r}
+}
+
+// jsonLines writes one JSON value per line; events may arrive from the
+// engine's forwarding goroutine.
+type jsonLines struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (j *jsonLines) write(v any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		b = append(b, '\n')
+		_, err = j.w.Write(b)
+	}
+	j.err = err
+}
+
+func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, results []scenario.Result) {
+	byKey := map[string]scenario.Result{}
+	for _, r := range results {
+		byKey[r.Scenario+"\x00"+r.Policy] = r
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "SCENARIO")
+	for _, p := range policies {
+		fmt.Fprint(tw, "\t"+p)
+	}
+	fmt.Fprintln(tw)
+	for _, sc := range scs {
+		fmt.Fprint(tw, sc.Name)
+		for _, p := range policies {
+			r, ok := byKey[sc.Name+"\x00"+p]
+			cell := "-"
+			if ok {
+				cell = verdictCell(r)
+			}
+			fmt.Fprint(tw, "\t"+cell)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	var lines []string
+	for _, r := range results {
+		if r.Passed || len(r.Failures) == 0 {
+			continue
+		}
+		f := r.Failures[0]
+		lines = append(lines, fmt.Sprintf("  %s [%s]: expected %s — %s", r.Scenario, r.Policy, f.Expect, f.Got))
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(w, "\nWhy (first failure of each):")
+		fmt.Fprintln(w, strings.Join(lines, "\n"))
+	}
+	passed := 0
+	for _, r := range results {
+		if r.Passed {
+			passed++
+		}
+	}
+	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, len(results)-passed)
+}
+
+// verdictCell is PASS, or FAIL with whether that reproduces the bug the
+// scenario is about or is unexpected.
+func verdictCell(r scenario.Result) string {
+	switch {
+	case r.Verdict() == "ERROR":
+		return "ERROR: " + r.Err
+	case r.Passed && r.Buggy:
+		return "PASS (bug not reproduced)"
+	case r.Passed:
+		return "PASS"
+	case r.Buggy:
+		return "FAIL (reproduces)"
+	}
+	return "FAIL (unexpected)"
+}

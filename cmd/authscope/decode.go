@@ -132,26 +132,26 @@ func fetchJWKS(ctx context.Context, url string) (*fetcher.JWKS, error) {
 }
 
 func printToken(w io.Writer, t *fetcher.Token, verdict string, now time.Time) {
-	fmt.Fprintf(w, "header     alg=%s kid=%s", t.Header.Alg, t.Header.Kid)
+	fmt.Fprintf(w, "%-13s alg=%s kid=%s", "header", t.Header.Alg, t.Header.Kid)
 	if t.Header.Typ != "" {
 		fmt.Fprintf(w, " typ=%s", t.Header.Typ)
 	}
 	fmt.Fprintln(w)
 	switch verdict {
 	case "":
-		fmt.Fprintln(w, "signature  verified")
+		fmt.Fprintf(w, "%-13s verified\n", "signature")
 	case "not checked":
-		fmt.Fprintln(w, "signature  not checked (give --jwks URL or --target URL)")
+		fmt.Fprintf(w, "%-13s not checked (give --jwks URL or --target URL)\n", "signature")
 	default:
-		fmt.Fprintf(w, "signature  INVALID: %s\n", verdict)
+		fmt.Fprintf(w, "%-13s INVALID: %s\n", "signature", verdict)
 	}
 	c := t.Claims
-	fmt.Fprintf(w, "sessionId  %s\n", c.SessionID)
-	fmt.Fprintf(w, "sub        %s\n", c.Subject)
-	fmt.Fprintf(w, "iss        %s\n", c.Issuer)
-	fmt.Fprintf(w, "aud        %s\n", strings.Join(c.Audience, ", "))
-	fmt.Fprintf(w, "iat        %s\n", readableTime(c.IssuedAt, now))
-	fmt.Fprintf(w, "exp        %s\n", readableTime(c.ExpiresAt, now))
+	fmt.Fprintf(w, "%-13s %s\n", "sessionId", c.SessionID)
+	fmt.Fprintf(w, "%-13s %s\n", "sub", c.Subject)
+	fmt.Fprintf(w, "%-13s %s\n", "iss", c.Issuer)
+	fmt.Fprintf(w, "%-13s %s\n", "aud", strings.Join(c.Audience, ", "))
+	fmt.Fprintf(w, "%-13s %s\n", "iat", readableTime(c.IssuedAt, now))
+	fmt.Fprintf(w, "%-13s %s\n", "exp", readableTime(c.ExpiresAt, now))
 	known := map[string]bool{"sessionId": true, "sub": true, "iss": true, "aud": true, "iat": true, "exp": true}
 	var rest []string
 	for k := range c.Raw {
@@ -161,7 +161,7 @@ func printToken(w io.Writer, t *fetcher.Token, verdict string, now time.Time) {
 	}
 	sort.Strings(rest)
 	for _, k := range rest {
-		fmt.Fprintf(w, "%-10s %v\n", k, c.Raw[k])
+		fmt.Fprintf(w, "%-13s %v\n", k, c.Raw[k])
 	}
 }
 

@@ -1,0 +1,183 @@
+package authsim
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+)
+
+// signingKey is the one JWKS key the simulator signs with; kid is an id like
+// the real plugin's jwks table row id.
+type signingKey struct {
+	alg string
+	kid string
+	ed  ed25519.PrivateKey
+	rsa *rsa.PrivateKey
+}
+
+func newSigningKey(alg string) (*signingKey, error) {
+	k := &signingKey{alg: alg, kid: newID()}
+	switch alg {
+	case AlgEdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("authsim: ed25519 key: %w", err)
+		}
+		k.ed = priv
+	case AlgRS256:
+		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("authsim: rsa key: %w", err)
+		}
+		k.rsa = priv
+	default:
+		return nil, fmt.Errorf("authsim: unsupported alg %q", alg)
+	}
+	return k, nil
+}
+
+func (k *signingKey) public() crypto.PublicKey {
+	if k.ed != nil {
+		return k.ed.Public()
+	}
+	return &k.rsa.PublicKey
+}
+
+func (k *signingKey) sign(input []byte) ([]byte, error) {
+	if k.ed != nil {
+		return ed25519.Sign(k.ed, input), nil
+	}
+	sum := sha256.Sum256(input)
+	return rsa.SignPKCS1v15(rand.Reader, k.rsa, crypto.SHA256, sum[:])
+}
+
+// jwkJSON is one key of /convex/jwks, in the real plugin's shape: alg, then
+// the public JWK (crv, x, kty for Ed25519; kty, n, e for RSA), then kid.
+type jwkJSON struct {
+	Alg string `json:"alg"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Kty string `json:"kty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Kid string `json:"kid"`
+}
+
+func (k *signingKey) jwk() jwkJSON {
+	b64 := base64.RawURLEncoding.EncodeToString
+	if k.ed != nil {
+		return jwkJSON{Alg: k.alg, Crv: "Ed25519", X: b64(k.ed.Public().(ed25519.PublicKey)), Kty: "OKP", Kid: k.kid}
+	}
+	pub := k.rsa.PublicKey
+	return jwkJSON{Alg: k.alg, Kty: "RSA", N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes()), Kid: k.kid}
+}
+
+// jwtHeader is the real plugin's header: alg and kid, no typ.
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+// jwtClaims are the real plugin's claims, in its order: the user minus id
+// and image, sessionId, iat, then sub, exp, iss, aud.
+type jwtClaims struct {
+	Iat           int64  `json:"iat"`
+	Name          string `json:"name"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"emailVerified"`
+	CreatedAt     string `json:"createdAt"`
+	UpdatedAt     string `json:"updatedAt"`
+	SessionID     string `json:"sessionId"`
+	Sub           string `json:"sub"`
+	Exp           int64  `json:"exp"`
+	Iss           string `json:"iss"`
+	Aud           string `json:"aud"`
+}
+
+// convexAudience is the applicationID of the Convex auth provider.
+const convexAudience = "convex"
+
+// mint signs a Convex JWT for a session; iss is the server origin
+// (CONVEX_SITE_URL on the real server).
+func (s *Server) mint(rs *resolvedSession, iss string) (string, error) {
+	iat := s.now().Unix()
+	claims := jwtClaims{
+		Iat:           iat,
+		Name:          rs.user.name,
+		Email:         rs.user.email,
+		EmailVerified: rs.user.emailVerified,
+		CreatedAt:     isoTime(rs.user.createdAt),
+		UpdatedAt:     isoTime(rs.user.updatedAt),
+		SessionID:     rs.session.id,
+		Sub:           rs.user.id,
+		Exp:           iat + int64(s.ttl.Seconds()),
+		Iss:           iss,
+		Aud:           convexAudience,
+	}
+	h, err := marshalJS(jwtHeader{Alg: s.key.alg, Kid: s.key.kid})
+	if err != nil {
+		return "", err
+	}
+	p, err := marshalJS(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	input := enc(h) + "." + enc(p)
+	sig, err := s.key.sign([]byte(input))
+	if err != nil {
+		return "", fmt.Errorf("authsim: sign: %w", err)
+	}
+	return input + "." + enc(sig), nil
+}
+
+// openIDConfiguration is the oidc-provider plugin's metadata with the Convex
+// plugin's issuer and jwks_uri. id_token_signing_alg_values_supported is
+// ["HS256"] because the plugin does not set useJWTPlugin.
+func (c *call) openIDConfiguration() (any, *apiError) {
+	base := c.origin + BasePath
+	return openIDConfig{
+		Issuer:                c.origin,
+		AuthorizationEndpoint: base + "/oauth2/authorize",
+		TokenEndpoint:         base + "/oauth2/token",
+		UserinfoEndpoint:      base + "/oauth2/userinfo",
+		JWKSURI:               c.origin + BasePath + "/convex/jwks",
+		RegistrationEndpoint:  base + "/oauth2/register",
+		EndSessionEndpoint:    base + "/oauth2/endsession",
+		ScopesSupported:       []string{"openid", "profile", "email", "offline_access"},
+		ResponseTypes:         []string{"code"},
+		ResponseModes:         []string{"query"},
+		GrantTypes:            []string{"authorization_code", "refresh_token"},
+		ACRValues:             []string{"urn:mace:incommon:iap:silver", "urn:mace:incommon:iap:bronze"},
+		SubjectTypes:          []string{"public"},
+		IDTokenAlgs:           []string{"HS256"},
+		TokenAuthMethods:      []string{"client_secret_basic", "client_secret_post", "none"},
+		CodeChallengeMethods:  []string{"S256"},
+		ClaimsSupported:       []string{"sub", "iss", "aud", "exp", "nbf", "iat", "jti", "email", "email_verified", "name"},
+	}, nil
+}
+
+type openIDConfig struct {
+	Issuer                string   `json:"issuer"`
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	UserinfoEndpoint      string   `json:"userinfo_endpoint"`
+	JWKSURI               string   `json:"jwks_uri"`
+	RegistrationEndpoint  string   `json:"registration_endpoint"`
+	EndSessionEndpoint    string   `json:"end_session_endpoint"`
+	ScopesSupported       []string `json:"scopes_supported"`
+	ResponseTypes         []string `json:"response_types_supported"`
+	ResponseModes         []string `json:"response_modes_supported"`
+	GrantTypes            []string `json:"grant_types_supported"`
+	ACRValues             []string `json:"acr_values_supported"`
+	SubjectTypes          []string `json:"subject_types_supported"`
+	IDTokenAlgs           []string `json:"id_token_signing_alg_values_supported"`
+	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported       []string `json:"claims_supported"`
+}

@@ -295,3 +295,40 @@ func sameSet(a, b []string) bool {
 	a, b = slices.Compact(a), slices.Compact(b)
 	return slices.Equal(a, b)
 }
+
+// The session poller observes on its interval, and a rotation made on the
+// server is picked up by the next poll without any explicit observation.
+func TestPollerPicksUpRotation(t *testing.T) {
+	h := newHarness(t, "pr329", false)
+	h.e.SetPollInterval(5 * time.Second)
+	h.settle()
+	h.e.Do(ActionChangePassword, false)
+	h.settle()
+	if s := h.e.Snapshot(); s.SessionLabel != "S1" {
+		t.Fatalf("before the poll the client should still see S1, sees %s", s.SessionLabel)
+	}
+	h.clock.Advance(5 * time.Second)
+	h.settle()
+	if s := h.e.Snapshot(); s.SessionLabel != "S2" || s.LastPollResult != "rotated" {
+		t.Fatalf("after one interval: session %s, last poll %q; want S2 rotated", s.SessionLabel, s.LastPollResult)
+	}
+	polls := 0
+	for _, ev := range h.e.Log().All() {
+		if ev.Cause == "poll" {
+			polls++
+		}
+	}
+	h.e.SetPollInterval(0)
+	h.settle()
+	h.clock.Advance(time.Minute)
+	h.settle()
+	after := 0
+	for _, ev := range h.e.Log().All() {
+		if ev.Cause == "poll" {
+			after++
+		}
+	}
+	if polls != 1 || after != polls {
+		t.Fatalf("polls: %d in the first interval, %d after turning polling off; want 1 and 1", polls, after)
+	}
+}

@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/authscope/authscope/fetcher"
 	"github.com/authscope/authscope/fetcher/authsim"
@@ -164,4 +167,99 @@ func TestDecode(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, "malformed") {
 		t.Fatalf("garbage: exit %d, %s", code, errOut)
 	}
+}
+
+// A server that accepts connections and never answers must not hang a run:
+// the step timeout ends it with a connection error.
+func TestRunAgainstHangingServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	code, _, errOut := runCLI(t, "", "run", "../../scenarios/03-rotation-in-flight.yaml", "--policy", "pr329",
+		"--target", "http://"+ln.Addr().String(), "--email", "a@b.c", "--password", "pw-123456", "--step-timeout", "200ms")
+	if code != exitUsage || !strings.Contains(errOut, "sign in before the start") {
+		t.Fatalf("exit %d, stderr %q; want 2 and a sign-in error", code, errOut)
+	}
+}
+
+func TestSimServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := syncBuffer{wrote: make(chan struct{}, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- runSim(ctx, simOptions{addr: "127.0.0.1:0", alg: "RS256", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"}, &out)
+	}()
+	var base string
+	deadline := time.After(5 * time.Second)
+	for base == "" {
+		if m := regexp.MustCompile(`base URL: (\S+)`).FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			continue
+		}
+		select {
+		case <-out.wrote:
+		case <-deadline:
+			t.Fatalf("sim printed no base URL: %q", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "e@x.test / pw-123456789") || !strings.Contains(out.String(), "(RS256)") {
+		t.Fatalf("sim output: %q", out.String())
+	}
+	c, err := fetcher.New(fetcher.Options{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SignIn(ctx, "e@x.test", "pw-123456789"); err != nil {
+		t.Fatalf("sign in to the served sim: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sim returned %v after cancel", err)
+	}
+}
+
+// syncBuffer collects output written from another goroutine and signals
+// each write, so a test can wait for a line without sleeping.
+type syncBuffer struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -71,10 +71,46 @@ func ParsePolicies(s string) ([]string, error) {
 	return out, nil
 }
 
-// tokenOrNull is `data?.token || null` and the catch branch's null.
-func tokenOrNull(out outcome) (*Token, string) {
-	if out.err != nil {
-		return nil, "request failed: " + out.err.Error()
+// cacheJoinOrSend is the body fetchAccessToken shares in v0.12 and pr329:
+// a non-forced call returns the cached token, or joins the pending
+// request; anything else sends a new request into the pending slot.
+func cacheJoinOrSend(e *Engine, c *Call, f fetcher, cached *Token) {
+	if cached != nil && !c.Force {
+		e.serve(c, cached, "cache", 0)
+		return
 	}
-	return out.token, "request resolved"
+	if !c.Force && e.prov.pending != nil {
+		e.join(c, e.prov.pending)
+		return
+	}
+	e.prov.pending = e.startFetch(c, f)
+}
+
+// storeAndFinish is the then/catch/finally chain once any guard has passed:
+// cache `data?.token || null` (null on failure), empty the pending slot,
+// and resolve the callers.
+func storeAndFinish(e *Engine, p *promise, out outcome) {
+	tok, why := out.token, "request resolved"
+	if out.err != nil {
+		tok, why = nil, "request failed: "+out.err.Error()
+	}
+	e.setCache(tok, fmt.Sprintf("%s (request #%d)", why, p.id), p.id)
+	e.clearPending(p.id, fmt.Sprintf("request #%d finished", p.id))
+	e.settle(p, tok)
+}
+
+// logoutEffect is useEffect(() => { if (!session && !isSessionPending &&
+// cachedToken) setCachedToken(null) }, [session, isSessionPending]), where
+// cachedToken is the first render's value.
+func logoutEffect(e *Engine) {
+	if e.view.s == nil && !e.view.pending && e.prov.firstRender != nil && e.prov.cache != nil {
+		e.setCache(nil, "logout effect", 0)
+	}
+}
+
+// firstRenderState is the hook's {isLoading, isAuthenticated}, computed
+// from the first render's cachedToken.
+func firstRenderState(e *Engine) (loading, authenticated bool) {
+	cached := e.prov.firstRender
+	return e.view.pending && cached == nil, e.view.s != nil || cached != nil
 }

@@ -32,15 +32,7 @@ func (pr329) fetch(e *Engine, c *Call, f fetcher) {
 		e.clearPending(0, reason)
 	}
 	e.prov.lastSessionID = f.sessionID
-	if t := e.prov.cache; t != nil && !c.Force {
-		e.serve(c, t, "cache", 0)
-		return
-	}
-	if !c.Force && e.prov.pending != nil {
-		e.join(c, e.prov.pending)
-		return
-	}
-	e.prov.pending = e.startFetch(c, f)
+	cacheJoinOrSend(e, c, f, e.prov.cache)
 }
 
 func (pr329) settle(e *Engine, p *promise, out outcome) {
@@ -50,24 +42,14 @@ func (pr329) settle(e *Engine, p *promise, out outcome) {
 		e.settle(p, nil)
 		return
 	}
-	tok, why := tokenOrNull(out)
-	e.setCache(tok, fmt.Sprintf("%s (request #%d)", why, p.id), p.id)
-	e.clearPending(p.id, fmt.Sprintf("request #%d finished", p.id))
-	e.settle(p, tok)
+	storeAndFinish(e, p, out)
 }
 
-func (pr329) sessionChanged(e *Engine, ch Change) {
-	// The logout effect is unchanged from v0.12: it tests the first
-	// render's cachedToken, but now clears through the ref-writing setter.
-	if e.view.s == nil && !e.view.pending && e.prov.firstRender != nil && e.prov.cache != nil {
-		e.setCache(nil, "logout effect", 0)
-	}
-}
+// sessionChanged: the logout effect is unchanged from v0.12. It tests the
+// first render's cachedToken, but now clears through the ref-writing setter.
+func (pr329) sessionChanged(e *Engine, ch Change) { logoutEffect(e) }
 
 func (pr329) readable(e *Engine) *Token { return e.prov.cache }
 
-func (pr329) providerState(e *Engine) (bool, bool) {
-	// isLoading / isAuthenticated still read the first render's state.
-	cached := e.prov.firstRender
-	return e.view.pending && cached == nil, e.view.s != nil || cached != nil
-}
+// providerState: isLoading / isAuthenticated still read the first render's state.
+func (pr329) providerState(e *Engine) (bool, bool) { return firstRenderState(e) }

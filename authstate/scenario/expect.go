@@ -120,16 +120,7 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 		if c.Source != "" {
 			got += " via " + sourceWords(c)
 		}
-		if x.Session != "" {
-			if matches(x.Session, id, s, current) {
-				return "", true
-			}
-			return got + "; expected " + describeSel(x.Session, s, current), false
-		}
-		if !matches(x.NotSession, id, s, current) {
-			return "", true
-		}
-		return got + "; expected anything but " + describeSel(x.NotSession, s, current), false
+		return selectorHolds(got, id, x.Session, x.NotSession, s, current)
 	case x.TokenRequests != nil:
 		if x.TokenRequests.holds(s.TokenRequests) {
 			return "", true
@@ -141,16 +132,7 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 			id = s.Cache.SessionID
 		}
 		got := "the cache holds " + describeToken(s.Cache, s, current)
-		if x.CacheSession != "" {
-			if matches(x.CacheSession, id, s, current) {
-				return "", true
-			}
-			return got + "; expected " + describeSel(x.CacheSession, s, current), false
-		}
-		if !matches(x.CacheNotSession, id, s, current) {
-			return "", true
-		}
-		return got + "; expected anything but " + describeSel(x.CacheNotSession, s, current), false
+		return selectorHolds(got, id, x.CacheSession, x.CacheNotSession, s, current)
 	case x.NoViolations:
 		if len(s.Violations) == 0 {
 			return "", true
@@ -159,6 +141,21 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 		return msg, false
 	}
 	return "nothing to check", false
+}
+
+// selectorHolds checks a token bound to session id against session: SEL
+// (or not_session: NOT); got describes what was found, for the message.
+func selectorHolds(got, id, sel, not string, s authstate.Snapshot, current string) (string, bool) {
+	if sel != "" {
+		if matches(sel, id, s, current) {
+			return "", true
+		}
+		return got + "; expected " + describeSel(sel, s, current), false
+	}
+	if !matches(not, id, s, current) {
+		return "", true
+	}
+	return got + "; expected anything but " + describeSel(not, s, current), false
 }
 
 func sourceWords(c authstate.Call) string {

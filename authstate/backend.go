@@ -42,6 +42,7 @@ type Token struct {
 	SessionID string
 	Subject   string
 	Issuer    string
+	Audience  []string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	// Verified is true when the signature and claims checked out against the

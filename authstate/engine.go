@@ -81,6 +81,12 @@ type Engine struct {
 	// scenario's wait moves only the client's clock; the estimate makes it
 	// behave like a tab that slept.
 	skew time.Duration
+	// raw keeps the raw JWTs of recent tokens by fingerprint, for viewers
+	// that want to show one; events carry only the fingerprint.
+	rawMu      sync.Mutex
+	raw        map[string]string
+	rawOrder   []string
+	lastServed *Token
 }
 
 // New checks cfg and returns an engine that is not yet running.
@@ -375,10 +381,42 @@ func (e *Engine) label(id string) string {
 	return l
 }
 
+// maxRaw bounds how many raw tokens RawToken can still find.
+const maxRaw = 64
+
+func (e *Engine) remember(t *Token) {
+	fp := t.Fingerprint()
+	e.rawMu.Lock()
+	defer e.rawMu.Unlock()
+	if e.raw == nil {
+		e.raw = make(map[string]string)
+	}
+	if _, ok := e.raw[fp]; ok {
+		return
+	}
+	e.raw[fp] = t.Raw
+	e.rawOrder = append(e.rawOrder, fp)
+	if len(e.rawOrder) > maxRaw {
+		delete(e.raw, e.rawOrder[0])
+		e.rawOrder = e.rawOrder[1:]
+	}
+}
+
+// RawToken returns the raw JWT behind a fingerprint seen in an event, if
+// it is among the most recent ones. Showing it is the caller's choice;
+// exports should not.
+func (e *Engine) RawToken(fingerprint string) (string, bool) {
+	e.rawMu.Lock()
+	defer e.rawMu.Unlock()
+	r, ok := e.raw[fingerprint]
+	return r, ok
+}
+
 func (e *Engine) tokenInfo(t *Token) *TokenInfo {
 	if t == nil {
 		return nil
 	}
+	e.remember(t)
 	return &TokenInfo{
 		Fingerprint: t.Fingerprint(),
 		Session:     e.label(t.SessionID),
@@ -648,6 +686,9 @@ func (e *Engine) serve(c *Call, tok *Token, source string, fetchID int) {
 	c.Source = source
 	c.Fetch = fetchID
 	c.DoneAt = e.now()
+	if tok != nil {
+		e.lastServed = tok
+	}
 	ev := Event{Kind: KindTokenServed, Call: c.Name, Force: c.Force, Fetch: fetchID, Source: source, Token: e.tokenInfo(tok)}
 	if tok == nil {
 		ev.Detail = fmt.Sprintf("%s got no token", c.Name)
@@ -805,6 +846,8 @@ func (e *Engine) snapshot() Snapshot {
 		s.SessionLabel = e.label(cp.ID)
 	}
 	s.Cache = e.prov.cache
+	s.LastServed = e.lastServed
+	s.ServerNow = e.serverNow()
 	s.CacheLabel = labelOf(e, e.prov.cache)
 	s.Readable = e.policy.readable(e)
 	if e.prov.pending != nil {
@@ -849,10 +892,14 @@ type Snapshot struct {
 	Cache      *Token
 	CacheLabel string
 	Readable   *Token
-	Pending    int // request in the pending slot, 0 if none
-	InFlight   []FetchInfo
-	Calls      []Call
-	Labels     map[string]string // session id → label
+	// LastServed is the last token a call returned.
+	LastServed *Token
+	// ServerNow is the client's estimate of the server's clock.
+	ServerNow time.Time
+	Pending   int // request in the pending slot, 0 if none
+	InFlight  []FetchInfo
+	Calls     []Call
+	Labels    map[string]string // session id → label
 	// TokenRequests counts requests sent to the token endpoint (retries
 	// included; the initial token is not one).
 	TokenRequests int

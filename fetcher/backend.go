@@ -101,6 +101,7 @@ func fillClaims(t *authstate.Token, d *Token) {
 	t.SessionID = d.Claims.SessionID
 	t.Subject = d.Claims.Subject
 	t.Issuer = d.Claims.Issuer
+	t.Audience = d.Claims.Audience
 	t.IssuedAt = d.Claims.IssuedAt
 	t.ExpiresAt = d.Claims.ExpiresAt
 }
@@ -209,6 +210,25 @@ func (b *Backend) HeldSummary() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Holding reports what is held on the token endpoint: "token" (responses),
+// "token_request" (requests) or "none".
+func (b *Backend) Holding() string {
+	req, resp := b.gates.Holding("token")
+	switch {
+	case resp:
+		return "token"
+	case req:
+		return "token_request"
+	}
+	return "none"
+}
+
+// SetLatency adds client-side latency before requests to endpoint.
+func (b *Backend) SetLatency(endpoint string, d time.Duration) { b.gates.SetLatency(endpoint, d) }
+
+// Latency is the added latency for endpoint.
+func (b *Backend) Latency(endpoint string) time.Duration { return b.gates.Latency(endpoint) }
 
 // SetNotify registers a function called when the held set changes.
 func (b *Backend) SetNotify(f func()) { b.gates.SetNotify(f) }

@@ -107,13 +107,19 @@ func fillClaims(t *authstate.Token, d *Token) {
 }
 
 // verifierFor returns a verifier that knows kid, fetching the JWKS again
-// once if the cached set does not (the server may have rotated keys).
+// at once if the cached set does not (the server may have rotated keys or
+// restarted).
 func (b *Backend) verifierFor(ctx context.Context, kid string) (*Verifier, error) {
 	b.mu.Lock()
 	v := b.verifier
 	b.mu.Unlock()
 	if v != nil && hasKid(v.Keys, kid) {
 		return v, nil
+	}
+	if v != nil {
+		if _, err := b.client.RefreshJWKS(ctx); err != nil {
+			return nil, err
+		}
 	}
 	v, err := b.client.Verifier(ctx, b.issuer)
 	if err != nil {

@@ -29,6 +29,9 @@ type Config struct {
 	SignalDelay time.Duration
 	// Checker overrides the invariant checker (tests).
 	Checker *Checker
+	// Consumer, if set, runs the Convex client model on top of the
+	// provider: ConvexProviderWithAuth and the AuthenticationManager.
+	Consumer *ConsumerConfig
 }
 
 // DefaultSignalDelay mirrors Better Auth's 10 ms setTimeout before the
@@ -87,6 +90,11 @@ type Engine struct {
 	raw        map[string]string
 	rawOrder   []string
 	lastServed *Token
+	consumer   *consumer
+	// renderDirty asks for a render of the Convex provider once the
+	// current message is handled, as React renders after the event.
+	renderDirty bool
+	flicker     flickerMeter
 }
 
 // New checks cfg and returns an engine that is not yet running.
@@ -132,6 +140,12 @@ func New(cfg Config) (*Engine, error) {
 		pollInterval: cfg.PollInterval,
 	}
 	e.prov = &provider{gen: 1}
+	if cfg.Consumer != nil {
+		if cfg.Consumer.Backend == nil {
+			return nil, errors.New("authstate: the Convex consumer needs a backend")
+		}
+		e.consumer = newConsumer(*cfg.Consumer)
+	}
 	return e, nil
 }
 
@@ -143,6 +157,7 @@ func (e *Engine) Start(ctx context.Context) {
 	e.post(func() {
 		e.observe("mount")
 		e.armPoll()
+		e.armQueryTimer()
 	})
 }
 
@@ -179,6 +194,10 @@ func (e *Engine) loop() {
 			return
 		case f := <-e.mailbox:
 			f()
+			for e.renderDirty {
+				e.renderDirty = false
+				e.consumerRender()
+			}
 			e.sigMu.Lock()
 			close(e.sig)
 			e.sig = make(chan struct{})
@@ -541,6 +560,9 @@ func (e *Engine) act(a Action, signal bool) {
 				return
 			}
 			e.emit(Event{Kind: KindAction, Cause: a.String(), Detail: a.String() + " done"})
+			// The server changed data the subscribed query reads (sessions):
+			// Convex re-runs it under the identity it holds.
+			e.rerunQuery("server-side change after " + a.String())
 			if signal {
 				if e.cfg.SignalDelay > 0 {
 					e.after(e.cfg.SignalDelay, func() { e.observe("session signal after " + a.String()) })
@@ -621,6 +643,7 @@ func (e *Engine) applyObservation(cause string, s *Session, err error) {
 	if !e.mountIfNeeded() {
 		e.policy.sessionChanged(e, ch)
 	}
+	e.renderDirty = true
 }
 
 // mountIfNeeded mounts the provider after the first observation: the hook's
@@ -638,22 +661,33 @@ func (e *Engine) mountIfNeeded() bool {
 		e.emit(Event{Kind: KindCacheSet, Token: e.tokenInfo(t), Reason: "initial token (SSR)", Detail: "provider mounted with an initial token"})
 	}
 	e.emit(Event{Kind: KindNote, Detail: fmt.Sprintf("provider mounted (policy %s, session %s)", e.policy.Name(), e.label(e.view.id()))})
+	e.renderDirty = true
 	return true
 }
 
 // fetch is fetchAccessToken on the current fetcher.
 func (e *Engine) fetch(name string, force bool, cause string) *Call {
+	return e.call(name, fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, force, cause, nil)
+}
+
+// fetchFor calls fetchAccessToken on fetcher f (one that Convex captured
+// earlier, perhaps) and hands the result to done.
+func (e *Engine) fetchFor(f fetcher, force bool, cause string, done func(*Token)) {
+	e.call("", f, force, cause, done)
+}
+
+func (e *Engine) call(name string, f fetcher, force bool, cause string, done func(*Token)) *Call {
 	e.nextCall++
 	if name == "" {
 		name = fmt.Sprintf("call%d", e.nextCall)
 	}
-	c := &Call{Name: name, Force: force, Cause: cause, Fetcher: e.fetcherGen, StartedAt: e.now()}
+	c := &Call{Name: name, Force: force, Cause: cause, Fetcher: f.gen, StartedAt: e.now(), done: done}
 	if _, dup := e.calls[name]; !dup {
 		e.callOrder = append(e.callOrder, name)
 	}
 	e.calls[name] = c
 	e.trimCalls()
-	e.policy.fetch(e, c, fetcher{gen: e.fetcherGen, sessionID: e.view.id()})
+	e.policy.fetch(e, c, f)
 	return c
 }
 
@@ -708,6 +742,11 @@ func (e *Engine) serve(c *Call, tok *Token, source string, fetchID int) {
 		}
 	}
 	e.emit(ev)
+	if c.done != nil {
+		done := c.done
+		c.done = nil
+		done(tok)
+	}
 }
 
 // join makes c wait for the in-flight request p.
@@ -792,6 +831,7 @@ func (e *Engine) settle(p *promise, tok *Token) {
 // ref in pr329 and hardened).
 func (e *Engine) setCache(tok *Token, reason string, by int) {
 	e.prov.cache = tok
+	e.renderDirty = true
 	if tok == nil {
 		e.emit(Event{Kind: KindCacheCleared, Fetch: by, Reason: reason, Detail: "cache cleared: " + reason})
 		return
@@ -866,6 +906,10 @@ func (e *Engine) snapshot() Snapshot {
 		s.Calls = append(s.Calls, *e.calls[n])
 	}
 	s.ProviderLoading, s.ProviderAuthenticated = e.policy.providerState(e)
+	if e.consumer != nil {
+		s.Convex = e.consumer.snapshot()
+	}
+	s.Flicker = e.flicker.stats(e.now())
 	return s
 }
 
@@ -912,6 +956,11 @@ type Snapshot struct {
 	ProviderLoading, ProviderAuthenticated bool
 	Mounted                                bool
 	Stopped                                bool
+	// Convex is the Convex client model's state (Enabled false when off).
+	Convex ConvexState
+	// Flicker measures the windows in which Better Auth says signed in
+	// but the Convex side does not.
+	Flicker FlickerStats
 }
 
 // Call finds a fetch call by name.
@@ -959,6 +1008,8 @@ type Call struct {
 	Source            string // cache, fetch, joined
 	Fetch             int    // the request it waited on, 0 if served from cache
 	StartedAt, DoneAt time.Time
+	// done receives the result, for calls the Convex model made.
+	done func(*Token)
 }
 
 type fetcher struct {

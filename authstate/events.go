@@ -31,6 +31,10 @@ const (
 	KindActionFailed                     // a server action failed
 	KindPolicyChanged                    // the token-cache policy was switched
 	KindNote                             // anything else worth showing
+	KindConvex                           // the Convex client model did something (setAuth, pause, Authenticate…)
+	KindConsumerState                    // useConvexAuth's isLoading / isAuthenticated changed
+	KindQueryResult                      // the subscribed query answered
+	KindFlicker                          // a flicker window opened or closed
 	kindEnd
 )
 
@@ -55,6 +59,10 @@ var kindNames = [...]string{
 	KindActionFailed:     "action_failed",
 	KindPolicyChanged:    "policy_changed",
 	KindNote:             "note",
+	KindConvex:           "convex",
+	KindConsumerState:    "consumer_state",
+	KindQueryResult:      "query_result",
+	KindFlicker:          "flicker",
 }
 
 func (k Kind) String() string {

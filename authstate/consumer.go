@@ -1,0 +1,693 @@
+package authstate
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ConvexBackend is what the Convex client model needs from a deployment:
+// run the subscribed query under an identity (nil: none).
+type ConvexBackend interface {
+	Query(ctx context.Context, path string, token *Token) (QueryResult, error)
+}
+
+// QueryResult is one answer of a Convex deployment.
+type QueryResult struct {
+	// AuthError is set when the deployment refused the identity itself
+	// (bad signature, expired, wrong issuer): Convex's AuthError.
+	AuthError string
+	// Error is the function's error message when it ran and failed, for
+	// example "Unauthenticated" from getAuthUser.
+	Error string
+	// Value is a short rendering of the result when it succeeded.
+	Value string
+}
+
+// OK reports whether the function ran and succeeded.
+func (r QueryResult) OK() bool { return r.AuthError == "" && r.Error == "" }
+
+func (r QueryResult) String() string {
+	switch {
+	case r.AuthError != "":
+		return "auth error: " + r.AuthError
+	case r.Error != "":
+		return "error: " + r.Error
+	}
+	return "ok"
+}
+
+// ConsumerConfig turns on the Convex client model.
+type ConsumerConfig struct {
+	Backend ConvexBackend
+	// Query is the subscribed query (default auth:getAuthUser).
+	Query string
+	// QueryInterval re-runs the query on the engine clock; zero means only
+	// on identity changes and server-side changes the client caused.
+	QueryInterval time.Duration
+	// PR83 models convex-js PR #83: the last effect's cleanup does not call
+	// clearAuth on a mere fetcher swap.
+	PR83 bool
+	// Leeway is authRefreshTokenLeewaySeconds (default 10 s).
+	Leeway time.Duration
+}
+
+// The AuthenticationManager's states (convex-js 1.45
+// src/browser/sync/authentication_manager.ts).
+type amState int
+
+const (
+	amNoAuth amState = iota
+	amWaitingCached
+	amInitialRefetch
+	amWaitingFresh
+	amScheduled
+	amNotRefetching
+)
+
+func (s amState) String() string {
+	return [...]string{"noAuth", "waitingForServerConfirmationOfCachedToken", "initialRefetch", "waitingForServerConfirmationOfFreshToken", "waitingForScheduledRefetch", "notRefetching"}[s]
+}
+
+// Socket states of the WebSocket manager, as far as auth is concerned.
+type socketState int
+
+const (
+	socketReady socketState = iota
+	socketPaused
+	socketStopped
+)
+
+func (s socketState) String() string { return [...]string{"ready", "paused", "stopped"}[s] }
+
+// amConfig is what setConfig captured: the fetcher and whose effect set it.
+type amConfig struct {
+	f      fetcher
+	effect int
+}
+
+// consumer models convex-js 1.45: ConvexProviderWithAuth (its two effects
+// and isConvexAuthenticated state), the AuthenticationManager, the local
+// sync state's identity version, the socket's pause/resume/stop, and one
+// connection to the deployment that processes messages in order.
+type consumer struct {
+	cfg ConsumerConfig
+
+	// ConvexProviderWithAuth.
+	convexAuth  *bool // nil: loading (isConvexAuthenticated === null)
+	refreshing  bool
+	rendered    bool
+	deps        consumerDeps
+	effect      int  // id of the live FirstEffect (isThisEffectRelevant)
+	lastEffectF bool // the last effect was set up while authenticated
+
+	// AuthenticationManager.
+	state         amState
+	config        *amConfig
+	hadAuth       bool   // waitingForServerConfirmationOfFreshToken.hadAuth
+	freshToken    *Token // waitingForServerConfirmationOfFreshToken.token
+	configVersion int
+	attempts      int
+	refetchTimer  Timer
+	lastRefresh   bool
+
+	// LocalSyncState and the socket.
+	auth            *Token
+	identityVersion int
+	socket          socketState
+	epoch           int
+
+	// The connection: messages go one at a time, in order.
+	queue       []convexMsg
+	busy        bool
+	serverToken *Token
+	lastResult  *QueryResult
+	queryTimer  Timer
+	msgSeq      int
+}
+
+type consumerDeps struct {
+	authed, loading bool
+	fetcher         int
+}
+
+type convexMsg struct {
+	auth    bool   // an Authenticate message (else a query re-run)
+	token   *Token // for auth: nil is tokenType None
+	tag     int    // identity version the message establishes (auth) or was sent under (query)
+	epoch   int
+	reason  string
+	seq     int
+	removed bool
+}
+
+func newConsumer(cfg ConsumerConfig) *consumer {
+	if cfg.Query == "" {
+		cfg.Query = "auth:getAuthUser"
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 10 * time.Second
+	}
+	return &consumer{cfg: cfg}
+}
+
+// ConvexState is the consumer's state in a Snapshot.
+type ConvexState struct {
+	Enabled         bool
+	IsLoading       bool // useConvexAuth().isLoading
+	IsAuthenticated bool // useConvexAuth().isAuthenticated
+	IsRefreshing    bool
+	AuthState       string // the AuthenticationManager's state
+	ConfigVersion   int
+	IdentityVersion int
+	Socket          string
+	// Auth is the token the client holds for the deployment (nil: none).
+	Auth       *Token
+	LastResult *QueryResult
+	Query      string
+	PR83       bool
+}
+
+func (c *consumer) snapshot() ConvexState {
+	st := ConvexState{
+		Enabled:         true,
+		IsRefreshing:    c.refreshing,
+		AuthState:       c.state.String(),
+		ConfigVersion:   c.configVersion,
+		IdentityVersion: c.identityVersion,
+		Socket:          c.socket.String(),
+		Auth:            c.auth,
+		Query:           c.cfg.Query,
+		PR83:            c.cfg.PR83,
+	}
+	st.IsLoading, st.IsAuthenticated = c.useConvexAuth()
+	if c.lastResult != nil {
+		r := *c.lastResult
+		st.LastResult = &r
+	}
+	return st
+}
+
+// useConvexAuth is what the hook returns.
+func (c *consumer) useConvexAuth() (loading, authenticated bool) {
+	loading = c.convexAuth == nil
+	authenticated = c.deps.authed && c.convexAuth != nil && *c.convexAuth
+	return loading, authenticated
+}
+
+func boolp(b bool) *bool { return &b }
+
+func (e *Engine) consumerEvent(detail string) {
+	e.emit(Event{Kind: KindConvex, Detail: detail, Reason: e.consumer.state.String()})
+}
+
+// consumerRender re-renders ConvexProviderWithAuth after any change of the
+// provider's hook: the render-phase state updates, then, if the effects'
+// dependencies changed, their cleanups and setups in React's order.
+func (e *Engine) consumerRender() {
+	c := e.consumer
+	if c == nil || !e.mounted {
+		return
+	}
+	before := c.observable()
+	loading, authed := e.policy.providerState(e)
+	if loading && c.convexAuth != nil {
+		c.convexAuth = nil
+		c.refreshing = false
+	}
+	if !loading && !authed && (c.convexAuth == nil || *c.convexAuth) {
+		c.convexAuth = boolp(false)
+		c.refreshing = false
+	}
+	now := consumerDeps{authed: authed, loading: loading, fetcher: e.fetcherGen}
+	if c.rendered && now == c.deps {
+		e.consumerChanged(before)
+		return
+	}
+	prev := c.deps
+	first := !c.rendered
+	c.rendered = true
+	c.deps = now
+	if !first && prev.authed {
+		// ConvexAuthStateFirstEffect cleanup.
+		c.effect++
+		if c.convexAuth != nil && *c.convexAuth {
+			c.convexAuth = boolp(false)
+		} else {
+			c.convexAuth = nil
+		}
+		c.refreshing = false
+		// ConvexAuthStateLastEffect cleanup.
+		clear := true
+		if c.cfg.PR83 {
+			clear = !now.authed || (!prev.loading && now.loading)
+		}
+		if clear {
+			e.consumerEvent("fetcher identity or auth changed: LastEffect cleanup calls clearAuth()")
+			e.clientClearAuth()
+		} else {
+			e.consumerEvent("fetcher swap: PR #83 skips clearAuth()")
+		}
+		c.convexAuth = nil
+		c.refreshing = false
+	}
+	if now.authed {
+		c.effect++
+		e.consumerEvent(fmt.Sprintf("FirstEffect calls setAuth with fetcher #%d (session %s)", now.fetcher, e.label(e.view.id())))
+		e.setConfig(&amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: c.effect})
+	}
+	e.consumerChanged(before)
+}
+
+// observable is what the flicker meter and the UI watch.
+func (c *consumer) observable() [3]bool {
+	l, a := c.useConvexAuth()
+	failing := c.lastResult != nil && !c.lastResult.OK()
+	return [3]bool{l, a, failing}
+}
+
+func (e *Engine) consumerChanged(before [3]bool) {
+	after := e.consumer.observable()
+	if after != before {
+		l, a := e.consumer.useConvexAuth()
+		e.emit(Event{Kind: KindConsumerState, Detail: fmt.Sprintf("useConvexAuth: isLoading=%v isAuthenticated=%v; query %s", l, a, e.consumer.resultWord())})
+	}
+	e.flickerUpdate()
+}
+
+func (c *consumer) resultWord() string {
+	if c.lastResult == nil {
+		return "not run"
+	}
+	return c.lastResult.String()
+}
+
+// onAuthChange is the callback setAuth passed: it only lands if the effect
+// that registered it is still the live one.
+func (e *Engine) onAuthChange(cfg *amConfig, authenticated bool) {
+	c := e.consumer
+	before := c.observable()
+	if cfg.effect == c.effect {
+		c.convexAuth = boolp(authenticated)
+		if !authenticated {
+			c.refreshing = false
+		}
+	}
+	e.consumerChanged(before)
+}
+
+func (e *Engine) notifyRefreshChange(refreshing bool) {
+	c := e.consumer
+	if c.state == amNoAuth || c.state == amInitialRefetch || c.config == nil || c.lastRefresh == refreshing {
+		return
+	}
+	c.lastRefresh = refreshing
+	if c.config.effect == c.effect {
+		c.refreshing = refreshing
+	}
+}
+
+func (e *Engine) setAMState(s amState) {
+	c := e.consumer
+	switch s {
+	case amScheduled, amNotRefetching, amNoAuth:
+		c.attempts = 0
+	}
+	if c.state == amScheduled && c.refetchTimer != nil {
+		c.refetchTimer.Stop()
+		c.refetchTimer = nil
+	}
+	if c.state != s {
+		e.emit(Event{Kind: KindConvex, Reason: s.String(), Detail: fmt.Sprintf("auth manager: %s → %s", c.state, s)})
+	}
+	c.state = s
+}
+
+func (e *Engine) resetAuthState() {
+	e.notifyRefreshChange(false)
+	e.setAMState(amNoAuth)
+	e.consumer.config = nil
+}
+
+func (e *Engine) authFailed(cfg *amConfig) {
+	e.onAuthChange(cfg, false)
+	e.resetAuthState()
+}
+
+// fetchGuarded is fetchTokenAndGuardAgainstRace: it bumps configVersion and
+// reports the result as outdated if anything bumped it meanwhile.
+func (e *Engine) fetchGuarded(cfg *amConfig, force bool, why string, k func(outdated bool, tok *Token)) {
+	c := e.consumer
+	c.configVersion++
+	v := c.configVersion
+	e.fetchFor(cfg.f, force, "convex: "+why, func(tok *Token) {
+		if c.configVersion != v {
+			e.emit(Event{Kind: KindConvex, Reason: "outdated", Detail: fmt.Sprintf("token from config version %d is outdated (now %d): dropped", v, c.configVersion)})
+			k(true, nil)
+			return
+		}
+		k(false, tok)
+	})
+}
+
+// setConfig is AuthenticationManager.setConfig.
+func (e *Engine) setConfig(cfg *amConfig) {
+	c := e.consumer
+	e.resetAuthState()
+	e.pauseSocket()
+	e.fetchGuarded(cfg, false, "setConfig", func(outdated bool, tok *Token) {
+		if outdated {
+			return // the socket stays paused until the newer setConfig resumes it
+		}
+		c.config = cfg
+		if tok != nil {
+			e.setAMState(amWaitingCached)
+			e.authenticate(tok)
+			e.resumeSocket()
+			return
+		}
+		e.setAMState(amInitialRefetch)
+		e.refetchToken(func() { e.resumeSocket() })
+	})
+}
+
+// refetchToken forces a fetch and sends the token if it is new; k runs
+// when it is done (outdated or not).
+func (e *Engine) refetchToken(k func()) {
+	c := e.consumer
+	if c.state == amNoAuth || c.config == nil {
+		if k != nil {
+			k()
+		}
+		return
+	}
+	cfg := c.config
+	e.fetchGuarded(cfg, true, "refetch", func(outdated bool, tok *Token) {
+		if !outdated {
+			switch {
+			case tok != nil && e.isNewAuth(tok):
+				c.hadAuth = c.auth != nil
+				c.freshToken = tok
+				e.setAMState(amWaitingFresh)
+				e.authenticate(tok)
+			case tok != nil:
+				e.setAMState(amNotRefetching)
+			default:
+				e.consumerEvent("refetch returned no token: treated as signed out (clearAuth, onAuthChange(false))")
+				if c.auth != nil {
+					e.clientClearAuth()
+				}
+				e.authFailed(cfg)
+			}
+			e.tryRestartSocket()
+		}
+		if k != nil {
+			k()
+		}
+	})
+}
+
+func (e *Engine) scheduleTokenRefetch(tok *Token) {
+	c := e.consumer
+	if c.state == amNoAuth || tok == nil || tok.IssuedAt.IsZero() || tok.ExpiresAt.IsZero() {
+		return
+	}
+	life := tok.ExpiresAt.Sub(tok.IssuedAt)
+	if life <= 2*time.Second {
+		return
+	}
+	delay := life - c.cfg.Leeway
+	if delay < 0 {
+		delay = 0
+	}
+	epoch := c.epoch
+	cfg := c.config
+	e.setAMState(amScheduled)
+	c.refetchTimer = e.clock.AfterFunc(delay, func() {
+		e.post(func() {
+			if c.state != amScheduled || c.config != cfg || c.epoch != epoch {
+				return
+			}
+			c.refetchTimer = nil
+			e.consumerEvent("scheduled token refetch")
+			e.refetchToken(nil)
+		})
+	})
+	e.consumerEvent(fmt.Sprintf("token refetch scheduled in %s", delay))
+}
+
+func (e *Engine) onTransition(tag int) {
+	c := e.consumer
+	if tag < c.identityVersion {
+		return
+	}
+	switch c.state {
+	case amWaitingCached:
+		e.consumerEvent("server confirmed the cached token; fetching a fresh one")
+		cfg := c.config
+		e.refetchToken(nil)
+		e.onAuthChange(cfg, true)
+	case amWaitingFresh:
+		e.consumerEvent("server confirmed the fresh token")
+		e.notifyRefreshChange(false)
+		cfg, hadAuth := c.config, c.hadAuth
+		e.scheduleTokenRefetch(c.freshToken)
+		c.attempts = 0
+		if !hadAuth {
+			e.onAuthChange(cfg, true)
+		}
+	}
+}
+
+func (e *Engine) onAuthError(attempted bool, base int, msg string) {
+	c := e.consumer
+	if !attempted && (c.state == amWaitingFresh || c.state == amWaitingCached) {
+		e.consumerEvent("ignoring an expired-auth error while a token is being confirmed")
+		return
+	}
+	if base+1 < c.identityVersion {
+		e.consumerEvent("ignoring an auth error for an older identity")
+		return
+	}
+	e.tryToReauthenticate(msg)
+}
+
+func (e *Engine) tryToReauthenticate(msg string) {
+	c := e.consumer
+	if c.state == amNoAuth || (c.state == amWaitingFresh && c.attempts >= maxConfirmationAttempts) {
+		e.consumerEvent(fmt.Sprintf("failed to authenticate: %q; giving up", msg))
+		if c.auth != nil {
+			e.clientClearAuth()
+		}
+		if c.state != amNoAuth {
+			e.authFailed(c.config)
+		}
+		return
+	}
+	if c.state == amWaitingFresh {
+		c.attempts++
+	}
+	e.notifyRefreshChange(true)
+	e.stopSocket()
+	cfg := c.config
+	prev := c.state
+	e.fetchGuarded(cfg, true, "reauthenticate", func(outdated bool, tok *Token) {
+		if outdated {
+			if c.socket == socketStopped {
+				e.consumerEvent("reauthentication outdated: the socket is left stopped (convex-js #181)")
+			}
+			return
+		}
+		if tok != nil && e.isNewAuth(tok) {
+			e.authenticate(tok)
+			c.hadAuth = prev == amNotRefetching || prev == amScheduled
+			c.freshToken = tok
+			e.setAMState(amWaitingFresh)
+		} else {
+			e.consumerEvent("reauthentication failed: no new token")
+			if c.auth != nil {
+				e.clientClearAuth()
+			}
+			e.authFailed(cfg)
+		}
+		e.tryRestartSocket()
+	})
+}
+
+// maxConfirmationAttempts is MAX_TOKEN_CONFIRMATION_ATTEMPTS.
+const maxConfirmationAttempts = 2
+
+func (e *Engine) isNewAuth(t *Token) bool {
+	a := e.consumer.auth
+	return a == nil || t == nil || a.Raw != t.Raw
+}
+
+// authenticate is LocalSyncState.setAuth plus the send.
+func (e *Engine) authenticate(t *Token) {
+	c := e.consumer
+	c.auth = t
+	if c.socket != socketReady {
+		return
+	}
+	c.identityVersion++
+	e.sendConvex(convexMsg{auth: true, token: t, tag: c.identityVersion, reason: "Authenticate"})
+}
+
+// clientClearAuth is ConvexReactClient.clearAuth: Authenticate None.
+func (e *Engine) clientClearAuth() {
+	c := e.consumer
+	c.auth = nil
+	if c.socket != socketReady {
+		return
+	}
+	c.identityVersion++
+	e.sendConvex(convexMsg{auth: true, tag: c.identityVersion, reason: "Authenticate None (clearAuth)"})
+}
+
+func (e *Engine) pauseSocket() {
+	c := e.consumer
+	if c.socket == socketReady {
+		c.socket = socketPaused
+		e.consumerEvent("socket paused")
+	}
+}
+
+func (e *Engine) resumeSocket() {
+	c := e.consumer
+	if c.socket != socketPaused {
+		return
+	}
+	c.socket = socketReady
+	e.consumerEvent("socket resumed")
+	if c.auth != nil {
+		c.identityVersion++
+		e.sendConvex(convexMsg{auth: true, token: c.auth, tag: c.identityVersion, reason: "Authenticate (on resume)"})
+	}
+}
+
+func (e *Engine) stopSocket() {
+	c := e.consumer
+	if c.socket == socketStopped {
+		return
+	}
+	c.socket = socketStopped
+	c.epoch++
+	c.queue = nil
+	c.serverToken = nil
+	e.consumerEvent("socket stopped")
+}
+
+func (e *Engine) tryRestartSocket() {
+	c := e.consumer
+	if c.socket != socketStopped {
+		return
+	}
+	c.socket = socketReady
+	e.consumerEvent("socket restarted")
+	if c.auth == nil {
+		c.identityVersion = 0
+		e.sendConvex(convexMsg{tag: 0, reason: "query after restart"})
+		return
+	}
+	c.identityVersion = 1
+	e.sendConvex(convexMsg{auth: true, token: c.auth, tag: 1, reason: "Authenticate (after restart)"})
+}
+
+// rerunQuery asks the deployment to run the subscribed query again under
+// the identity it holds (reactivity, or the interval).
+func (e *Engine) rerunQuery(reason string) {
+	c := e.consumer
+	if c == nil || c.socket != socketReady || !e.mounted {
+		return
+	}
+	e.sendConvex(convexMsg{tag: c.identityVersion, reason: reason})
+}
+
+func (e *Engine) armQueryTimer() {
+	c := e.consumer
+	if c == nil || c.cfg.QueryInterval <= 0 {
+		return
+	}
+	c.queryTimer = e.clock.AfterFunc(c.cfg.QueryInterval, func() {
+		e.post(func() {
+			e.rerunQuery("interval")
+			e.armQueryTimer()
+		})
+	})
+}
+
+func (e *Engine) sendConvex(m convexMsg) {
+	c := e.consumer
+	c.msgSeq++
+	m.seq = c.msgSeq
+	m.epoch = c.epoch
+	c.queue = append(c.queue, m)
+	what := m.reason
+	if m.auth && m.token != nil {
+		what += " with " + e.label(m.token.SessionID) + "'s token"
+	}
+	e.emit(Event{Kind: KindConvex, Reason: "sent", Detail: fmt.Sprintf("→ %s (identity v%d)", what, m.tag)})
+	e.pump()
+}
+
+// pump sends the next queued message once the previous one was answered:
+// one connection, in order.
+func (e *Engine) pump() {
+	c := e.consumer
+	if c.busy || len(c.queue) == 0 {
+		return
+	}
+	m := c.queue[0]
+	c.queue = c.queue[1:]
+	c.busy = true
+	tok := m.token
+	if !m.auth {
+		tok = c.serverToken
+	}
+	path := c.cfg.Query
+	be := c.cfg.Backend
+	e.start(e.ctx, func(ctx context.Context) {
+		res, err := be.Query(ctx, path, tok)
+		e.finish(func() {
+			c.busy = false
+			e.answered(m, tok, res, err)
+			e.pump()
+		})
+	})
+}
+
+func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {
+	c := e.consumer
+	if m.epoch != c.epoch {
+		return // the socket was stopped since: the answer is for a dead connection
+	}
+	before := c.observable()
+	if err != nil {
+		e.emit(Event{Kind: KindQueryResult, Reason: "transport", Detail: "query failed to reach the deployment: " + err.Error()})
+		return
+	}
+	if res.AuthError != "" {
+		e.emit(Event{Kind: KindQueryResult, Reason: "auth error", Detail: "← AuthError: " + res.AuthError})
+		if m.auth {
+			e.onAuthError(true, m.tag-1, res.AuthError)
+		} else {
+			e.onAuthError(false, m.tag, res.AuthError)
+		}
+		e.consumerChanged(before)
+		return
+	}
+	if m.auth {
+		c.serverToken = tok
+	}
+	r := res
+	c.lastResult = &r
+	who := "no identity"
+	if tok != nil {
+		who = e.label(tok.SessionID) + "'s token"
+	}
+	e.emit(Event{Kind: KindQueryResult, Reason: res.String(), Session: labelOf(e, tok), Detail: fmt.Sprintf("← %s under %s: %s", c.cfg.Query, who, res.String())})
+	if m.auth {
+		e.onTransition(m.tag)
+	}
+	e.consumerChanged(before)
+}

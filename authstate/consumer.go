@@ -124,6 +124,7 @@ type consumer struct {
 	lastResult  *QueryResult
 	queryTimer  Timer
 	msgSeq      int
+	anonymous   int
 }
 
 type consumerDeps struct {
@@ -166,6 +167,9 @@ type ConvexState struct {
 	LastResult *QueryResult
 	Query      string
 	PR83       bool
+	// AnonymousQueries counts query results under no identity since the
+	// consumer was first authenticated.
+	AnonymousQueries int
 }
 
 func (c *consumer) snapshot() ConvexState {
@@ -179,6 +183,8 @@ func (c *consumer) snapshot() ConvexState {
 		Auth:            c.auth,
 		Query:           c.cfg.Query,
 		PR83:            c.cfg.PR83,
+
+		AnonymousQueries: c.anonymous,
 	}
 	st.IsLoading, st.IsAuthenticated = c.useConvexAuth()
 	if c.lastResult != nil {
@@ -681,6 +687,9 @@ func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {
 	}
 	r := res
 	c.lastResult = &r
+	if tok == nil && e.flicker.armed {
+		c.anonymous++
+	}
 	who := "no identity"
 	if tok != nil {
 		who = e.label(tok.SessionID) + "'s token"

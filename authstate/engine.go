@@ -246,6 +246,10 @@ func (e *Engine) Fetch(name string, force bool, cause string) string {
 	}
 }
 
+// RerunQuery asks the Convex deployment to run the subscribed query again,
+// as its reactivity does when data changes. A no-op without the consumer.
+func (e *Engine) RerunQuery(reason string) { e.post(func() { e.rerunQuery(reason) }) }
+
 // Observe polls the session now (what a session signal, focus or poll does).
 func (e *Engine) Observe(cause string) { e.post(func() { e.observe(cause) }) }
 

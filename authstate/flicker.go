@@ -15,6 +15,7 @@ type flickerMeter struct {
 	open    bool
 	since   time.Time // engine clock
 	sinceRT time.Time // wall clock
+	why     string
 	windows []FlickerWindow
 }
 
@@ -48,7 +49,7 @@ func (m *flickerMeter) stats(now time.Time) FlickerStats {
 		d := time.Since(m.sinceRT)
 		s.Total += d
 		s.Count++
-		s.Windows = append(s.Windows, FlickerWindow{Start: m.since, Duration: d})
+		s.Windows = append(s.Windows, FlickerWindow{Start: m.since, Duration: d, Why: m.why})
 	}
 	return s
 }
@@ -81,11 +82,12 @@ func (e *Engine) flickerUpdate() {
 	switch {
 	case why != "" && !m.open:
 		m.open = true
+		m.why = why
 		m.since, m.sinceRT = e.now(), time.Now()
 		e.emit(Event{Kind: KindFlicker, Reason: "open", Detail: "flicker: Better Auth says signed in, but " + why})
 	case why == "" && m.open:
 		m.open = false
-		w := FlickerWindow{Start: m.since, End: e.now(), Duration: time.Since(m.sinceRT)}
+		w := FlickerWindow{Start: m.since, End: e.now(), Duration: time.Since(m.sinceRT), Why: m.why}
 		m.windows = append(m.windows, w)
 		if len(m.windows) > maxFlickerWindows {
 			m.windows = m.windows[1:]

@@ -26,6 +26,9 @@ type BackendOptions struct {
 	Now func() time.Time
 	// Issuer, if set, is the iss every token must carry.
 	Issuer string
+	// ConvexURL is the Convex deployment whose HTTP API (POST /api/query)
+	// the consumer model queries; empty means none.
+	ConvexURL string
 }
 
 // Backend is one client of a Better Auth server as the engine sees it: a
@@ -39,6 +42,9 @@ type Backend struct {
 	password string
 	issuer   string
 	now      func() time.Time
+
+	convexURL string
+	hc        *http.Client
 
 	mu       sync.Mutex
 	verifier *Verifier
@@ -56,7 +62,11 @@ func NewBackend(o BackendOptions) (*Backend, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Backend{client: c, gates: gates, email: o.Email, password: o.Password, issuer: o.Issuer, now: now}, nil
+	return &Backend{
+		client: c, gates: gates, email: o.Email, password: o.Password, issuer: o.Issuer, now: now,
+		convexURL: strings.TrimRight(o.ConvexURL, "/"),
+		hc:        &http.Client{Transport: gates},
+	}, nil
 }
 
 // Client is the underlying Better Auth client.
@@ -259,4 +269,44 @@ func (b *Backend) Close() {
 	}
 }
 
-var _ authstate.Backend = (*Backend)(nil)
+// ConvexURL is the deployment the consumer queries ("" when none).
+func (b *Backend) ConvexURL() string { return b.convexURL }
+
+// Query runs a Convex query through the deployment's HTTP API with the
+// token as the user identity (none when nil), through the same transport
+// gates. A refused identity (HTTP 401 or 403) is reported as an auth error,
+// a function that threw as an error message.
+func (b *Backend) Query(ctx context.Context, path string, tok *authstate.Token) (authstate.QueryResult, error) {
+	if b.convexURL == "" {
+		return authstate.QueryResult{}, errors.New("no Convex URL configured")
+	}
+	jwt := ""
+	if tok != nil {
+		jwt = tok.Raw
+	}
+	r, err := QueryConvex(ctx, b.hc, b.convexURL, path, nil, jwt)
+	var he *HTTPError
+	if errors.As(err, &he) && (he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden) {
+		msg := he.Message
+		if msg == "" {
+			msg = he.Code
+		}
+		return authstate.QueryResult{AuthError: msg}, nil
+	}
+	if err != nil {
+		return authstate.QueryResult{}, err
+	}
+	if !r.OK() {
+		return authstate.QueryResult{Error: r.ErrorMessage}, nil
+	}
+	v := string(r.Value)
+	if len(v) > 80 {
+		v = v[:77] + "..."
+	}
+	return authstate.QueryResult{Value: v}, nil
+}
+
+var (
+	_ authstate.Backend       = (*Backend)(nil)
+	_ authstate.ConvexBackend = (*Backend)(nil)
+)

@@ -133,6 +133,26 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 		}
 		got := "the cache holds " + describeToken(s.Cache, s, current)
 		return selectorHolds(got, id, x.CacheSession, x.CacheNotSession, s, current)
+	case x.Flicker != nil:
+		f := s.Flicker
+		got := fmt.Sprintf("%d flicker window(s), %d ms in all", f.Count, f.Total.Milliseconds())
+		if len(f.Windows) > 0 && f.Windows[0].Why != "" {
+			got += "; first: " + f.Windows[0].Why
+		}
+		ok := (x.Flicker.MaxWindows == nil || f.Count <= *x.Flicker.MaxWindows) && (x.Flicker.MaxMS == nil || f.Total.Milliseconds() <= int64(*x.Flicker.MaxMS))
+		return got, ok
+	case x.Authenticated != nil:
+		c := s.Convex
+		if c.IsAuthenticated == *x.Authenticated {
+			return "", true
+		}
+		return fmt.Sprintf("useConvexAuth: isLoading=%v isAuthenticated=%v (auth manager %s, socket %s, query %s)", c.IsLoading, c.IsAuthenticated, c.AuthState, c.Socket, resultWord(c.LastResult)), false
+	case x.AnonymousQueries != nil:
+		n := s.Convex.AnonymousQueries
+		if n <= *x.AnonymousQueries {
+			return "", true
+		}
+		return fmt.Sprintf("the query ran %d time(s) with no identity (Authenticate None from clearAuth)", n), false
 	case x.NoViolations:
 		if len(s.Violations) == 0 {
 			return "", true
@@ -156,6 +176,13 @@ func selectorHolds(got, id, sel, not string, s authstate.Snapshot, current strin
 		return "", true
 	}
 	return got + "; expected anything but " + describeSel(not, s, current), false
+}
+
+func resultWord(r *authstate.QueryResult) string {
+	if r == nil {
+		return "not run"
+	}
+	return r.String()
 }
 
 func sourceWords(c authstate.Call) string {

@@ -38,6 +38,11 @@ type Scenario struct {
 type Start struct {
 	SignedIn     bool
 	InitialToken bool
+	// Consumer runs the Convex client model (ConvexProviderWithAuth and
+	// the AuthenticationManager) on top of the provider.
+	Consumer bool
+	// PR83 gives the consumer convex-js PR #83's behaviour.
+	PR83 bool
 }
 
 // Op is a step's operation.
@@ -55,6 +60,7 @@ const (
 	OpRelease        Op = "release"
 	OpWait           Op = "wait"
 	OpFault          Op = "fault"
+	OpQuery          Op = "query"
 )
 
 // Step is one step.
@@ -120,6 +126,20 @@ type Expectation struct {
 	CacheNotSession string
 	HasCache        bool
 	NoViolations    bool
+	// Flicker bounds the flicker windows the consumer showed.
+	Flicker *FlickerBound
+	// Authenticated checks useConvexAuth().isAuthenticated at the end.
+	Authenticated *bool
+	// AnonymousQueries bounds how often the subscribed query ran with no
+	// identity after the consumer was first authenticated (the clearAuth
+	// leg of convex-js #82).
+	AnonymousQueries *int
+}
+
+// FlickerBound is flicker: {max_windows: N, max_ms: M}.
+type FlickerBound struct {
+	MaxWindows *int
+	MaxMS      *int
 }
 
 // Count is an exact number or bounds.
@@ -159,6 +179,19 @@ func (x Expectation) String() string {
 		return "cache: session " + x.CacheSession
 	case x.NoViolations:
 		return "no_violations"
+	case x.Flicker != nil:
+		var parts []string
+		if x.Flicker.MaxWindows != nil {
+			parts = append(parts, fmt.Sprintf("at most %d window(s)", *x.Flicker.MaxWindows))
+		}
+		if x.Flicker.MaxMS != nil {
+			parts = append(parts, fmt.Sprintf("at most %d ms in all", *x.Flicker.MaxMS))
+		}
+		return "flicker: " + strings.Join(parts, " and ")
+	case x.Authenticated != nil:
+		return fmt.Sprintf("consumer: authenticated %v", *x.Authenticated)
+	case x.AnonymousQueries != nil:
+		return fmt.Sprintf("consumer: at most %d query run(s) with no identity", *x.AnonymousQueries)
 	}
 	return "?"
 }
@@ -345,6 +378,16 @@ func (p parser) scenario(root *yaml.Node) (*Scenario, error) {
 	if err := p.checkNames(sc); err != nil {
 		return nil, err
 	}
+	for _, x := range sc.Expect {
+		if (x.Flicker != nil || x.Authenticated != nil || x.AnonymousQueries != nil) && !sc.Start.Consumer {
+			return nil, &ParseError{File: p.file, Line: x.Line, Msg: "flicker and consumer expectations need start.consumer: true"}
+		}
+	}
+	for _, st := range sc.Steps {
+		if st.Op == OpQuery && !sc.Start.Consumer {
+			return nil, &ParseError{File: p.file, Line: st.Line, Msg: "query needs start.consumer: true"}
+		}
+	}
 	return sc, nil
 }
 
@@ -385,12 +428,19 @@ func (p parser) start(v *yaml.Node) (Start, error) {
 			st.SignedIn, err = p.boolean(v, "start.signed_in")
 		case "initial_token":
 			st.InitialToken, err = p.boolean(v, "start.initial_token")
+		case "consumer":
+			st.Consumer, err = p.boolean(v, "start.consumer")
+		case "pr83":
+			st.PR83, err = p.boolean(v, "start.pr83")
 		default:
-			err = p.errf(k, "unknown key %q in start (want signed_in, initial_token)", k.Value)
+			err = p.errf(k, "unknown key %q in start (want signed_in, initial_token, consumer, pr83)", k.Value)
 		}
 		if err != nil {
 			return st, err
 		}
+	}
+	if st.PR83 && !st.Consumer {
+		return st, p.errf(v, "start.pr83 needs start.consumer: it changes the Convex client model")
 	}
 	if st.InitialToken && !st.SignedIn {
 		return st, p.errf(v, "start.initial_token needs start.signed_in: an initial token is minted for the signed-in session")
@@ -413,7 +463,7 @@ func (p parser) steps(v *yaml.Node) ([]Step, error) {
 	return out, nil
 }
 
-const stepList = "sign_in, sign_out, change_password, observe, rotate, fetch, await, hold, release, wait, fault"
+const stepList = "sign_in, sign_out, change_password, observe, rotate, fetch, await, hold, release, wait, fault, query"
 
 func (p parser) step(n *yaml.Node) (Step, error) {
 	s := Step{Line: n.Line}
@@ -432,7 +482,7 @@ func (p parser) step(n *yaml.Node) (Step, error) {
 	s.Op = Op(key.Value)
 	var err error
 	switch s.Op {
-	case OpSignIn, OpSignOut, OpChangePassword, OpObserve, OpRotate:
+	case OpSignIn, OpSignOut, OpChangePassword, OpObserve, OpRotate, OpQuery:
 		if val != nil && !(val.Kind == yaml.ScalarNode && (val.Value == "" || val.Tag == "!!null")) {
 			return s, p.errf(val, "%s takes no arguments", s.Op)
 		}
@@ -608,28 +658,82 @@ func (p parser) expectation(n *yaml.Node) (Expectation, error) {
 			if err == nil && !x.NoViolations {
 				err = p.errf(v, "no_violations: false checks nothing; leave it out")
 			}
+		case "flicker":
+			x.Flicker, err = p.flicker(v)
+		case "consumer":
+			var ckv [][2]*yaml.Node
+			if ckv, err = p.pairs(v, "consumer"); err == nil {
+				for _, ce := range ckv {
+					switch ce[0].Value {
+					case "authenticated":
+						var b bool
+						if b, err = p.boolean(ce[1], "consumer.authenticated"); err == nil {
+							x.Authenticated = &b
+						}
+					case "anonymous_queries":
+						var n int
+						if n, err = p.integer(ce[1], "consumer.anonymous_queries"); err == nil {
+							x.AnonymousQueries = &n
+						}
+					default:
+						err = p.errf(ce[0], "unknown key %q in consumer (want authenticated or anonymous_queries)", ce[0].Value)
+					}
+					if err != nil {
+						break
+					}
+				}
+				if err == nil && (x.Authenticated == nil) == (x.AnonymousQueries == nil) {
+					err = p.errf(v, "consumer needs exactly one of authenticated or anonymous_queries")
+				}
+			}
 		default:
-			err = p.errf(k, "unknown key %q in an expectation (want result with session or not_session, token_requests, cache, no_violations)", k.Value)
+			err = p.errf(k, "unknown key %q in an expectation (want result with session or not_session, token_requests, cache, no_violations, flicker, consumer)", k.Value)
 		}
 		if err != nil {
 			return x, err
 		}
 	}
 	kinds := 0
-	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations} {
+	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations, x.Flicker != nil, x.Authenticated != nil || x.AnonymousQueries != nil} {
 		if b {
 			kinds++
 		}
 	}
 	switch {
 	case kinds != 1:
-		return x, p.errf(n, "an expectation checks one thing: result, token_requests, cache or no_violations")
+		return x, p.errf(n, "an expectation checks one thing: result, token_requests, cache, no_violations, flicker or consumer")
 	case x.Result != "" && (x.Session == "") == (x.NotSession == ""):
 		return x, p.errf(n, "result %s needs exactly one of session or not_session", x.Result)
 	case x.Result == "" && (x.Session != "" || x.NotSession != ""):
 		return x, p.errf(n, "session and not_session go with result")
 	}
 	return x, nil
+}
+
+func (p parser) flicker(v *yaml.Node) (*FlickerBound, error) {
+	kv, err := p.pairs(v, "flicker")
+	if err != nil {
+		return nil, err
+	}
+	fb := &FlickerBound{}
+	for _, e := range kv {
+		n, err := p.integer(e[1], "flicker."+e[0].Value)
+		if err != nil {
+			return nil, err
+		}
+		switch e[0].Value {
+		case "max_windows":
+			fb.MaxWindows = &n
+		case "max_ms":
+			fb.MaxMS = &n
+		default:
+			return nil, p.errf(e[0], "unknown key %q in flicker (want max_windows, max_ms)", e[0].Value)
+		}
+	}
+	if fb.MaxWindows == nil && fb.MaxMS == nil {
+		return nil, p.errf(v, "flicker needs max_windows and/or max_ms")
+	}
+	return fb, nil
 }
 
 func (p parser) count(v *yaml.Node) (*Count, error) {

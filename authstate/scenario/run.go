@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,6 +29,16 @@ type Client interface {
 	// status or (network) as a dropped connection.
 	InjectFault(endpoint string, status int, network bool) error
 	Close()
+}
+
+// ErrNeedsConvex says a scenario runs the Convex client model and the
+// target has no Convex deployment to query.
+var ErrNeedsConvex = errors.New("this scenario runs the Convex client model and needs a Convex deployment: give --convex-url (the simulator has one built in)")
+
+// convexClient is a client that can also query a Convex deployment.
+type convexClient interface {
+	authstate.ConvexBackend
+	ConvexURL() string
 }
 
 // Target opens clients against one server: the built-in simulator or a
@@ -66,6 +77,9 @@ type Result struct {
 	// Err is a run error (connection, timeout) rather than an expectation.
 	Err    string `json:"error,omitempty"`
 	Events int    `json:"events"`
+	// Skipped is set when the target cannot run the scenario at all (a
+	// consumer scenario without a Convex deployment); Err says why.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // Failure is one expectation that did not hold.
@@ -78,6 +92,8 @@ type Failure struct {
 // Verdict is a short word for the result.
 func (r Result) Verdict() string {
 	switch {
+	case r.Skipped:
+		return "SKIP"
 	case r.Err != "" && len(r.Failures) == 0:
 		return "ERROR"
 	case r.Passed:
@@ -107,6 +123,10 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 		opts.StepTimeout = DefaultStepTimeout
 	}
 	r, err := newRun(ctx, target, sc, policy, opts)
+	if errors.Is(err, ErrNeedsConvex) {
+		res.Skipped, res.Passed, res.Err = true, true, err.Error()
+		return res
+	}
 	if err != nil {
 		res.Err = err.Error()
 		res.Failures = []Failure{{Expect: "the run to start", Got: err.Error()}}
@@ -171,13 +191,22 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 		start = time.Now()
 	}
 	r.clock = authstate.NewFakeClock(start)
-	r.eng, err = authstate.New(authstate.Config{
+	cfg := authstate.Config{
 		Backend:      client,
 		Policy:       policy,
 		Clock:        r.clock,
 		LogSize:      1 << 16,
 		InitialToken: initial,
-	})
+	}
+	if sc.Start.Consumer {
+		cb, ok := client.(convexClient)
+		if !ok || cb.ConvexURL() == "" {
+			client.Close()
+			return nil, ErrNeedsConvex
+		}
+		cfg.Consumer = &authstate.ConsumerConfig{Backend: cb, PR83: sc.Start.PR83}
+	}
+	r.eng, err = authstate.New(cfg)
 	if err != nil {
 		client.Close()
 		return nil, err
@@ -230,6 +259,8 @@ func (r *run) step(ctx context.Context, st Step) error {
 		r.eng.Do(authstate.ActionChangePassword, false)
 	case OpObserve:
 		r.eng.Observe("scenario")
+	case OpQuery:
+		r.eng.RerunQuery("scenario")
 	case OpRotate:
 		r.eng.Do(authstate.ActionChangePassword, false)
 		if err := r.settle(ctx, st.String()); err != nil {

@@ -38,6 +38,10 @@ func checkVerdicts(t *testing.T, tg scenario.Target, opts scenario.Options) map[
 	for _, sc := range loadAll(t) {
 		for _, pol := range authstate.PolicyNames() {
 			res := scenario.Run(context.Background(), tg, sc, pol, opts)
+			if res.Skipped {
+				t.Logf("%s under %s skipped: %s", sc.Name, pol, res.Err)
+				continue
+			}
 			verdicts[sc.Name+"/"+pol] = res.Passed
 			wantFail := slices.Contains(sc.Buggy, pol)
 			switch {
@@ -75,6 +79,9 @@ func TestScenariosAgainstRealServer(t *testing.T) {
 			real := checkVerdicts(t, &target.URL{BaseURL: srv.BaseURL, Email: email, Password: password}, scenario.Options{StepTimeout: 15 * time.Second})
 			sim := checkVerdicts(t, &target.Sim{Alg: alg}, scenario.Options{})
 			for k, v := range sim {
+				if _, ran := real[k]; !ran {
+					continue // the real target has no Convex deployment
+				}
 				if real[k] != v {
 					t.Errorf("%s: simulator says passed=%v, real server says passed=%v", k, v, real[k])
 				}

@@ -25,6 +25,7 @@ type runOptions struct {
 	json        bool
 	stepTimeout time.Duration
 	alg         string
+	convexURL   string
 }
 
 func newRunCmd(stdout io.Writer) *cobra.Command {
@@ -57,6 +58,7 @@ scenario-file or connection error.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON object per line: every event, then one result per scenario and policy")
 	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "how long one step may take")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
+	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator has one)")
 	return cmd
 }
 
@@ -87,7 +89,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		if o.email == "" || o.password == "" {
 			return fail(exitUsage, "--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", base)
 		}
-		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password}
+		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password, ConvexURL: o.convexURL}
 	}
 
 	out := &jsonLines{w: stdout}
@@ -200,19 +202,28 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 		fmt.Fprintln(w, "\nWhy (first failure of each):")
 		fmt.Fprintln(w, strings.Join(lines, "\n"))
 	}
-	passed := 0
+	passed, skipped := 0, 0
 	for _, r := range results {
-		if r.Passed {
+		switch {
+		case r.Skipped:
+			skipped++
+		case r.Passed:
 			passed++
 		}
 	}
-	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, len(results)-passed)
+	fmt.Fprintf(w, "\n%d passed, %d failed", passed, len(results)-passed-skipped)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped (%s)", skipped, "consumer scenarios need --convex-url on a real target")
+	}
+	fmt.Fprintln(w)
 }
 
 // verdictCell is PASS, or FAIL with whether that reproduces the bug the
 // scenario is about or is unexpected.
 func verdictCell(r scenario.Result) string {
 	switch {
+	case r.Skipped:
+		return "SKIP"
 	case r.Verdict() == "ERROR":
 		return "ERROR: " + r.Err
 	case r.Passed && r.Buggy:

@@ -37,11 +37,12 @@ func (s *Sim) Open(ctx context.Context) (scenario.Client, error) {
 	}
 	email, password := srv.DefaultUser()
 	b, err := fetcher.NewBackend(fetcher.BackendOptions{
-		BaseURL:  origin + "/api/auth",
-		Email:    email,
-		Password: password,
-		Issuer:   origin,
-		Timeout:  s.Timeout,
+		BaseURL:   origin + "/api/auth",
+		Email:     email,
+		Password:  password,
+		Issuer:    origin,
+		Timeout:   s.Timeout,
+		ConvexURL: origin,
 	})
 	if err != nil {
 		stop()
@@ -83,6 +84,8 @@ type URL struct {
 	Email    string
 	Password string
 	Timeout  time.Duration
+	// ConvexURL is the Convex deployment the consumer model queries.
+	ConvexURL string
 }
 
 // Name is the base URL.
@@ -93,7 +96,7 @@ func (u *URL) Open(ctx context.Context) (scenario.Client, error) {
 	if u.Email == "" || u.Password == "" {
 		return nil, errors.New("a real target needs an email and a password (--email/--password or AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD)")
 	}
-	return fetcher.NewBackend(fetcher.BackendOptions{BaseURL: u.BaseURL, Email: u.Email, Password: u.Password, Timeout: u.Timeout})
+	return fetcher.NewBackend(fetcher.BackendOptions{BaseURL: u.BaseURL, Email: u.Email, Password: u.Password, Timeout: u.Timeout, ConvexURL: u.ConvexURL})
 }
 
 // NormalizeBaseURL accepts an origin or a base URL and returns the Better

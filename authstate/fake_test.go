@@ -22,6 +22,10 @@ type fakeBackend struct {
 	notify    chan struct{}
 	failNext  []error
 	tokenReqs int
+	// repeat makes the token endpoint answer with the last token again,
+	// as Better Auth does within the same second.
+	repeat bool
+	last   *Token
 }
 
 func newFakeBackend(clock Clock) *fakeBackend {
@@ -51,9 +55,12 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*Token, error) {
 	if len(b.failNext) > 0 {
 		err = b.failNext[0]
 		b.failNext = b.failNext[1:]
+	} else if b.repeat && b.last != nil {
+		tok = b.last
 	} else if b.live[b.cookie] {
 		now := b.clock.Now()
 		tok = &Token{Raw: fmt.Sprintf("jwt-%s-%d", b.cookie, b.tokenReqs), SessionID: b.cookie, IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute), Verified: true}
+		b.last = tok
 	} else {
 		err = statusErr(401)
 	}

@@ -172,17 +172,23 @@ func TestAuthManagerTransitions(t *testing.T) {
 			setup: func(h *harness) {
 				h.inLoop(func(e *Engine) { e.consumer.state = amWaitingFresh })
 			},
-			act:   func(h *harness) { h.inLoop(func(e *Engine) { e.onAuthError(false, e.consumer.identityVersion, "expired") }) },
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) { e.onAuthError(false, e.consumer.identityVersion, "expired") })
+			},
 			state: "waitingForServerConfirmationOfFreshToken", socket: "ready", authed: true,
 		},
 		{
-			name:  "auth error for an older identity: ignored",
-			act:   func(h *harness) { h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-5, "old") }) },
+			name: "auth error for an older identity: ignored",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-5, "old") })
+			},
 			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
 		},
 		{
-			name:  "auth error on the current identity: reauthenticate with a forced fetch, restart the socket",
-			act:   func(h *harness) { h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-1, "rejected") }) },
+			name: "auth error on the current identity: reauthenticate with a forced fetch, restart the socket",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-1, "rejected") })
+			},
 			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
 			check: func(t *testing.T, h *harness) {
 				if !hasDetail(h, KindConvex, "socket stopped") || !hasDetail(h, KindConvex, "socket restarted") {

@@ -76,7 +76,7 @@ func TestScenariosAgainstRealServer(t *testing.T) {
 			email, password := srv.SignUp(t)
 			// A real server hashes passwords with scrypt; on a busy
 			// two-core machine a step can take longer than the default.
-			real := checkVerdicts(t, &target.URL{BaseURL: srv.BaseURL, Email: email, Password: password}, scenario.Options{StepTimeout: 15 * time.Second})
+			real := checkVerdicts(t, &target.URL{BaseURL: srv.BaseURL, Email: email, Password: password, ConvexURL: srv.URL}, scenario.Options{StepTimeout: 15 * time.Second})
 			sim := checkVerdicts(t, &target.Sim{Alg: alg}, scenario.Options{})
 			for k, v := range sim {
 				if _, ran := real[k]; !ran {

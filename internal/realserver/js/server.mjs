@@ -135,12 +135,86 @@ server.listen(port, "127.0.0.1", async () => {
       logger: { level: "warn", log: writeLog },
     });
 
-    handler = toNodeHandler(auth);
+    const authHandler = toNodeHandler(auth);
+    const { createLocalJWKSet, jwtVerify } = await import("jose");
+    handler = (req, res) => {
+      if (req.method === "POST" && req.url === "/api/query") {
+        convexQuery(req, res, { siteURL, db, createLocalJWKSet, jwtVerify }).catch((err) => {
+          process.stderr.write(`realserver: /api/query: ${err?.stack ?? err}\n`);
+          sendJSON(res, 500, { code: "InternalServerError", message: "query failed" });
+        });
+        return;
+      }
+      authHandler(req, res);
+    };
     process.stdout.write(JSON.stringify({ url: siteURL, alg }) + "\n");
   } catch (err) {
     fail(`startup: ${err?.stack ?? err}`);
   }
 });
+
+// A Convex-like POST /api/query beside Better Auth, so the integration tests
+// can run the Convex client model against this real server. It is the test
+// harness's stand-in for a Convex deployment, not Better Auth code: it
+// verifies the bearer JWT against this server's own JWKS (iss = the site
+// URL, aud = convex), then runs auth:getAuthUser as @convex-dev/better-auth
+// does: the JWT's sessionId must name a stored, unexpired session and sub a
+// stored user, else ConvexError("Unauthenticated"). Shapes follow the
+// simulator's (fetcher/authsim/query.go).
+const verifyFailed =
+  "Could not verify OIDC token claim. Check that the token signature is valid and the token hasn't expired.";
+
+function sendJSON(res, status, body) {
+  const b = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(b) });
+  res.end(b);
+}
+
+async function readBody(req, limit) {
+  const chunks = [];
+  let n = 0;
+  for await (const c of req) {
+    n += c.length;
+    if (n > limit) throw new Error("body too large");
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function convexQuery(req, res, { siteURL, db, createLocalJWKSet, jwtVerify }) {
+  let body;
+  try {
+    body = JSON.parse(await readBody(req, 1 << 20));
+  } catch {
+    return sendJSON(res, 400, { code: "BadJsonBody", message: "invalid JSON body" });
+  }
+  const fail = (message, data) =>
+    sendJSON(res, 560, { status: "error", errorMessage: message, errorData: data, logLines: [] });
+  let identity = null;
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer (.+)$/i.exec(header);
+    if (!m) return sendJSON(res, 401, { code: "InvalidAuthHeader", message: "Authorization header is not a bearer token" });
+    try {
+      const jwksRes = await fetch(`${siteURL}/api/auth/convex/jwks`);
+      const keys = createLocalJWKSet(await jwksRes.json());
+      const { payload } = await jwtVerify(m[1], keys, { issuer: siteURL, audience: "convex" });
+      identity = payload;
+    } catch {
+      return sendJSON(res, 401, { code: "Unauthenticated", message: verifyFailed });
+    }
+  }
+  if (body?.path !== "auth:getAuthUser") return fail(`Could not find public function for '${body?.path}'`);
+  const now = Date.now();
+  const session = identity && db.session.find((s) => s.id === identity.sessionId && new Date(s.expiresAt).getTime() > now);
+  const user = session && db.user.find((u) => u.id === identity.sub);
+  if (!user) return fail("Uncaught ConvexError: Unauthenticated", "Unauthenticated");
+  sendJSON(res, 200, {
+    status: "success",
+    value: { _id: user.id, name: user.name, email: user.email, emailVerified: user.emailVerified },
+    logLines: [],
+  });
+}
 
 let stopping = false;
 function stop(reason) {

@@ -56,29 +56,32 @@ type Engine struct {
 	done   chan struct{}
 
 	// Everything below is owned by the loop goroutine.
-	seq          uint64
-	policy       Policy
-	view         sessionView
-	labels       map[string]string
-	gone         map[string]bool
-	prov         *provider
-	fetcherGen   int
-	nextFetch    int
-	promises     map[int]*promise
-	calls        map[string]*Call
-	callOrder    []string
-	nextCall     int
-	inflight     int
-	timed        int
-	tokenReqs    int
-	checker      *Checker
-	violations   []Event
-	pollInterval time.Duration
-	pollTimer    Timer
-	pollSeq      int
-	pollCancel   context.CancelFunc
-	mounted      bool
-	firstErr     error
+	seq        uint64
+	policy     Policy
+	view       sessionView
+	labels     map[string]string
+	gone       map[string]bool
+	prov       *provider
+	fetcherGen int
+	nextFetch  int
+	promises   map[int]*promise
+	calls      map[string]*Call
+	callOrder  []string
+	nextCall   int
+	inflight   int
+	timed      int
+	tokenReqs  int
+	checker    *Checker
+	violations []Event
+	// violationCount counts every violation; violations keeps the first
+	// maxViolations of them.
+	violationCount int
+	pollInterval   time.Duration
+	pollTimer      Timer
+	pollSeq        int
+	pollCancel     context.CancelFunc
+	mounted        bool
+	firstErr       error
 	// skew is the server's clock minus the client's, estimated from the
 	// iat of the latest token, as convex-js does for cached tokens. A
 	// scenario's wait moves only the client's clock; the estimate makes it
@@ -206,8 +209,12 @@ func (e *Engine) loop() {
 	}
 }
 
-// post queues f to run on the loop. It gives up if the engine has stopped.
+// post queues f to run on the loop. It gives up if the engine has stopped
+// or was never started.
 func (e *Engine) post(f func()) {
+	if e.ctx == nil {
+		return
+	}
 	select {
 	case e.mailbox <- f:
 	case <-e.ctx.Done():
@@ -216,6 +223,9 @@ func (e *Engine) post(f func()) {
 
 // do runs f on the loop and waits for it.
 func (e *Engine) do(f func()) error {
+	if e.ctx == nil {
+		return errors.New("authstate: the engine has not been started")
+	}
 	ran := make(chan struct{})
 	select {
 	case e.mailbox <- func() { f(); close(ran) }:
@@ -237,6 +247,9 @@ func (e *Engine) do(f func()) error {
 // expectations; an empty name gets one assigned. It returns the name.
 func (e *Engine) Fetch(name string, force bool, cause string) string {
 	res := make(chan string, 1)
+	if e.ctx == nil {
+		return name
+	}
 	e.post(func() { res <- e.fetch(name, force, cause).Name })
 	select {
 	case n := <-res:
@@ -383,7 +396,10 @@ func (e *Engine) emit(ev Event) {
 	e.log.append(ev)
 	e.broker.publish(ev)
 	if ev.Kind == KindViolation {
-		e.violations = append(e.violations, ev)
+		e.violationCount++
+		if len(e.violations) < maxViolations {
+			e.violations = append(e.violations, ev)
+		}
 		return
 	}
 	for _, v := range e.checker.Observe(ev) {
@@ -695,6 +711,9 @@ func (e *Engine) call(name string, f fetcher, force bool, cause string, done fun
 	return c
 }
 
+// maxViolations bounds the violations a Snapshot carries.
+const maxViolations = 64
+
 // MaxCalls bounds how many finished calls the engine remembers.
 const MaxCalls = 256
 
@@ -879,6 +898,7 @@ func (e *Engine) snapshot() Snapshot {
 		PollInterval:   e.pollInterval,
 		Labels:         make(map[string]string, len(e.labels)),
 		Violations:     append([]Event(nil), e.violations...),
+		ViolationCount: e.violationCount,
 		Mounted:        e.mounted,
 	}
 	for id, l := range e.labels {
@@ -951,7 +971,10 @@ type Snapshot struct {
 	// TokenRequests counts requests sent to the token endpoint (retries
 	// included; the initial token is not one).
 	TokenRequests int
-	Violations    []Event
+	// Violations holds the first violations (up to maxViolations);
+	// ViolationCount counts them all.
+	Violations     []Event
+	ViolationCount int
 	// Busy counts network calls whose completion the loop has not handled;
 	// Timed counts retries and signals still due.
 	Busy, Timed int

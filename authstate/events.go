@@ -189,6 +189,18 @@ func (l *EventLog) Len() int {
 	return l.n
 }
 
+// Bounds returns the sequence numbers of the oldest and newest events held,
+// read together (0, 0 when empty). Events are appended with consecutive
+// sequence numbers, so position i holds first+i.
+func (l *EventLog) Bounds() (first, last uint64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.n == 0 {
+		return 0, 0
+	}
+	return l.buf[l.start].Seq, l.buf[(l.start+l.n-1)%len(l.buf)].Seq
+}
+
 // Total is the number of events ever appended, including those dropped
 // from the ring.
 func (l *EventLog) Total() uint64 {

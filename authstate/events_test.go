@@ -145,3 +145,32 @@ func BenchmarkFetchCycle(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(e.Log().Total())/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestEventLogBounds(t *testing.T) {
+	l := NewEventLog(3)
+	if f, last := l.Bounds(); f != 0 || last != 0 {
+		t.Fatalf("empty log bounds %d..%d", f, last)
+	}
+	for i := 1; i <= 5; i++ {
+		l.append(Event{Seq: uint64(i)})
+	}
+	if f, last := l.Bounds(); f != 3 || last != 5 {
+		t.Fatalf("bounds %d..%d, want 3..5", f, last)
+	}
+}
+
+func TestUnstartedEngineFailsSoftly(t *testing.T) {
+	e, err := New(Config{Backend: newFakeBackend(RealClock{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := e.Snapshot(); !s.Stopped {
+		t.Fatal("snapshot of an unstarted engine does not say stopped")
+	}
+	e.Fetch("x", false, "test")
+	e.Do(ActionSignIn, true)
+	e.Observe("test")
+	if err := e.SetPolicy("v0.12"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -157,7 +157,7 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 		if len(s.Violations) == 0 {
 			return "", true
 		}
-		msg := fmt.Sprintf("%d violation(s); first: %s", len(s.Violations), s.Violations[0].Detail)
+		msg := fmt.Sprintf("%d violation(s); first: %s", s.ViolationCount, s.Violations[0].Detail)
 		return msg, false
 	}
 	return "nothing to check", false

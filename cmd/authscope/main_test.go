@@ -213,8 +213,9 @@ func TestSimServes(t *testing.T) {
 	}()
 	var base string
 	deadline := time.After(5 * time.Second)
+	// runSim prints line by line; wait for the last line before reading.
 	for base == "" {
-		if m := regexp.MustCompile(`base URL: (\S+)`).FindStringSubmatch(out.String()); m != nil {
+		if m := regexp.MustCompile(`(?s)base URL: (\S+).*default user: .*\n`).FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 var version = "dev"
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	var tuiOpts tuiOptions
 	root := &cobra.Command{
 		Use:   "authscope",
 		Short: "Reproduce Better Auth + Convex session-rotation races",
@@ -18,18 +19,19 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 in-flight token fetches — against a Better Auth server or a built-in
 simulator, and shows every change. Scenarios reproduce the races of
 @convex-dev/better-auth PR #329 under the v0.12, pr329 and hardened
-token-cache policies.`,
+token-cache policies.
+
+With no subcommand it opens the live TUI against the built-in simulator, or
+against a real Better Auth base URL with --target (and --email/--password or
+AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(stdout, "The live TUI is not built yet. Try:")
-			fmt.Fprintln(stdout, "  authscope run scenarios/*.yaml --policy all   run the shipped scenarios on the simulator")
-			fmt.Fprintln(stdout, "  authscope sim                                 serve the simulator on 127.0.0.1:3210")
-			fmt.Fprintln(stdout, "  authscope decode TOKEN                        decode and verify a JWT")
-			return nil
+			return runTUI(cmd.Context(), tuiOpts, stdout)
 		},
 	}
+	addTUIFlags(root, &tuiOpts)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

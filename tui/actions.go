@@ -1,0 +1,287 @@
+package tui
+
+import (
+	"slices"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// pendingAction is a server action waiting for y/n.
+type pendingAction struct {
+	action   authstate.Action
+	signal   bool
+	question string
+	done     string // status once sent
+}
+
+// handleKey runs one key press in the current mode.
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := &m.keys
+	if msg.String() == "ctrl+c" {
+		return m.quit()
+	}
+	switch m.mode {
+	case modeConfirm:
+		switch {
+		case key.Matches(msg, k.Confirm):
+			m.mode = modeNormal
+			m.run(m.confirm)
+		case key.Matches(msg, k.Cancel):
+			m.mode = modeNormal
+			m.setStatus("cancelled: nothing was sent")
+		case key.Matches(msg, k.Quit):
+			return m.quit()
+		}
+		return nil
+	case modeFilter:
+		switch {
+		case key.Matches(msg, k.Back):
+			m.input.SetValue("")
+			m.input.Blur()
+			m.events.setFilter("", m.src)
+			m.events.refresh(m.src)
+			m.mode = modeNormal
+			return nil
+		case key.Matches(msg, k.Accept):
+			m.input.Blur()
+			m.mode = modeNormal
+			return nil
+		}
+		return m.updateInput(msg)
+	case modeDetail:
+		return m.detailKey(msg)
+	}
+
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+	case key.Matches(msg, k.ChangePassword):
+		m.ask(pendingAction{
+			action: authstate.ActionChangePassword, signal: true,
+			question: "Change the password on " + m.opts.Target + " with revokeOtherSessions? Every other session of this user is signed out.",
+			done:     "change-password (revokeOtherSessions) sent; the session signal follows",
+		})
+	case key.Matches(msg, k.Rotate):
+		done := "rotated on the server without a session signal: the client notices at its next poll"
+		if m.haveSnap && m.snap.PollInterval == 0 {
+			done = "rotated on the server without a session signal: polling is off, so the client will not notice ([ / ] sets the poll)"
+		}
+		m.ask(pendingAction{
+			action: authstate.ActionChangePassword, signal: false,
+			question: "Rotate the session on " + m.opts.Target + " silently (change-password, revokeOtherSessions, no session signal)?",
+			done:     done,
+		})
+	case key.Matches(msg, k.ForceFetch):
+		name := m.eng.Fetch("", true, "key f")
+		m.logger.Info("key", "key", "f", "call", name)
+		m.setStatus("%s: forced fetchAccessToken", name)
+	case key.Matches(msg, k.Fetch):
+		name := m.eng.Fetch("", false, "key t")
+		m.logger.Info("key", "key", "t", "call", name)
+		m.setStatus("%s: fetchAccessToken", name)
+	case key.Matches(msg, k.SignOut):
+		m.run(pendingAction{action: authstate.ActionSignOut, signal: true, done: "sign-out sent; the session signal follows"})
+	case key.Matches(msg, k.SignIn):
+		m.run(pendingAction{action: authstate.ActionSignIn, signal: true, done: "sign-in sent; the session signal follows"})
+	case key.Matches(msg, k.Policy):
+		m.nextPolicy()
+	case key.Matches(msg, k.Hold):
+		m.toggleHold()
+	case key.Matches(msg, k.ReleaseOldest):
+		m.release("oldest")
+	case key.Matches(msg, k.ReleaseLatest):
+		m.release("latest")
+	case key.Matches(msg, k.ReleaseAll):
+		m.release("all")
+	case key.Matches(msg, k.LatencyUp):
+		m.stepLatency(+latencyStep)
+	case key.Matches(msg, k.LatencyDown):
+		m.stepLatency(-latencyStep)
+	case key.Matches(msg, k.PollUp):
+		m.stepPoll(+1)
+	case key.Matches(msg, k.PollDown):
+		m.stepPoll(-1)
+	case key.Matches(msg, k.Pause):
+		m.events.togglePause(m.src)
+		if m.events.paused {
+			m.setStatus("event log paused: events are still recorded; space resumes")
+		} else {
+			m.setStatus("event log live")
+		}
+	case key.Matches(msg, k.Filter):
+		m.mode = modeFilter
+		m.input.SetValue(m.events.filter)
+		m.input.CursorEnd()
+		return m.input.Focus()
+	case key.Matches(msg, k.Back):
+		if m.events.needle != "" {
+			m.input.SetValue("")
+			m.events.setFilter("", m.src)
+			m.events.refresh(m.src)
+			m.setStatus("filter cleared")
+		}
+	case key.Matches(msg, k.Detail):
+		m.openDetail()
+	case key.Matches(msg, k.Copy):
+		return m.copySelected()
+	case key.Matches(msg, k.Up):
+		m.events.move(-1, m.src)
+	case key.Matches(msg, k.Down):
+		m.events.move(+1, m.src)
+	case key.Matches(msg, k.PageUp):
+		m.events.move(-max(m.events.height-1, 1), m.src)
+	case key.Matches(msg, k.PageDown):
+		m.events.move(+max(m.events.height-1, 1), m.src)
+	case key.Matches(msg, k.Home):
+		m.events.home(m.src)
+	case key.Matches(msg, k.End):
+		m.events.followTail(m.src)
+	}
+	return nil
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.logger.Info("quit", "received", m.received, "dropped", m.dropped)
+	return tea.Quit
+}
+
+// ask runs a server action, after a y/n question when the target is real:
+// changing the password there is not undone by quitting.
+func (m *Model) ask(a pendingAction) {
+	if m.opts.RealTarget {
+		m.confirm = a
+		m.mode = modeConfirm
+		return
+	}
+	m.run(a)
+}
+
+func (m *Model) run(a pendingAction) {
+	if m.subClosed {
+		m.setStatus("the engine has stopped; nothing was sent")
+		return
+	}
+	m.eng.Do(a.action, a.signal)
+	m.logger.Info("action", "action", a.action.String(), "signal", a.signal)
+	m.setStatus("%s", a.done)
+}
+
+func (m *Model) nextPolicy() {
+	names := authstate.PolicyNames()
+	cur := m.snap.Policy
+	next := names[0]
+	if i := slices.Index(names, cur); i >= 0 {
+		next = names[(i+1)%len(names)]
+	}
+	if err := m.eng.SetPolicy(next); err != nil {
+		m.setStatus("policy: %v", err)
+		return
+	}
+	// Show the new policy at once; the snapshot confirms it on the next
+	// refresh.
+	m.snap.Policy = next
+	m.logger.Info("policy", "from", cur, "to", next)
+	m.setStatus("policy %s → %s: provider remounted with an empty cache", cur, next)
+}
+
+func (m *Model) noTransport() bool {
+	if m.tr == nil {
+		m.setStatus("no transport controls for this target")
+		return true
+	}
+	return false
+}
+
+func (m *Model) toggleHold() {
+	if m.noTransport() {
+		return
+	}
+	want := "token"
+	if m.tr.Holding() != "none" {
+		want = "none"
+	}
+	if err := m.tr.Hold(want); err != nil {
+		m.setStatus("hold: %v", err)
+		return
+	}
+	m.logger.Info("hold", "what", want)
+	if want == "token" {
+		m.setStatus("holding token responses: requests reach the server, answers wait (H/L/R release)")
+	} else if n := m.tr.Held(); n > 0 {
+		m.setStatus("stopped holding; %d still held (H/L/R release)", n)
+	} else {
+		m.setStatus("stopped holding")
+	}
+	m.transport.holding = m.tr.Holding()
+}
+
+func (m *Model) release(which string) {
+	if m.noTransport() {
+		return
+	}
+	n := m.tr.Release(which)
+	m.logger.Info("release", "which", which, "released", n)
+	if n == 0 {
+		m.setStatus("nothing held to release")
+		return
+	}
+	m.setStatus("released %d held item%s (%s)", n, plural(n, "", "s"), which)
+	m.transport.held = m.tr.Held()
+}
+
+func (m *Model) stepLatency(d time.Duration) {
+	if m.noTransport() {
+		return
+	}
+	v := min(max(m.tr.Latency("token")+d, 0), latencyMax)
+	m.tr.SetLatency("token", v)
+	m.transport.latency = v
+	m.logger.Info("latency", "endpoint", "token", "latency", v)
+	m.setStatus("token latency %s", humanDur(v))
+}
+
+// stepPoll moves the poll interval to the next step up or down (0 is off).
+func (m *Model) stepPoll(dir int) {
+	cur := m.snap.PollInterval
+	next := time.Duration(0)
+	if dir > 0 {
+		next = pollSteps[len(pollSteps)-1]
+		for _, s := range pollSteps {
+			if s > cur {
+				next = s
+				break
+			}
+		}
+	} else {
+		for _, s := range pollSteps {
+			if s < cur {
+				next = s
+			}
+		}
+	}
+	m.eng.SetPollInterval(next)
+	m.snap.PollInterval = next
+	m.logger.Info("poll", "interval", next)
+	if next == 0 {
+		m.setStatus("session polling off")
+	} else {
+		m.setStatus("session poll every %s", humanDur(next))
+	}
+}
+
+func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	before := m.input.Value()
+	m.input, cmd = m.input.Update(msg)
+	if v := m.input.Value(); v != before {
+		m.events.setFilter(v, m.src)
+		m.events.refresh(m.src)
+	}
+	return cmd
+}

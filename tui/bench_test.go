@@ -1,0 +1,103 @@
+package tui
+
+import (
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// fullRig is a rig whose engine log holds 100k events (it is that big in
+// the CLI), all delivered to the model.
+func fullRig(b *testing.B, w, h int) *rig {
+	b.Helper()
+	r := newRig(b, logSize(100_000))
+	r.press("f")
+	r.settle()
+	names := authstate.PolicyNames()
+	for i := 0; r.eng.Log().Len() < 100_000; i++ {
+		// Each switch logs two events (cache_cleared, policy_changed)
+		// without touching the network.
+		r.eng.SetPolicy(names[i%len(names)])
+		if i%10_000 == 0 {
+			r.settle()
+		}
+	}
+	r.settle()
+	r.m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	if n := r.eng.Log().Len(); n != 100_000 {
+		b.Fatalf("log holds %d events", n)
+	}
+	return r
+}
+
+// BenchmarkView is one frame with 100k events in the log: it costs what
+// the visible rows cost. Budget: 2 ms (DESIGN.md).
+func BenchmarkView(b *testing.B) {
+	for _, sz := range []struct {
+		name string
+		w, h int
+	}{{"80x24", 80, 24}, {"140x45", 140, 45}, {"250x80", 250, 80}} {
+		for _, v := range []struct {
+			name  string
+			setup func(r *rig)
+		}{
+			{"tail", func(r *rig) {}},
+			{"scrolled_to_oldest", func(r *rig) { r.press("home") }},
+			{"filtered", func(r *rig) {
+				r.press("/")
+				for _, c := range "policy" {
+					r.press(string(c))
+				}
+				r.press("enter")
+			}},
+		} {
+			b.Run(sz.name+"/"+v.name, func(b *testing.B) {
+				r := fullRig(b, sz.w, sz.h)
+				v.setup(r)
+				b.ReportAllocs()
+				for b.Loop() {
+					_ = r.m.View()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkUpdateEvent is Update for one message carrying one event: count
+// it, index it for the filter, refresh the snapshot and the visible window,
+// and lay out the frame.
+func BenchmarkUpdateEvent(b *testing.B) {
+	for _, filtered := range []bool{false, true} {
+		name := "unfiltered"
+		if filtered {
+			name = "filtered"
+		}
+		b.Run(name, func(b *testing.B) {
+			r := fullRig(b, 80, 24)
+			if filtered {
+				r.m.events.setFilter("policy", r.m.src)
+			}
+			ev, _ := lastEvent(r.eng, authstate.KindTokenServed)
+			msg := eventsMsg{events: []authstate.Event{ev}}
+			b.ReportAllocs()
+			for b.Loop() {
+				r.m.Update(msg)
+			}
+		})
+	}
+}
+
+// BenchmarkFilterRebuild is typing one character into the filter: one pass
+// over 100k events.
+func BenchmarkFilterRebuild(b *testing.B) {
+	r := fullRig(b, 80, 24)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		r.m.events.setFilter([]string{"policy", "fetch"}[i%2], r.m.src)
+		r.m.events.refresh(r.m.src)
+	}
+}

@@ -1,0 +1,193 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// detailView is one event opened with enter: every field, and the raw JWT
+// of its token when the engine still has it.
+type detailView struct {
+	ev     authstate.Event
+	raw    string // the raw JWT, "" if none or forgotten
+	offset int    // first line shown
+}
+
+func (m *Model) openDetail() {
+	ev, ok := m.events.selected()
+	if !ok {
+		m.setStatus("no event selected")
+		return
+	}
+	d := detailView{ev: ev}
+	if ev.Token != nil {
+		d.raw, _ = m.eng.RawToken(ev.Token.Fingerprint)
+	}
+	m.detail = d
+	m.mode = modeDetail
+}
+
+func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := &m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail):
+		m.mode = modeNormal
+	case key.Matches(msg, k.Copy):
+		if m.detail.raw != "" {
+			m.setStatus("copied the raw JWT (%d bytes) to the clipboard over OSC 52", len(m.detail.raw))
+			m.logger.Info("copy", "what", "raw JWT", "fingerprint", m.detail.ev.Token.Fingerprint)
+			return tea.SetClipboard(m.detail.raw)
+		}
+		return m.copyEvent(m.detail.ev)
+	case key.Matches(msg, k.Up):
+		m.detail.offset = max(m.detail.offset-1, 0)
+	case key.Matches(msg, k.Down):
+		m.scrollDetail(+1)
+	case key.Matches(msg, k.PageUp):
+		m.detail.offset = max(m.detail.offset-10, 0)
+	case key.Matches(msg, k.PageDown):
+		m.scrollDetail(+10)
+	case key.Matches(msg, k.Home):
+		m.detail.offset = 0
+	}
+	return nil
+}
+
+// scrollDetail moves the detail view down, no further than its last line.
+func (m *Model) scrollDetail(n int) {
+	f := m.frame()
+	last := max(len(m.detailLines(m.width))-max(f.eventRows-1, 0), 0)
+	m.detail.offset = min(m.detail.offset+n, last)
+}
+
+func (m *Model) copySelected() tea.Cmd {
+	ev, ok := m.events.selected()
+	if !ok {
+		m.setStatus("no event selected")
+		return nil
+	}
+	return m.copyEvent(ev)
+}
+
+func (m *Model) copyEvent(ev authstate.Event) tea.Cmd {
+	line := eventLine(ev)
+	m.setStatus("copied event #%d to the clipboard over OSC 52", ev.Seq)
+	m.logger.Info("copy", "what", "event", "seq", ev.Seq)
+	return tea.SetClipboard(line)
+}
+
+// eventLine is the one-line form of an event that y copies.
+func eventLine(ev authstate.Event) string {
+	return fmt.Sprintf("%s %s %s", ev.At.Format("15:04:05.000"), ev.Kind, eventText(ev))
+}
+
+// eventText is an event's detail with anything colour would otherwise say
+// spelled out.
+func eventText(ev authstate.Event) string {
+	s := ev.Summary()
+	if ev.Stale && !strings.Contains(s, "stale") {
+		s += " [STALE"
+		if ev.Reason != "" {
+			s += ": " + ev.Reason
+		}
+		s += "]"
+	}
+	return s
+}
+
+// detailLines renders the detail view's text (before scrolling): the
+// event's fields packed into lines, then its token and the raw JWT.
+func (m *Model) detailLines(width int) []string {
+	ev := m.detail.ev
+	st := m.styles
+	wide := width >= 100
+	kv := func(k, v string) string {
+		if v == "" {
+			return ""
+		}
+		return st.Label.Render(k+" ") + st.Value.Render(v)
+	}
+	num := func(n int) string {
+		if n == 0 {
+			return ""
+		}
+		return fmt.Sprintf("#%d", n)
+	}
+	sep := st.Dim.Render(" · ")
+	var out []string
+	group := func(items ...string) { out = append(out, joinItems(items, sep, width)...) }
+	text := func(k, v string) {
+		if v == "" {
+			return
+		}
+		for i, l := range wrap(v, max(width-len(k)-1, 10)) {
+			if i == 0 {
+				out = append(out, st.Label.Render(k+" ")+st.Value.Render(l))
+			} else {
+				out = append(out, strings.Repeat(" ", len(k)+1)+st.Value.Render(l))
+			}
+		}
+	}
+	forced := ""
+	if ev.Kind == authstate.KindFetchStarted || ev.Force {
+		forced = fmt.Sprint(ev.Force)
+	}
+	stale := ""
+	if ev.Stale {
+		stale = st.Bad.Render("STALE")
+	}
+	group(kv("seq", fmt.Sprint(ev.Seq)), kv("at", ev.At.Format("2006-01-02 15:04:05.000 MST")), kv("kind", ev.Kind.String()), kv("policy", ev.Policy))
+	group(kv("session", ev.Session), kv("session id", m.mask.id(ev.SessionID)), kv("from", ev.From), kv("request", num(ev.Fetch)), kv("owner", num(ev.Owner)),
+		kv("call", ev.Call), kv("forced", forced), kv("source", ev.Source), stale)
+	text("cause", ev.Cause)
+	text("reason", ev.Reason)
+	text("detail", ev.Detail)
+	if t := ev.Token; t != nil {
+		sig := st.Good.Render("signature verified")
+		if !t.Verified {
+			sig = st.Bad.Render("signature NOT verified: " + orDash(t.Problem))
+		}
+		out = append(out, title(st, "Token", t.Fingerprint, width))
+		group(kv("sessionId", t.Session+" "+m.mask.id(t.SessionID)), sig)
+		group(kv("iat", clock(t.IssuedAt, wide)+" ("+relTime(t.IssuedAt, m.now)+")"), kv("exp", clock(t.ExpiresAt, wide)+" ("+relTime(t.ExpiresAt, m.now)+")"))
+		out = append(out, title(st, "Raw JWT", "", width))
+		switch {
+		case m.detail.raw == "":
+			out = append(out, st.Dim.Render("(no longer held by the engine: it keeps the most recent tokens only)"))
+		case m.mask.on:
+			out = append(out, m.mask.jwt(m.detail.raw))
+		default:
+			out = append(out, hardWrap(m.detail.raw, width)...)
+		}
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// detailPanel is the detail view cut to height rows.
+func (m *Model) detailPanel(width, height int) []string {
+	head := "event #" + fmt.Sprint(m.detail.ev.Seq)
+	hint := "esc/enter back · y copies the event"
+	if m.detail.raw != "" {
+		hint = "esc/enter back · y copies the raw JWT"
+	}
+	out := []string{title(m.styles, "Detail", head+" · "+hint, width)}
+	body := m.detailLines(width)
+	rows := max(height-1, 0)
+	off := min(m.detail.offset, max(len(body)-rows, 0))
+	end := min(off+rows, len(body))
+	return append(out, body[off:end]...)
+}

@@ -1,0 +1,317 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// t0 is the virtual start of every deterministic test.
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fakeBackend is a tiny in-memory Better Auth server plus a client
+// transport that can hold token responses, so that tests and goldens get
+// exact, repeatable engine states.
+type fakeBackend struct {
+	mu       sync.Mutex
+	clock    authstate.Clock
+	n        int
+	cookie   string
+	live     map[string]time.Time // session id → created
+	holding  string
+	held     []chan struct{}
+	notify   chan struct{}
+	tokens   int
+	changes  int
+	latency  map[string]time.Duration
+	failNext error
+}
+
+func newFakeBackend(clock authstate.Clock) *fakeBackend {
+	return &fakeBackend{clock: clock, live: map[string]time.Time{}, notify: make(chan struct{}, 1), holding: "none", latency: map[string]time.Duration{}}
+}
+
+func (b *fakeBackend) poke() {
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (b *fakeBackend) newSessionLocked() {
+	b.n++
+	b.cookie = fmt.Sprintf("sess%02dAbCdEfGhIjKlMnOpQrStUv", b.n)
+	b.live[b.cookie] = b.clock.Now()
+}
+
+func (b *fakeBackend) FetchToken(ctx context.Context) (*authstate.Token, error) {
+	b.mu.Lock()
+	b.tokens++
+	var tok *authstate.Token
+	var err error
+	switch {
+	case b.failNext != nil:
+		err, b.failNext = b.failNext, nil
+	case !b.live[b.cookie].IsZero():
+		now := b.clock.Now()
+		tok = &authstate.Token{
+			Raw:       fmt.Sprintf("eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJzZXNzaW9uSWQiOiIl%s.c2lnbmF0dXJl%d", b.cookie, b.tokens),
+			SessionID: b.cookie, Subject: "user01XyZuserIdLongEnough", Issuer: "http://127.0.0.1:3210", Audience: []string{"convex"},
+			IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute), Verified: true,
+		}
+	default:
+		err = statusErr(401)
+	}
+	var gate chan struct{}
+	if b.holding == "token" {
+		gate = make(chan struct{})
+		b.held = append(b.held, gate)
+	}
+	b.mu.Unlock()
+	if gate != nil {
+		b.poke()
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return tok, err
+}
+
+func (b *fakeBackend) GetSession(ctx context.Context) (*authstate.Session, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	created, ok := b.live[b.cookie]
+	if !ok {
+		return nil, nil
+	}
+	return &authstate.Session{ID: b.cookie, UserID: "user01XyZuserIdLongEnough", Email: "alice@example.com", CreatedAt: created, ExpiresAt: created.Add(7 * 24 * time.Hour)}, nil
+}
+
+func (b *fakeBackend) ChangePassword(ctx context.Context, revoke bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.changes++
+	if _, ok := b.live[b.cookie]; !ok {
+		return statusErr(401)
+	}
+	if revoke {
+		b.live = map[string]time.Time{}
+		b.newSessionLocked()
+	}
+	return nil
+}
+
+func (b *fakeBackend) SignIn(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.newSessionLocked()
+	return nil
+}
+
+func (b *fakeBackend) SignOut(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.live, b.cookie)
+	b.cookie = ""
+	return nil
+}
+
+// Transport controls.
+
+func (b *fakeBackend) Hold(what string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if what != "token" && what != "token_request" && what != "none" {
+		return fmt.Errorf("cannot hold %q", what)
+	}
+	b.holding = what
+	return nil
+}
+
+func (b *fakeBackend) Holding() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.holding
+}
+
+func (b *fakeBackend) Release(which string) int {
+	b.mu.Lock()
+	var gates []chan struct{}
+	switch which {
+	case "all":
+		gates, b.held = b.held, nil
+	case "oldest":
+		if len(b.held) > 0 {
+			gates, b.held = b.held[:1], b.held[1:]
+		}
+	case "latest":
+		if n := len(b.held); n > 0 {
+			gates, b.held = b.held[n-1:], b.held[:n-1]
+		}
+	}
+	b.mu.Unlock()
+	for _, g := range gates {
+		close(g)
+	}
+	if len(gates) > 0 {
+		b.poke()
+	}
+	return len(gates)
+}
+
+func (b *fakeBackend) Held() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.held)
+}
+
+func (b *fakeBackend) SetLatency(endpoint string, d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.latency[endpoint] = d
+}
+
+func (b *fakeBackend) Latency(endpoint string) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.latency[endpoint]
+}
+
+func (b *fakeBackend) sessionID() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cookie
+}
+
+type statusErr int
+
+func (s statusErr) Error() string   { return fmt.Sprintf("HTTP %d", int(s)) }
+func (s statusErr) Transient() bool { return s >= 500 }
+
+// rig is a model on an engine on the fake backend, in virtual time.
+type rig struct {
+	t     testing.TB
+	clock *authstate.FakeClock
+	b     *fakeBackend
+	eng   *authstate.Engine
+	m     *Model
+}
+
+type rigOption func(*authstate.Config, *Options)
+
+func realTarget(c *authstate.Config, o *Options) {
+	o.RealTarget = true
+	o.Target = "https://auth.example.com/api/auth"
+}
+func demo(c *authstate.Config, o *Options) { o.Demo = true }
+
+func logSize(n int) rigOption {
+	return func(c *authstate.Config, o *Options) { c.LogSize = n }
+}
+
+func newRig(t testing.TB, opts ...rigOption) *rig {
+	t.Helper()
+	clock := authstate.NewFakeClock(t0)
+	b := newFakeBackend(clock)
+	if err := b.SignIn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := authstate.Config{Backend: b, Policy: "pr329", Clock: clock, LogSize: 4096}
+	o := Options{Transport: b, Target: "sim 127.0.0.1:3210", Now: clock.Now, TickEvery: -1, NoColor: true}
+	for _, f := range opts {
+		f(&cfg, &o)
+	}
+	eng, err := authstate.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Engine = eng
+	r := &rig{t: t, clock: clock, b: b, eng: eng, m: New(o)}
+	eng.Start(context.Background())
+	t.Cleanup(eng.Stop)
+	r.settle()
+	r.m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	return r
+}
+
+// settle waits until the engine is idle (moving virtual time on to fire
+// signals), then hands every event it emitted to the model.
+func (r *rig) settle() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.eng.Settle(ctx, r.b.Held, r.b.notify, r.clock); err != nil {
+		r.t.Fatalf("settle: %v", err)
+	}
+	r.pump()
+}
+
+// pump delivers the events waiting in the subscription, as the bridge
+// command would.
+func (r *rig) pump() {
+	var batch []authstate.Event
+	for {
+		select {
+		case ev := <-r.m.sub.C:
+			batch = append(batch, ev)
+			continue
+		default:
+		}
+		break
+	}
+	if len(batch) > 0 {
+		r.m.Update(eventsMsg{events: batch})
+	}
+}
+
+// press sends one key, the way a terminal reports it.
+func (r *rig) press(k string) tea.Cmd {
+	r.t.Helper()
+	_, cmd := r.m.Update(keyMsg(k))
+	return cmd
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "home":
+		return tea.KeyPressMsg{Code: tea.KeyHome}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)
+	if len(r) != 1 {
+		panic("keyMsg: " + k)
+	}
+	msg := tea.KeyPressMsg{Code: r[0], Text: k}
+	if r[0] >= 'A' && r[0] <= 'Z' {
+		msg = tea.KeyPressMsg{Code: r[0] + ('a' - 'A'), ShiftedCode: r[0], Mod: tea.ModShift, Text: k}
+	}
+	return msg
+}
+
+// screen is the view without styling.
+func (r *rig) screen() string { return stripView(r.m) }

@@ -1,0 +1,138 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// humanDur is a short duration for a narrow column: 850ms, 1.2s, 14m07s,
+// 6d23h.
+func humanDur(d time.Duration) string {
+	if d < 0 {
+		return "-" + humanDur(-d)
+	}
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < 10*time.Second && d%time.Second != 0:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// relTime says when t is relative to now: "in 14m07s" or "3.2s ago".
+func relTime(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := t.Sub(now)
+	if d > 0 {
+		return "in " + humanDur(d)
+	}
+	return humanDur(-d) + " ago"
+}
+
+// clock is a wall-clock time of day with the zone, for claims and expiries.
+func clock(t time.Time, wide bool) string {
+	if t.IsZero() {
+		return "(missing)"
+	}
+	if wide {
+		return t.Format("2006-01-02 15:04:05 MST")
+	}
+	return t.Format("15:04:05 MST")
+}
+
+// fit cuts s (which may hold ANSI styling) to width cells.
+func fit(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= width {
+		return s
+	}
+	return ansi.Truncate(s, width, "…")
+}
+
+// pad right-pads s with spaces to width cells (it never cuts).
+func pad(s string, width int) string {
+	if w := ansi.StringWidth(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// title is a panel title followed by a rule to the full width.
+func title(st Styles, name, extra string, width int) string {
+	head := "── " + name + " "
+	if extra != "" {
+		head += extra + " "
+	}
+	s := st.Title.Render(head)
+	if rest := width - ansi.StringWidth(head); rest > 0 {
+		s += st.Rule.Render(strings.Repeat("─", rest))
+	}
+	return fit(s, width)
+}
+
+// joinItems packs items into as few lines of width cells as it can,
+// separated by sep; an item wider than a line is cut.
+func joinItems(items []string, sep string, width int) []string {
+	var lines []string
+	var cur strings.Builder
+	curW, sepW := 0, ansi.StringWidth(sep)
+	for _, it := range items {
+		if it == "" {
+			continue
+		}
+		w := ansi.StringWidth(it)
+		switch {
+		case curW == 0:
+		case curW+sepW+w <= width:
+			cur.WriteString(sep)
+			curW += sepW
+		default:
+			lines = append(lines, fit(cur.String(), width))
+			cur.Reset()
+			curW = 0
+		}
+		cur.WriteString(it)
+		curW += w
+	}
+	if curW > 0 {
+		lines = append(lines, fit(cur.String(), width))
+	}
+	return lines
+}
+
+// wrap breaks plain text into lines of at most width cells, hard-breaking
+// words longer than a line (a JWT has no spaces).
+func wrap(s string, width int) []string {
+	if width <= 0 {
+		return nil
+	}
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		w := ansi.Wrap(para, width, "")
+		out = append(out, strings.Split(w, "\n")...)
+	}
+	return out
+}
+
+// hardWrap cuts s into lines of exactly width cells (the last may be
+// shorter), for strings without word boundaries such as a JWT.
+func hardWrap(s string, width int) []string {
+	if width <= 0 {
+		return nil
+	}
+	return strings.Split(ansi.Hardwrap(s, width, true), "\n")
+}

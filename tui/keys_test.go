@@ -1,0 +1,464 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+func stripView(m *Model) string { return ansi.Strip(m.View().Content) }
+
+func stripContent(s string) string { return ansi.Strip(s) }
+
+// lastEvent is the newest event of kind k in the engine log.
+func lastEvent(e *authstate.Engine, k authstate.Kind) (authstate.Event, bool) {
+	all := e.Log().All()
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Kind == k {
+			return all[i], true
+		}
+	}
+	return authstate.Event{}, false
+}
+
+func countKind(e *authstate.Engine, k authstate.Kind) int {
+	n := 0
+	for _, ev := range e.Log().All() {
+		if ev.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+func mustContain(t *testing.T, screen string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(screen, w) {
+			t.Fatalf("screen lacks %q:\n%s", w, screen)
+		}
+	}
+}
+
+func TestKeyChangePasswordWithSignal(t *testing.T) {
+	r := newRig(t)
+	mustContain(t, r.screen(), "S1")
+	if cmd := r.press("p"); cmd != nil {
+		t.Fatalf("p returned a command on the simulator: %T", cmd())
+	}
+	r.settle()
+	s := r.eng.Snapshot()
+	if s.SessionLabel != "S2" || r.b.changes != 1 {
+		t.Fatalf("after p: session %s, %d password changes; want S2 after 1", s.SessionLabel, r.b.changes)
+	}
+	if _, ok := lastEvent(r.eng, authstate.KindSessionRotated); !ok {
+		t.Fatal("no session_rotated event: the signal did not make the client observe")
+	}
+	mustContain(t, r.screen(), "S2", "session rotated S1 → S2")
+}
+
+func TestKeyRotateSilently(t *testing.T) {
+	r := newRig(t)
+	before := r.b.sessionID()
+	r.press("r")
+	r.settle()
+	if r.b.sessionID() == before || r.b.changes != 1 {
+		t.Fatal("r did not change the password on the server")
+	}
+	if s := r.eng.Snapshot(); s.SessionLabel != "S1" {
+		t.Fatalf("the client noticed the silent rotation at once (session %s); it must wait for its next poll", s.SessionLabel)
+	}
+	mustContain(t, r.screen(), "polling is off")
+	// The next poll finds the new session.
+	r.eng.Observe("poll")
+	r.settle()
+	if s := r.eng.Snapshot(); s.SessionLabel != "S2" {
+		t.Fatalf("after a poll: session %s, want S2", s.SessionLabel)
+	}
+}
+
+func TestRealTargetAsksBeforeChangingThePassword(t *testing.T) {
+	for _, k := range []string{"p", "r"} {
+		t.Run(k, func(t *testing.T) {
+			r := newRig(t, realTarget)
+			r.press(k)
+			if r.m.mode != modeConfirm {
+				t.Fatalf("%s on a real target: mode %s, want confirm", k, r.m.mode)
+			}
+			mustContain(t, r.screen(), "https://auth.example.com/api/auth", "y yes, do it", "n/esc cancel")
+			// Keys other than y/n do nothing while the question is open.
+			r.press("f")
+			r.press("n")
+			r.settle()
+			if r.b.changes != 0 || r.b.tokens != 0 {
+				t.Fatalf("cancelled: %d password changes, %d token requests; want none", r.b.changes, r.b.tokens)
+			}
+			mustContain(t, r.screen(), "cancelled: nothing was sent")
+			r.press(k)
+			r.press("esc")
+			if r.m.mode != modeNormal || r.b.changes != 0 {
+				t.Fatal("esc did not cancel")
+			}
+			r.press(k)
+			r.press("y")
+			r.settle()
+			if r.b.changes != 1 {
+				t.Fatalf("confirmed: %d password changes, want 1", r.b.changes)
+			}
+			want := "S2"
+			if k == "r" {
+				want = "S1" // no signal: the client has not noticed
+			}
+			if s := r.eng.Snapshot(); s.SessionLabel != want {
+				t.Fatalf("after %s y: client session %s, want %s", k, s.SessionLabel, want)
+			}
+		})
+	}
+}
+
+func TestKeyFetches(t *testing.T) {
+	r := newRig(t)
+	r.press("f")
+	r.settle()
+	ev, ok := lastEvent(r.eng, authstate.KindFetchStarted)
+	if !ok || !ev.Force || ev.Cause != "key f" {
+		t.Fatalf("f: fetch_started %+v, want a forced fetch caused by key f", ev)
+	}
+	r.press("t")
+	r.settle()
+	// A plain fetch with a good cached token is served from the cache.
+	served, _ := lastEvent(r.eng, authstate.KindTokenServed)
+	if served.Force || served.Source != "cache" {
+		t.Fatalf("t: token_served %+v, want a plain call served from the cache", served)
+	}
+	if r.b.tokens != 1 {
+		t.Fatalf("%d token requests, want 1", r.b.tokens)
+	}
+	mustContain(t, r.screen(), "#1", "forced", "key f", "resolved: token for S1", "matches the current session")
+}
+
+func TestKeySignOutAndIn(t *testing.T) {
+	r := newRig(t)
+	r.press("o")
+	r.settle()
+	if s := r.eng.Snapshot(); s.Session != nil {
+		t.Fatal("o: still signed in")
+	}
+	mustContain(t, r.screen(), "signed out")
+	r.press("i")
+	r.settle()
+	if s := r.eng.Snapshot(); s.Session == nil || s.SessionLabel != "S2" {
+		t.Fatalf("i: session %+v, want S2", s.SessionLabel)
+	}
+}
+
+func TestKeyPolicyCycles(t *testing.T) {
+	r := newRig(t)
+	for _, want := range []string{"hardened", "v0.12", "pr329"} {
+		r.press("m")
+		r.settle()
+		if got := r.eng.Snapshot().Policy; got != want {
+			t.Fatalf("m: policy %s, want %s", got, want)
+		}
+		mustContain(t, r.screen(), "policy "+want)
+	}
+}
+
+func TestKeyHoldAndRelease(t *testing.T) {
+	r := newRig(t)
+	r.press("h")
+	if r.b.Holding() != "token" {
+		t.Fatal("h did not hold token responses")
+	}
+	for range 3 {
+		r.press("f")
+		r.settle()
+	}
+	if r.b.Held() != 3 {
+		t.Fatalf("%d held, want 3", r.b.Held())
+	}
+	mustContain(t, r.screen(), "HOLDING token responses (3 held)", "3 in flight")
+	r.press("H")
+	r.settle()
+	r.press("L")
+	r.settle()
+	if r.b.Held() != 1 {
+		t.Fatalf("after H and L: %d held, want 1", r.b.Held())
+	}
+	// Request #2 is the one left: H took #1 (oldest), L took #3 (latest).
+	if fs := r.eng.Snapshot().InFlight; len(fs) != 1 || fs[0].ID != 2 {
+		t.Fatalf("in flight after H, L: %+v; want request #2", fs)
+	}
+	r.press("h")
+	if r.b.Holding() != "none" {
+		t.Fatal("second h did not stop holding")
+	}
+	mustContain(t, r.screen(), "stopped holding; 1 still held")
+	r.press("R")
+	r.settle()
+	if r.b.Held() != 0 || len(r.eng.Snapshot().InFlight) != 0 {
+		t.Fatal("R did not release everything")
+	}
+	r.press("R")
+	mustContain(t, r.screen(), "nothing held to release")
+}
+
+func TestKeyLatency(t *testing.T) {
+	r := newRig(t)
+	r.press("+")
+	r.press("+")
+	if got := r.b.Latency("token"); got != 200*time.Millisecond {
+		t.Fatalf("latency %s after ++, want 200ms", got)
+	}
+	mustContain(t, r.screen(), "token latency 200ms")
+	for range 3 {
+		r.press("-")
+	}
+	if got := r.b.Latency("token"); got != 0 {
+		t.Fatalf("latency %s, want it floored at 0", got)
+	}
+	for range 60 {
+		r.press("+")
+	}
+	if got := r.b.Latency("token"); got != 5*time.Second {
+		t.Fatalf("latency %s, want it capped at 5s", got)
+	}
+}
+
+func TestKeyPollInterval(t *testing.T) {
+	r := newRig(t)
+	steps := []struct {
+		key  string
+		want time.Duration
+	}{{"]", 500 * time.Millisecond}, {"]", time.Second}, {"]", 2 * time.Second}, {"[", time.Second}, {"[", 500 * time.Millisecond}, {"[", 0}, {"[", 0}}
+	for _, s := range steps {
+		r.press(s.key)
+		r.settle()
+		if got := r.eng.Snapshot().PollInterval; got != s.want {
+			t.Fatalf("%s: poll %s, want %s", s.key, got, s.want)
+		}
+	}
+	mustContain(t, r.screen(), "poll off")
+	for range 10 {
+		r.press("]")
+	}
+	r.settle()
+	if got := r.eng.Snapshot().PollInterval; got != time.Minute {
+		t.Fatalf("poll %s, want it capped at 60s", got)
+	}
+	mustContain(t, r.screen(), "poll 1m00s")
+}
+
+func TestKeyPauseFreezesTheLog(t *testing.T) {
+	r := newRig(t)
+	r.press("space")
+	if !r.m.events.paused {
+		t.Fatal("space did not pause")
+	}
+	frozen := r.m.events.rows
+	before := r.m.Received()
+	r.press("f")
+	r.settle()
+	if r.m.Received() <= before {
+		t.Fatal("events stopped being received while paused")
+	}
+	if fmt.Sprint(r.m.events.rows) != fmt.Sprint(frozen) {
+		t.Fatal("the log view moved while paused")
+	}
+	sc := r.screen()
+	mustContain(t, sc, "PAUSED")
+	if strings.Contains(sc, "fetch_started") {
+		t.Fatalf("a new event shows while paused:\n%s", sc)
+	}
+	r.press("space")
+	mustContain(t, r.screen(), "LIVE", "fetch_started")
+}
+
+func TestKeyFilter(t *testing.T) {
+	r := newRig(t)
+	r.press("f")
+	r.settle()
+	r.press("/")
+	if r.m.mode != modeFilter {
+		t.Fatal("/ did not open the filter")
+	}
+	for _, c := range "fetch_res" {
+		r.press(string(c))
+	}
+	// q is text while typing a filter.
+	if r.m.events.count != 1 || r.m.events.rows[0].Kind != authstate.KindFetchResolved {
+		t.Fatalf("filter resolved: %d rows %+v", r.m.events.count, r.m.events.rows)
+	}
+	r.press("enter")
+	if r.m.mode != modeNormal || r.m.events.filter != "fetch_res" {
+		t.Fatal("enter did not keep the filter")
+	}
+	// New events are indexed as they come.
+	r.press("f")
+	r.settle()
+	if r.m.events.count != 2 {
+		t.Fatalf("%d matches after a second fetch, want 2", r.m.events.count)
+	}
+	mustContain(t, r.screen(), `filter "fetch_res": 2 matches`)
+	// By kind, with q typed as text.
+	r.press("/")
+	r.press("esc")
+	if r.m.events.filter != "" || r.m.events.count <= 2 {
+		t.Fatal("esc did not clear the filter")
+	}
+	r.press("/")
+	for _, c := range "req" {
+		r.press(string(c))
+	}
+	if r.m.mode != modeFilter {
+		t.Fatal("q quit or left the filter input")
+	}
+	r.press("enter")
+	r.press("esc")
+	if r.m.events.filter != "" {
+		t.Fatal("esc in the log did not clear the filter")
+	}
+}
+
+func TestKeyDetailAndRawJWT(t *testing.T) {
+	r := newRig(t)
+	r.press("f")
+	r.settle()
+	// The newest event is the served token; open it.
+	r.press("enter")
+	if r.m.mode != modeDetail {
+		t.Fatal("enter did not open the detail")
+	}
+	raw, _ := r.eng.RawToken(r.m.detail.ev.Token.Fingerprint)
+	if raw == "" || r.m.detail.raw != raw {
+		t.Fatal("the detail has no raw JWT")
+	}
+	mustContain(t, r.screen(), "token_served", "raw JWT", raw[:60], "signature verified")
+	cmd := r.press("y")
+	if cmd == nil || fmt.Sprint(cmd()) != raw {
+		t.Fatal("y in the detail did not copy the raw JWT")
+	}
+	r.press("enter")
+	if r.m.mode != modeNormal {
+		t.Fatal("enter did not close the detail")
+	}
+	r.press("enter")
+	r.press("esc")
+	if r.m.mode != modeNormal {
+		t.Fatal("esc did not close the detail")
+	}
+}
+
+func TestKeyCopyEvent(t *testing.T) {
+	r := newRig(t)
+	cmd := r.press("y")
+	ev, _ := r.m.events.selected()
+	if cmd == nil {
+		t.Fatal("y returned no command")
+	}
+	got := fmt.Sprint(cmd())
+	if got != eventLine(ev) || !strings.Contains(got, "provider mounted") {
+		t.Fatalf("y copied %q", got)
+	}
+	mustContain(t, r.screen(), "copied event #")
+}
+
+func TestKeyScrolling(t *testing.T) {
+	r := newRig(t)
+	for range 10 {
+		r.press("f")
+		r.settle()
+	}
+	p := &r.m.events
+	newest := r.eng.Log().Total()
+	if !p.follow || p.sel != newest {
+		t.Fatalf("not following the tail: sel %d, newest %d", p.sel, newest)
+	}
+	r.press("up")
+	if p.follow || p.sel != newest-1 {
+		t.Fatalf("up: follow %v sel %d", p.follow, p.sel)
+	}
+	// New events do not move a scrolled view.
+	top := p.top
+	r.press("t")
+	r.settle()
+	if p.top != top || p.sel != newest-1 {
+		t.Fatal("the view moved while scrolled up")
+	}
+	mustContain(t, r.screen(), "(end follows)")
+	r.press("down")
+	if p.sel != newest {
+		t.Fatalf("down: sel %d, want %d", p.sel, newest)
+	}
+	r.press("home")
+	if p.sel != 1 || p.top != 1 {
+		t.Fatalf("home: sel %d top %d", p.sel, p.top)
+	}
+	r.press("pgdown")
+	if p.sel != uint64(p.height) {
+		t.Fatalf("pgdown: sel %d, want %d", p.sel, p.height)
+	}
+	r.press("pgup")
+	if p.sel != 1 {
+		t.Fatalf("pgup: sel %d", p.sel)
+	}
+	r.press("end")
+	if !p.follow || p.sel != r.eng.Log().Total() {
+		t.Fatal("end did not resume following")
+	}
+}
+
+func TestKeyHelpAndQuit(t *testing.T) {
+	r := newRig(t)
+	r.press("?")
+	if !r.m.help.ShowAll {
+		t.Fatal("? did not open the full help")
+	}
+	mustContain(t, r.screen(), "release oldest", "poll slower", "follow tail")
+	r.press("?")
+	if r.m.help.ShowAll {
+		t.Fatal("? did not close the full help")
+	}
+	for _, k := range []string{"q", "ctrl+c"} {
+		cmd := r.press(k)
+		if cmd == nil {
+			t.Fatalf("%s: no command", k)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Fatalf("%s did not quit", k)
+		}
+	}
+	// ctrl+c quits from every mode.
+	r.press("/")
+	if _, ok := r.press("ctrl+c")().(tea.QuitMsg); !ok {
+		t.Fatal("ctrl+c did not quit from the filter")
+	}
+}
+
+func TestNoTransport(t *testing.T) {
+	r := newRig(t, func(c *authstate.Config, o *Options) { o.Transport = nil })
+	for _, k := range []string{"h", "H", "+"} {
+		r.press(k)
+		mustContain(t, r.screen(), "no transport controls")
+	}
+}
+
+func TestDroppedEventsWarn(t *testing.T) {
+	r := newRig(t, func(c *authstate.Config, o *Options) { o.SubscribeBuffer = 1 })
+	r.pump()
+	for range 3 {
+		r.press("f")
+		r.eng.Settle(t.Context(), r.b.Held, r.b.notify, r.clock)
+	}
+	r.pump()
+	if r.m.Dropped() == 0 {
+		t.Fatal("a one-event buffer dropped nothing")
+	}
+	mustContain(t, r.screen(), "events dropped")
+}

@@ -1,0 +1,78 @@
+// Package tui is the live terminal UI: it drives an authstate.Engine and the
+// client transport it talks through, and shows the session, the token, the
+// fetches in flight and the event stream as they change.
+//
+// The package speaks no HTTP. It takes the engine, a small Transport
+// interface for the hold/latency gates, and display strings in Options;
+// cmd/authscope wires them to a simulator or a real Better Auth server.
+package tui
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// Transport is the part of the client transport the TUI drives: holds,
+// releases and added latency. *fetcher.Backend satisfies it.
+type Transport interface {
+	// Hold starts holding "token" responses or "token_request" requests, or
+	// stops holding ("none").
+	Hold(what string) error
+	// Holding reports what is held on the token endpoint: "token",
+	// "token_request" or "none".
+	Holding() string
+	// Release lets held items go ("all", "oldest", "latest") and says how
+	// many went.
+	Release(which string) int
+	// Held is how many requests or responses are held now.
+	Held() int
+	SetLatency(endpoint string, d time.Duration)
+	Latency(endpoint string) time.Duration
+}
+
+// Options configure the TUI.
+type Options struct {
+	// Engine is the client auth stack being watched. The model subscribes
+	// to it in New, so create the model before starting the engine to see
+	// every event through the subscription.
+	Engine *authstate.Engine
+	// Transport may be nil; the hold and latency keys then say so.
+	Transport Transport
+	// Target names the server in the header, e.g. "sim 127.0.0.1:3210".
+	Target string
+	// RealTarget makes the keys that change the password on the server ask
+	// for confirmation first.
+	RealTarget bool
+	// Demo masks emails, ids and raw JWTs on screen, for screen sharing.
+	Demo bool
+	// NoColor renders without any colour (NO_COLOR).
+	NoColor bool
+	// Now is the clock of the view (countdowns, spinners, how long finished
+	// fetches stay listed). Default time.Now.
+	Now func() time.Time
+	// TickEvery is how often the view refreshes on its own (default 250 ms);
+	// negative turns the ticker off (tests).
+	TickEvery time.Duration
+	// SubscribeBuffer is the event subscription's buffer (default 1<<16).
+	SubscribeBuffer int
+	// Logger receives what the user did; default discards. The terminal
+	// belongs to the TUI, so this must not write to it.
+	Logger *slog.Logger
+}
+
+const (
+	defaultTick      = 250 * time.Millisecond
+	defaultSubBuffer = 1 << 16
+	// batchCap bounds how many events one message carries, so a flood
+	// cannot starve key presses.
+	batchCap = 4096
+	// finishedFor is how long a finished fetch stays in the table.
+	finishedFor = 3 * time.Second
+	latencyStep = 100 * time.Millisecond
+	latencyMax  = 5 * time.Second
+)
+
+// pollSteps are the poll intervals [ and ] step through; 0 is off.
+var pollSteps = []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, 60 * time.Second}

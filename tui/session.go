@@ -1,0 +1,62 @@
+package tui
+
+import "strings"
+
+// sessionPanel shows the session the client believes in: its label and id,
+// the user, expiry, age, and the last poll with its result.
+func (m *Model) sessionPanel(width int, compact bool) []string {
+	st := m.styles
+	s := m.snap
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	var who, when []string
+	switch {
+	case !m.haveSnap || s.SessionPending:
+		who = []string{st.Dim.Render("waiting for the first get-session")}
+	case s.Session == nil:
+		who = []string{st.Warn.Render("signed out"), st.Dim.Render("(no session; i signs in)")}
+	default:
+		se := s.Session
+		idW := 12
+		if width >= 110 {
+			idW = 40
+		}
+		who = []string{
+			st.Title.Render(s.SessionLabel),
+			kv("id", short(m.mask.id(se.ID), idW)),
+			kv("user", m.mask.email(se.Email)),
+		}
+		if width >= 110 {
+			who = append(who, kv("user id", m.mask.id(se.UserID)))
+		}
+		when = []string{kv("expires", clock(se.ExpiresAt, width >= 110)+" ("+relTime(se.ExpiresAt, m.now)+")")}
+		if !se.CreatedAt.IsZero() {
+			when = append(when, kv("age", humanDur(m.now.Sub(se.CreatedAt))))
+		}
+	}
+	if m.haveSnap && !s.LastPoll.IsZero() {
+		res := s.LastPollResult
+		style := st.Value
+		if strings.HasPrefix(res, "failed") {
+			res = "FAILED: " + strings.TrimPrefix(res, "failed: ")
+			style = st.Bad
+		}
+		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(res))
+	}
+	sep := st.Dim.Render(" · ")
+	if compact {
+		// The poll result first: it is what changes.
+		if n := len(when); n > 0 && len(who) > 1 {
+			who = append([]string{who[0], when[n-1]}, who[1:]...)
+			when = when[:n-1]
+		}
+		line := st.Title.Render("Session ") + strings.Join(append(who, when...), sep)
+		return []string{fit(line, width)}
+	}
+	out := []string{title(st, "Session", "", width), fit(strings.Join(who, sep), width)}
+	if len(when) > 0 {
+		out = append(out, fit(strings.Join(when, sep), width))
+	} else {
+		out = append(out, "")
+	}
+	return out
+}

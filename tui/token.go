@@ -1,0 +1,105 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// shownToken is the token the panel is about: the cached one, else the
+// last one served, and which of the two it is.
+func (m *Model) shownToken() (*authstate.Token, string) {
+	switch {
+	case m.snap.Cache != nil:
+		return m.snap.Cache, "cached"
+	case m.snap.LastServed != nil:
+		return m.snap.LastServed, "last served (the cache is empty)"
+	}
+	return nil, ""
+}
+
+// serverNow is the view's estimate of the server's clock: the engine's
+// estimated skew applied to the view's time, so countdowns keep moving.
+func (m *Model) serverNow() time.Time {
+	if !m.haveSnap || m.snap.Now.IsZero() {
+		return m.now
+	}
+	return m.now.Add(m.snap.ServerNow.Sub(m.snap.Now))
+}
+
+// tokenVerdict says in words whether t may be used now: bound to the
+// current session and not expired, or why not.
+func tokenVerdict(t *authstate.Token, s authstate.Snapshot, serverNow time.Time) (string, bool) {
+	label := s.Label(t.SessionID)
+	switch {
+	case s.SessionPending:
+		return "the session has not been observed yet", true
+	case s.Session == nil:
+		return "STALE: bound to " + label + ", but the client has no session", false
+	case t.SessionID != s.Session.ID:
+		return "STALE: bound to " + label + ", current session is " + s.SessionLabel, false
+	case t.ExpiredAt(serverNow, 0):
+		return "EXPIRED: " + relTime(t.ExpiresAt, serverNow), false
+	}
+	return "matches the current session", true
+}
+
+// tokenPanel shows the decoded claims of the shown token with readable
+// times, an expiry countdown, the signature check, and whether it is stale.
+func (m *Model) tokenPanel(width int, compact bool) []string {
+	st := m.styles
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	sep := st.Dim.Render(" · ")
+	tok, which := m.shownToken()
+	if tok == nil {
+		if compact {
+			return []string{fit(st.Title.Render("Token ")+st.Dim.Render("none yet (f fetches one)"), width)}
+		}
+		return []string{title(st, "Token", "", width), st.Dim.Render("no token yet: f or t fetches one"), ""}
+	}
+	wide := width >= 110
+	now := m.serverNow()
+	verdict, ok := tokenVerdict(tok, m.snap, now)
+	vs := st.Good.Render(verdict)
+	if !ok {
+		vs = st.Bad.Render(verdict)
+	}
+	sig := st.Good.Render("signature verified")
+	if !tok.Verified {
+		sig = st.Bad.Render("signature NOT verified: " + orDash(tok.Problem))
+	}
+	idW := 12
+	if wide {
+		idW = 40
+	}
+	claim := kv("sessionId", m.snap.Label(tok.SessionID)+" "+short(m.mask.id(tok.SessionID), idW))
+	expiry := kv("exp", clock(tok.ExpiresAt, wide)+" ("+countdown(tok.ExpiresAt, now)+")")
+	if compact {
+		short, _, _ := strings.Cut(which, " (")
+		return []string{
+			fit(st.Title.Render("Token ")+st.Dim.Render(short+": ")+vs+sep+claim, width),
+			fit(expiry+sep+sig, width),
+		}
+	}
+	out := []string{title(st, "Token", which+" · "+tok.Fingerprint(), width)}
+	for _, group := range [][]string{
+		{claim, vs},
+		{kv("iat", clock(tok.IssuedAt, wide)+" ("+relTime(tok.IssuedAt, now)+")"), expiry, sig},
+		{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(tok.Issuer)), kv("aud", orDash(strings.Join(tok.Audience, ", ")))},
+	} {
+		out = append(out, joinItems(group, sep, width)...)
+	}
+	return out
+}
+
+// countdown is the time left before exp, or how long ago it passed.
+func countdown(exp, now time.Time) string {
+	if exp.IsZero() {
+		return "no exp"
+	}
+	if d := exp.Sub(now); d > 0 {
+		return "expires in " + humanDur(d)
+	}
+	return "EXPIRED " + humanDur(now.Sub(exp)) + " ago"
+}

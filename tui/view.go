@@ -1,0 +1,171 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// frame is the screen minus the event rows: every other panel already
+// rendered, and how many event rows fit between them.
+type frame struct {
+	top       []string // header and status
+	panels    []string // session, token, fetches
+	bottom    []string // help or the confirmation question
+	eventRows int
+	detail    bool
+}
+
+// compactBelow is the body height under which panels drop their titles.
+const compactBelow = 16
+
+// frame renders everything but the event rows for the current size and
+// state, shrinking the panels on short screens so the log keeps some rows.
+func (m *Model) frame() frame {
+	w, h := m.width, m.height
+	f := frame{top: append(m.headerLines(w), m.statusLine(w)), bottom: m.bottomLines(w)}
+	if h < 12 {
+		// A tiny terminal gets one header line; the rest goes to the log.
+		f.top = f.top[:1]
+	}
+	avail := h - len(f.top) - len(f.bottom)
+	if m.mode == modeDetail {
+		f.detail = true
+		f.eventRows = max(avail, 0)
+		return f
+	}
+	compact := avail < compactBelow
+	sess := m.sessionPanel(w, compact)
+	tok := m.tokenPanel(w, compact)
+	maxFetch := 8
+	switch {
+	case compact:
+		maxFetch = 1
+	case h < 30:
+		maxFetch = 3
+	}
+	fetch := m.fetchesPanel(w, maxFetch)
+	f.panels = append(append(append(f.panels, sess...), tok...), fetch...)
+	// Keep at least a few event rows: shed the token's and session's
+	// detail on very short screens.
+	if avail-len(f.panels)-1 < 3 && !compact {
+		f.panels = append(append(m.sessionPanel(w, true), m.tokenPanel(w, true)...), m.fetchesPanel(w, 1)...)
+	}
+	f.eventRows = max(avail-len(f.panels)-1, 0)
+	return f
+}
+
+// layout renders the panels around the event log and sizes the event
+// window to the room left; it runs at the end of every Update, so View
+// only has to draw the visible event rows into the frame.
+func (m *Model) layout() {
+	m.help.SetWidth(m.width)
+	m.input.SetWidth(max(m.width/3, 10))
+	m.chrome = m.frame()
+	if m.chrome.detail {
+		return
+	}
+	if m.chrome.eventRows != m.events.height {
+		m.events.height = m.chrome.eventRows
+		m.events.refresh(m.src)
+	}
+}
+
+// View renders the screen from the model. It reads nothing but the model.
+func (m *Model) View() tea.View {
+	f := m.chrome
+	lines := make([]string, 0, m.height)
+	lines = append(lines, f.top...)
+	if f.detail {
+		lines = append(lines, m.detailPanel(m.width, f.eventRows)...)
+	} else {
+		lines = append(lines, f.panels...)
+		lines = append(lines, m.eventsPanel(m.width, f.eventRows)...)
+	}
+	for len(lines) < m.height-len(f.bottom) {
+		lines = append(lines, "")
+	}
+	lines = append(lines, f.bottom...)
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	for i, l := range lines {
+		lines[i] = fit(l, m.width)
+	}
+	v := tea.NewView(strings.Join(lines, "\n"))
+	v.AltScreen = true
+	v.WindowTitle = "authscope · " + m.opts.Target
+	return v
+}
+
+// bottomLines are the help, or the question of a pending confirmation.
+func (m *Model) bottomLines(width int) []string {
+	help := m.helpLines()
+	if m.mode == modeConfirm {
+		var out []string
+		for _, l := range wrap(m.confirm.question, width) {
+			out = append(out, m.styles.Prompt.Render(l))
+		}
+		return append(out, help...)
+	}
+	return help
+}
+
+// helpKey is what the help text depends on.
+type helpKey struct {
+	width   int
+	mode    mode
+	showAll bool
+	isDark  bool
+}
+
+// helpLines renders the help from the keymap, once per change of width,
+// mode or background rather than once per frame.
+func (m *Model) helpLines() []string {
+	k := helpKey{m.width, m.mode, m.help.ShowAll, m.isDark}
+	if m.helpCache.lines == nil || m.helpCache.key != k {
+		m.helpCache.key = k
+		m.helpCache.lines = strings.Split(m.help.View(m.keys), "\n")
+	}
+	return m.helpCache.lines
+}
+
+// fetchesPanel lists requests in flight and those that just finished,
+// newest first, in at most maxRows rows.
+func (m *Model) fetchesPanel(width, maxRows int) []string {
+	st := m.styles
+	rows := m.fetches.sorted()
+	live := 0
+	for _, r := range rows {
+		if !r.done() {
+			live++
+		}
+	}
+	n := min(len(rows), maxRows)
+	head := fmt.Sprintf("%d in flight", live)
+	if done := len(rows) - live; done > 0 {
+		head += fmt.Sprintf(", %d just finished", done)
+	}
+	if hidden := len(rows) - n; hidden > 0 {
+		head += fmt.Sprintf(" (%d older not shown)", hidden)
+	}
+	out := []string{title(st, "Fetches", head, width)}
+	if len(rows) == 0 {
+		return append(out, st.Dim.Render("no token requests in flight"))
+	}
+	wide := width >= 110
+	for i := len(rows) - 1; i >= len(rows)-n; i-- {
+		line, bad := fetchLine(rows[i], m.now, wide)
+		switch {
+		case bad:
+			line = st.Bad.Render(line)
+		case rows[i].done():
+			line = st.Dim.Render(line)
+		default:
+			line = st.Value.Render(line)
+		}
+		out = append(out, fit(line, width))
+	}
+	return out
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +31,10 @@ type BackendOptions struct {
 	// ConvexURL is the Convex deployment whose HTTP API (POST /api/query)
 	// the consumer model queries; empty means none.
 	ConvexURL string
+	// SessionCookie, instead of a password, starts the client signed in:
+	// the value of the better-auth.session_token cookie (as the browser
+	// holds it, signed). Password-based actions then fail with a clear error.
+	SessionCookie string
 }
 
 // Backend is one client of a Better Auth server as the engine sees it: a
@@ -43,20 +49,37 @@ type Backend struct {
 	issuer   string
 	now      func() time.Time
 
-	convexURL string
-	hc        *http.Client
+	convexURL  string
+	hc         *http.Client
+	cookieOnly bool
 
 	mu       sync.Mutex
 	verifier *Verifier
 	onClose  func()
 }
 
-// NewBackend builds a client with fresh gates and an empty cookie jar.
+// NewBackend builds a client with fresh gates and an empty cookie jar (or
+// one holding the given session cookie).
 func NewBackend(o BackendOptions) (*Backend, error) {
 	gates := NewGates(nil)
-	c, err := New(Options{BaseURL: o.BaseURL, Origin: o.Origin, Timeout: o.Timeout, Transport: gates})
+	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return nil, err
+	}
+	c, err := New(Options{BaseURL: o.BaseURL, Origin: o.Origin, Timeout: o.Timeout, Transport: gates, Jar: jar})
+	if err != nil {
+		return nil, err
+	}
+	if o.SessionCookie != "" {
+		u, err := url.Parse(o.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		name := "better-auth.session_token"
+		if u.Scheme == "https" {
+			name = "__Secure-" + name
+		}
+		jar.SetCookies(u, []*http.Cookie{{Name: name, Value: o.SessionCookie, Path: "/", HttpOnly: true, Secure: u.Scheme == "https"}})
 	}
 	now := o.Now
 	if now == nil {
@@ -64,8 +87,9 @@ func NewBackend(o BackendOptions) (*Backend, error) {
 	}
 	return &Backend{
 		client: c, gates: gates, email: o.Email, password: o.Password, issuer: o.Issuer, now: now,
-		convexURL: strings.TrimRight(o.ConvexURL, "/"),
-		hc:        &http.Client{Transport: gates},
+		cookieOnly: o.SessionCookie != "" && o.Password == "",
+		convexURL:  strings.TrimRight(o.ConvexURL, "/"),
+		hc:         &http.Client{Transport: gates},
 	}, nil
 }
 
@@ -177,12 +201,24 @@ func (b *Backend) GetSession(ctx context.Context) (*authstate.Session, error) {
 // ChangePassword changes the password to itself; with revokeOthers the
 // server rotates the caller's session.
 func (b *Backend) ChangePassword(ctx context.Context, revokeOthers bool) error {
+	if b.password == "" {
+		return ErrNoPassword
+	}
 	_, err := b.client.ChangePassword(ctx, b.password, b.password, revokeOthers)
 	return err
 }
 
+// ErrNoPassword: the client was given a session cookie, not a password, so
+// it cannot change the password (and so cannot rotate the session).
+var ErrNoPassword = errors.New("no password: a client started from a session cookie cannot change the password; give --password to rotate")
+
 // SignIn signs in with the backend's credentials.
+// With only a session cookie there is nothing to sign in with, and the
+// cookie is already in the jar.
 func (b *Backend) SignIn(ctx context.Context) error {
+	if b.cookieOnly {
+		return nil
+	}
 	if b.email == "" || b.password == "" {
 		return errors.New("no credentials: give an email and a password")
 	}

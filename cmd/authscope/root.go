@@ -12,6 +12,7 @@ var version = "dev"
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	var tuiOpts tuiOptions
+	inv := &invocation{}
 	root := &cobra.Command{
 		Use:   "authscope",
 		Short: "Reproduce Better Auth + Convex session-rotation races",
@@ -27,11 +28,26 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			lc, err := loadConfig(cmd)
+			if err == nil {
+				_, err = lc.theme()
+			}
+			if err == nil {
+				_, err = lc.keymap()
+			}
+			if err != nil {
+				return fail(exitUsage, "%w", err)
+			}
+			inv.cfg = lc
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTUI(cmd.Context(), tuiOpts, stdout)
 		},
 	}
 	addTUIFlags(root, &tuiOpts)
+	addConfigFlag(root)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

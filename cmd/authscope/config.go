@@ -1,0 +1,319 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+)
+
+// Configuration: every setting has a key in the config file, an
+// environment variable (AUTHSCOPE_ + the key in capitals, with "." and "-"
+// as "_") and, for most, a flag. Precedence is flag > env > file > default:
+// the file and the environment only fill flags the user did not set.
+
+// setting ties a config key to the flag that carries it.
+type setting struct {
+	key  string // config key, dotted for nesting: convex.url
+	flag string // flag name on the commands that have it
+	// invert is for --no-x flags that carry a key meaning x.
+	invert bool
+}
+
+var settings = []setting{
+	{key: "target", flag: "target"},
+	{key: "email", flag: "email"},
+	{key: "password", flag: "password"},
+	{key: "session_cookie", flag: "session-cookie"},
+	{key: "policy", flag: "policy"},
+	{key: "poll_interval", flag: "poll"},
+	{key: "alg", flag: "alg"},
+	{key: "devices", flag: "devices"},
+	{key: "demo", flag: "demo"},
+	{key: "log_file", flag: "log-file"},
+	{key: "step_timeout", flag: "step-timeout"},
+	{key: "convex.url", flag: "convex-url"},
+	{key: "convex.query", flag: "query"},
+	{key: "convex.pr83", flag: "pr83"},
+	{key: "convex.consumer", flag: "no-consumer", invert: true},
+	{key: "latency.token", flag: "token-latency"},
+	{key: "latency.get_session", flag: "session-latency"},
+}
+
+// fileOnly are keys with no flag: they live in the config file (or env).
+var fileOnly = []string{"theme", "keymap"}
+
+// configPaths are searched, in order, when --config is not given.
+func configPaths() []string {
+	var out []string
+	out = append(out, "authscope.yaml")
+	if dir, err := os.UserConfigDir(); err == nil {
+		out = append(out, filepath.Join(dir, "authscope", "config.yaml"))
+	}
+	return out
+}
+
+// loadedConfig is the outcome of loading: the viper instance, and the file
+// it read ("" for none).
+type loadedConfig struct {
+	v    *viper.Viper
+	file string
+}
+
+// configFile is set by the --config flag of the root command.
+var configFileFlag = "config"
+
+// loadConfig reads the config file and the environment and fills every
+// flag of cmd that the user did not set. A missing file is fine unless it
+// was named; a broken one is an error that names the file, the line or the
+// key.
+func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
+	v := viper.New()
+	v.SetEnvPrefix("AUTHSCOPE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.AutomaticEnv()
+	// Env variables are only seen for keys viper knows about
+	// (spf13/viper#761), so every key is bound explicitly.
+	for _, s := range settings {
+		_ = v.BindEnv(s.key)
+	}
+	for _, k := range fileOnly {
+		_ = v.BindEnv(k)
+	}
+
+	lc := &loadedConfig{v: v}
+	explicit := ""
+	if f := cmd.Flags().Lookup(configFileFlag); f != nil && f.Changed {
+		explicit = f.Value.String()
+	} else if env := os.Getenv("AUTHSCOPE_CONFIG"); env != "" {
+		explicit = env
+	}
+	path := explicit
+	if path == "" {
+		for _, p := range configPaths() {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path != "" {
+		if err := readConfigFile(v, path); err != nil {
+			if explicit == "" && errors.Is(err, os.ErrNotExist) {
+				path = ""
+			} else {
+				return nil, err
+			}
+		}
+		lc.file = path
+	}
+
+	for _, s := range settings {
+		f := cmd.Flags().Lookup(s.flag)
+		if f == nil || f.Changed || !v.IsSet(s.key) || !s.appliesTo(cmd) {
+			continue
+		}
+		val := v.GetString(s.key)
+		if s.invert {
+			val = invertBool(val)
+		}
+		if err := f.Value.Set(val); err != nil {
+			return nil, fmt.Errorf("config %s (%s): %s: %w", s.key, sourceOf(v, s.key, lc.file), quoteVal(s.key, val), err)
+		}
+	}
+	return lc, nil
+}
+
+func invertBool(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return "false"
+	case "false", "0", "no", "off":
+		return "true"
+	}
+	return s // let the flag reject it
+}
+
+func quoteVal(key, val string) string {
+	if key == "password" || key == "session_cookie" {
+		return "(value hidden)"
+	}
+	return fmt.Sprintf("%q", val)
+}
+
+// sourceOf says where a value came from, for error messages.
+func sourceOf(v *viper.Viper, key, file string) string {
+	env := "AUTHSCOPE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+	if _, ok := os.LookupEnv(env); ok {
+		return "from $" + env
+	}
+	if file != "" {
+		return "in " + file
+	}
+	return "default"
+}
+
+// readConfigFile parses the file strictly: YAML errors name the line, and
+// unknown keys are refused by name, so a typo does not pass silently.
+func readConfigFile(v *viper.Viper, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if len(data) > 1<<20 {
+		return fmt.Errorf("config file %s: %d bytes; config files are limited to 1 MiB", path, len(data))
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file: nothing set
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config file %s:%d: the file must be a mapping of keys", path, root.Line)
+	}
+	if err := checkKeys(path, root, ""); err != nil {
+		return err
+	}
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(strings.NewReader(string(data))); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// knownKeys lists every key a config file may hold, nested ones dotted.
+func knownKeys() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range settings {
+		m[s.key] = true
+		if i := strings.IndexByte(s.key, '.'); i > 0 {
+			m[s.key[:i]] = true
+		}
+	}
+	for _, k := range fileOnly {
+		m[k] = true
+	}
+	return m
+}
+
+func checkKeys(path string, n *yaml.Node, prefix string) error {
+	known := knownKeys()
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := prefix + k.Value
+		if !known[key] {
+			return fmt.Errorf("config file %s:%d: unknown key %q (known keys: %s)", path, k.Line, key, strings.Join(sortedKeys(known), ", "))
+		}
+		if key == "keymap" {
+			if val.Kind != yaml.MappingNode {
+				return fmt.Errorf("config file %s:%d: keymap must map binding names to lists of keys", path, val.Line)
+			}
+			continue
+		}
+		if val.Kind == yaml.MappingNode {
+			if prefix != "" || !isSection(key) {
+				return fmt.Errorf("config file %s:%d: %s takes a value, not a mapping", path, val.Line, key)
+			}
+			if err := checkKeys(path, val, key+"."); err != nil {
+				return err
+			}
+		} else if isSection(key) && prefix == "" {
+			return fmt.Errorf("config file %s:%d: %s is a section: give it keys (for example %s)", path, val.Line, key, sectionExample(key))
+		}
+	}
+	return nil
+}
+
+func isSection(key string) bool { return key == "convex" || key == "latency" }
+
+func sectionExample(key string) string {
+	var out []string
+	for _, s := range settings {
+		if strings.HasPrefix(s.key, key+".") {
+			out = append(out, s.key)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		if !isSection(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// addConfigFlag adds --config to the root command.
+func addConfigFlag(root *cobra.Command) {
+	root.PersistentFlags().String(configFileFlag, "", "config file (default: ./authscope.yaml, then <user config dir>/authscope/config.yaml; or $AUTHSCOPE_CONFIG)")
+}
+
+// appliesTo says whether a setting fills a flag of this command. The
+// simulator's --email and --password name its own default user, not the
+// account on a real target, so the config's credentials stay away from it.
+func (s setting) appliesTo(cmd *cobra.Command) bool {
+	if cmd.Name() == "sim" {
+		return s.key == "alg"
+	}
+	return true
+}
+
+// theme returns the theme setting ("auto", "dark" or "light").
+func (lc *loadedConfig) theme() (string, error) {
+	t := strings.ToLower(strings.TrimSpace(lc.v.GetString("theme")))
+	switch t {
+	case "", "auto":
+		return "auto", nil
+	case "dark", "light":
+		return t, nil
+	}
+	return "", fmt.Errorf("config theme (%s): %q: want auto, dark or light", sourceOf(lc.v, "theme", lc.file), t)
+}
+
+// keymap returns the keymap overrides: binding name → keys.
+func (lc *loadedConfig) keymap() (map[string][]string, error) {
+	if !lc.v.IsSet("keymap") {
+		return nil, nil
+	}
+	raw, ok := lc.v.Get("keymap").(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("config keymap (%s): want a mapping of binding names to lists of keys", sourceOf(lc.v, "keymap", lc.file))
+	}
+	out := map[string][]string{}
+	for name, val := range raw {
+		switch k := val.(type) {
+		case string:
+			out[name] = []string{k}
+		case []any:
+			for _, x := range k {
+				s, ok := x.(string)
+				if !ok {
+					return nil, fmt.Errorf("config keymap.%s: %v is not a key name", name, x)
+				}
+				out[name] = append(out[name], s)
+			}
+		default:
+			return nil, fmt.Errorf("config keymap.%s: want a key or a list of keys", name)
+		}
+	}
+	return out, nil
+}
+
+// invocation carries what the root command's pre-run learned to the
+// command that runs.
+type invocation struct {
+	cfg *loadedConfig
+}

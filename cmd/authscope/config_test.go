@@ -1,0 +1,126 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "authscope.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// header returns the first line of run's table: the policies that ran.
+func header(out string) string {
+	line, _, _ := strings.Cut(out, "\n")
+	return strings.Join(strings.Fields(line), " ")
+}
+
+// Precedence: flag > env > file > default, observed through which
+// policies `run` runs.
+func TestConfigPrecedence(t *testing.T) {
+	sc := "../../scenarios/03-rotation-in-flight.yaml"
+	cfg := writeConfig(t, "policy: v0.12\n")
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"default", "", []string{"run", sc}, "SCENARIO v0.12 pr329 hardened"},
+		{"file", "", []string{"run", sc, "--config", cfg}, "SCENARIO v0.12"},
+		{"env over file", "hardened", []string{"run", sc, "--config", cfg}, "SCENARIO hardened"},
+		{"flag over env", "hardened", []string{"run", sc, "--config", cfg, "--policy", "pr329"}, "SCENARIO pr329"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("AUTHSCOPE_POLICY", tc.env)
+			}
+			_, out, errOut := runCLI(t, "", tc.args...)
+			if got := header(out); got != tc.want {
+				t.Fatalf("table header %q, want %q (stderr %s)", got, tc.want, errOut)
+			}
+		})
+	}
+}
+
+// The config file is found through $AUTHSCOPE_CONFIG too, and a nested key
+// is reached through its environment variable.
+func TestConfigFromEnvironment(t *testing.T) {
+	cfg := writeConfig(t, "policy: hardened\nstep_timeout: 3s\n")
+	t.Setenv("AUTHSCOPE_CONFIG", cfg)
+	_, out, _ := runCLI(t, "", "run", "../../scenarios/03-rotation-in-flight.yaml")
+	if got := header(out); got != "SCENARIO hardened" {
+		t.Fatalf("header %q", got)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	sc := "../../scenarios/03-rotation-in-flight.yaml"
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"bad yaml", "policy: [v0.12\n", "line"},
+		{"unknown key", "polcy: v0.12\n", `unknown key "polcy"`},
+		{"unknown nested key", "convex:\n  urll: x\n", `unknown key "convex.urll"`},
+		{"wrong type", "step_timeout: soon\n", "config step_timeout"},
+		{"bad policy", "policy: v9\n", `unknown policy "v9"`},
+		{"bad theme", "theme: purple\n", "config theme"},
+		{"section as value", "convex: yes\n", "convex is a section"},
+		{"keymap not a mapping", "keymap: [p]\n", "keymap must map"},
+		{"not a mapping", "- a\n- b\n", "must be a mapping"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, "", "run", sc, "--config", writeConfig(t, tc.body))
+			if code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+	code, _, errOut := runCLI(t, "", "run", sc, "--config", filepath.Join(t.TempDir(), "missing.yaml"))
+	if code != exitUsage || !strings.Contains(errOut, "missing.yaml") {
+		t.Fatalf("a named config file that is missing: exit %d, %q", code, errOut)
+	}
+}
+
+// config.example.yaml loads as it is, and its values are the defaults.
+func TestConfigExampleLoads(t *testing.T) {
+	root := newRootCmd(strings.NewReader(""), &strings.Builder{}, &strings.Builder{})
+	if err := root.ParseFlags([]string{"--config", "../../config.example.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := loadConfig(root)
+	if err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	if lc.file != "../../config.example.yaml" {
+		t.Fatalf("read %q", lc.file)
+	}
+	if th, err := lc.theme(); err != nil || th != "auto" {
+		t.Fatalf("theme %q %v", th, err)
+	}
+	km, err := lc.keymap()
+	if err != nil || len(km["quit"]) != 2 || km["password"][0] != "p" {
+		t.Fatalf("keymap %v %v", km, err)
+	}
+	for flag, want := range map[string]string{"policy": "pr329", "poll": "2s", "alg": "EdDSA", "target": "sim", "demo": "false"} {
+		if got := root.Flags().Lookup(flag).Value.String(); got != want {
+			t.Errorf("--%s = %q from the example, want %q", flag, got, want)
+		}
+	}
+	// Every key of the example is one authscope knows (checkKeys ran), and
+	// every key authscope knows is in the example.
+	data, _ := os.ReadFile("../../config.example.yaml")
+	for k := range knownKeys() {
+		leaf := k[strings.LastIndexByte(k, '.')+1:]
+		if !strings.Contains(string(data), leaf+":") {
+			t.Errorf("config.example.yaml does not document %s", k)
+		}
+	}
+}

@@ -549,7 +549,7 @@ func (p parser) step(n *yaml.Node) (Step, error) {
 	return s, err
 }
 
-var endpoints = map[string]bool{"token": true, "get-session": true, "change-password": true, "sign-in": true, "sign-out": true}
+var endpoints = map[string]bool{"token": true, "get-session": true, "change-password": true, "sign-in": true, "sign-out": true, "query": true}
 
 func (p parser) fault(v *yaml.Node) (Fault, error) {
 	var f Fault
@@ -562,7 +562,7 @@ func (p parser) fault(v *yaml.Node) (Fault, error) {
 		case "endpoint":
 			f.Endpoint, err = p.str(e[1], "fault.endpoint")
 			if err == nil && !endpoints[f.Endpoint] {
-				err = p.errf(e[1], "fault.endpoint: unknown %q (want token, get-session, change-password, sign-in or sign-out)", f.Endpoint)
+				err = p.errf(e[1], "fault.endpoint: unknown %q (want token, get-session, change-password, sign-in, sign-out or query)", f.Endpoint)
 			}
 		case "status":
 			f.Status, err = p.integer(e[1], "fault.status")

@@ -262,6 +262,9 @@ func (e *Engine) consumerRender() {
 		e.consumerEvent(fmt.Sprintf("FirstEffect calls setAuth with fetcher #%d (session %s)", now.fetcher, e.label(e.view.id())))
 		e.setConfig(&amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: c.effect})
 	}
+	// The cleanups set state, so React renders again: its render-time
+	// checks (loading → null, signed out → false) run once more.
+	e.renderDirty = true
 	e.consumerChanged(before)
 }
 

@@ -332,3 +332,19 @@ func TestFlickerMeter(t *testing.T) {
 		t.Fatalf("after signing out: %+v, want at most one more window and none open", f)
 	}
 }
+
+// After a sign-out the cleanups set isConvexAuthenticated to null; React's
+// next render sees the provider signed out and settles it at false.
+func TestConsumerSignOutSettlesUnauthenticated(t *testing.T) {
+	for _, policy := range PolicyNames() {
+		t.Run(policy, func(t *testing.T) {
+			h := newConsumerHarness(t, policy, false)
+			h.e.Do(ActionSignOut, true)
+			h.settle()
+			c := h.e.Snapshot().Convex
+			if c.IsLoading || c.IsAuthenticated {
+				t.Fatalf("after sign-out: isLoading=%v isAuthenticated=%v, want false/false", c.IsLoading, c.IsAuthenticated)
+			}
+		})
+	}
+}

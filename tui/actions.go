@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -50,6 +51,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.input.Blur()
 			m.mode = modeNormal
 			return nil
+		case key.Matches(msg, k.Quit):
+			// Only keys that type no text quit here (see forMode).
+			return m.quit()
 		}
 		return m.updateInput(msg)
 	case modeDetail:
@@ -91,6 +95,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.run(pendingAction{action: authstate.ActionSignIn, signal: true, done: "sign-in sent; the session signal follows"})
 	case key.Matches(msg, k.Policy):
 		m.nextPolicy()
+	case key.Matches(msg, k.Device):
+		m.nextDevice()
 	case key.Matches(msg, k.Hold):
 		m.toggleHold()
 	case key.Matches(msg, k.ReleaseOldest):
@@ -155,6 +161,9 @@ func (m *Model) quit() tea.Cmd {
 // changing the password there is not undone by quitting.
 func (m *Model) ask(a pendingAction) {
 	if m.opts.RealTarget {
+		if len(m.devs) > 1 {
+			a.question = fmt.Sprintf("Device %d: %s", m.num, a.question)
+		}
 		m.confirm = a
 		m.mode = modeConfirm
 		return
@@ -168,8 +177,22 @@ func (m *Model) run(a pendingAction) {
 		return
 	}
 	m.eng.Do(a.action, a.signal)
-	m.logger.Info("action", "action", a.action.String(), "signal", a.signal)
-	m.setStatus("%s", a.done)
+	m.logger.Info("action", "device", m.num, "action", a.action.String(), "signal", a.signal)
+	m.setStatus("%s%s", m.devicePrefix(m.device), a.done)
+}
+
+// nextDevice shows the next device and points the keys at it. The filter
+// and scroll position are each device's own.
+func (m *Model) nextDevice() {
+	if len(m.devs) == 1 {
+		m.setStatus("one device: start with --devices 2 for a second client with its own session")
+		return
+	}
+	m.device = m.devs[m.num%len(m.devs)]
+	m.input.SetValue(m.events.filter)
+	m.events.refresh(m.src)
+	m.logger.Info("device", "device", m.num)
+	m.setStatus("device %d/%d: the panels show it and the keys drive it; the other device keeps running", m.num, len(m.devs))
 }
 
 func (m *Model) nextPolicy() {

@@ -10,9 +10,15 @@ import (
 
 // fullRig is a rig whose engine log holds 100k events (it is that big in
 // the CLI), all delivered to the model.
-func fullRig(b *testing.B, w, h int) *rig {
+func fullRig(b *testing.B, w, h int, opts ...rigOption) *rig {
 	b.Helper()
-	r := newRig(b, logSize(100_000))
+	return fullRigN(b, 1, w, h, opts...)
+}
+
+// fullRigN is fullRig with n devices; device 1's log holds the 100k.
+func fullRigN(b *testing.B, n, w, h int, opts ...rigOption) *rig {
+	b.Helper()
+	r := newRigN(b, n, append([]rigOption{logSize(100_000)}, opts...)...)
 	r.press("f")
 	r.settle()
 	names := authstate.PolicyNames()
@@ -52,10 +58,20 @@ func BenchmarkView(b *testing.B) {
 				}
 				r.press("enter")
 			}},
+			{"consumer", nil},
+			{"consumer_2_devices", nil},
 		} {
 			b.Run(sz.name+"/"+v.name, func(b *testing.B) {
-				r := fullRig(b, sz.w, sz.h)
-				v.setup(r)
+				var r *rig
+				switch v.name {
+				case "consumer":
+					r = fullRig(b, sz.w, sz.h, consumer)
+				case "consumer_2_devices":
+					r = fullRigN(b, 2, sz.w, sz.h, consumer)
+				default:
+					r = fullRig(b, sz.w, sz.h)
+					v.setup(r)
+				}
 				b.ReportAllocs()
 				for b.Loop() {
 					_ = r.m.View()
@@ -69,13 +85,14 @@ func BenchmarkView(b *testing.B) {
 // it, index it for the filter, refresh the snapshot and the visible window,
 // and lay out the frame.
 func BenchmarkUpdateEvent(b *testing.B) {
-	for _, filtered := range []bool{false, true} {
-		name := "unfiltered"
-		if filtered {
-			name = "filtered"
-		}
-		b.Run(name, func(b *testing.B) {
-			r := fullRig(b, 80, 24)
+	for _, v := range []struct {
+		name     string
+		filtered bool
+		opts     []rigOption
+	}{{"unfiltered", false, nil}, {"filtered", true, nil}, {"consumer", false, []rigOption{consumer}}} {
+		filtered := v.filtered
+		b.Run(v.name, func(b *testing.B) {
+			r := fullRig(b, 80, 24, v.opts...)
 			if filtered {
 				r.m.events.setFilter("policy", r.m.src)
 			}

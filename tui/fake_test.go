@@ -15,26 +15,51 @@ import (
 // t0 is the virtual start of every deterministic test.
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// fakeBackend is a tiny in-memory Better Auth server plus a client
-// transport that can hold token responses, so that tests and goldens get
-// exact, repeatable engine states.
+// fakeServer is a tiny in-memory Better Auth server with a Convex-like
+// query, shared by the devices of a test: a password change on one device
+// ends the sessions of the others.
+type fakeServer struct {
+	mu    sync.Mutex
+	clock authstate.Clock
+	n     int
+	live  map[string]time.Time // session id → created
+}
+
+func newFakeServer(clock authstate.Clock) *fakeServer {
+	return &fakeServer{clock: clock, live: map[string]time.Time{}}
+}
+
+// newSessionLocked creates a session and returns its id (the cookie).
+func (s *fakeServer) newSessionLocked() string {
+	s.n++
+	id := fmt.Sprintf("sess%02dAbCdEfGhIjKlMnOpQrStUv", s.n)
+	s.live[id] = s.clock.Now()
+	return id
+}
+
+// fakeBackend is one client of a fakeServer, with its own cookie and a
+// client transport that can hold token responses, so that tests and
+// goldens get exact, repeatable engine states.
 type fakeBackend struct {
-	mu       sync.Mutex
-	clock    authstate.Clock
-	n        int
-	cookie   string
-	live     map[string]time.Time // session id → created
-	holding  string
-	held     []chan struct{}
-	notify   chan struct{}
-	tokens   int
-	changes  int
-	latency  map[string]time.Duration
-	failNext error
+	*fakeServer // its mu guards the fields below too
+	cookie      string
+	holding     string
+	held        []chan struct{}
+	notify      chan struct{}
+	tokens      int
+	changes     int
+	queries     int
+	latency     map[string]time.Duration
+	failNext    error
 }
 
 func newFakeBackend(clock authstate.Clock) *fakeBackend {
-	return &fakeBackend{clock: clock, live: map[string]time.Time{}, notify: make(chan struct{}, 1), holding: "none", latency: map[string]time.Duration{}}
+	return newFakeClient(newFakeServer(clock))
+}
+
+// newFakeClient is another device of the same server.
+func newFakeClient(srv *fakeServer) *fakeBackend {
+	return &fakeBackend{fakeServer: srv, notify: make(chan struct{}, 1), holding: "none", latency: map[string]time.Duration{}}
 }
 
 func (b *fakeBackend) poke() {
@@ -44,10 +69,23 @@ func (b *fakeBackend) poke() {
 	}
 }
 
-func (b *fakeBackend) newSessionLocked() {
-	b.n++
-	b.cookie = fmt.Sprintf("sess%02dAbCdEfGhIjKlMnOpQrStUv", b.n)
-	b.live[b.cookie] = b.clock.Now()
+func (b *fakeBackend) newSessionLocked() { b.cookie = b.fakeServer.newSessionLocked() }
+
+// Query is the Convex deployment: getAuthUser fails with Unauthenticated
+// without an identity or when the token's session is gone.
+func (b *fakeBackend) Query(ctx context.Context, path string, t *authstate.Token) (authstate.QueryResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queries++
+	switch {
+	case t == nil:
+		return authstate.QueryResult{Error: "Unauthenticated"}, nil
+	case !b.clock.Now().Before(t.ExpiresAt):
+		return authstate.QueryResult{AuthError: "token expired"}, nil
+	case b.live[t.SessionID].IsZero():
+		return authstate.QueryResult{Error: "Unauthenticated"}, nil
+	}
+	return authstate.QueryResult{Value: `{"email":"alice@example.com"}`}, nil
 }
 
 func (b *fakeBackend) FetchToken(ctx context.Context) (*authstate.Token, error) {
@@ -103,7 +141,7 @@ func (b *fakeBackend) ChangePassword(ctx context.Context, revoke bool) error {
 		return statusErr(401)
 	}
 	if revoke {
-		b.live = map[string]time.Time{}
+		clear(b.live)
 		b.newSessionLocked()
 	}
 	return nil
@@ -196,13 +234,20 @@ type statusErr int
 func (s statusErr) Error() string   { return fmt.Sprintf("HTTP %d", int(s)) }
 func (s statusErr) Transient() bool { return s >= 500 }
 
-// rig is a model on an engine on the fake backend, in virtual time.
+// rig is a model on engines on the fake server, in virtual time: b and
+// eng are device 1; devs lists every device.
 type rig struct {
 	t     testing.TB
 	clock *authstate.FakeClock
 	b     *fakeBackend
 	eng   *authstate.Engine
+	devs  []rigDevice
 	m     *Model
+}
+
+type rigDevice struct {
+	b   *fakeBackend
+	eng *authstate.Engine
 }
 
 type rigOption func(*authstate.Config, *Options)
@@ -213,30 +258,63 @@ func realTarget(c *authstate.Config, o *Options) {
 }
 func demo(c *authstate.Config, o *Options) { o.Demo = true }
 
+// consumer turns on the Convex client model, querying the fake server.
+func consumer(c *authstate.Config, o *Options) { c.Consumer = &authstate.ConsumerConfig{} }
+
 func logSize(n int) rigOption {
 	return func(c *authstate.Config, o *Options) { c.LogSize = n }
 }
 
-func newRig(t testing.TB, opts ...rigOption) *rig {
+func newRig(t testing.TB, opts ...rigOption) *rig { return newRigN(t, 1, opts...) }
+
+// newRigN is a rig with n devices of one user, each signed in to its own
+// session, all on one virtual clock.
+func newRigN(t testing.TB, n int, opts ...rigOption) *rig {
 	t.Helper()
 	clock := authstate.NewFakeClock(t0)
-	b := newFakeBackend(clock)
-	if err := b.SignIn(context.Background()); err != nil {
-		t.Fatal(err)
+	srv := newFakeServer(clock)
+	o := Options{Target: "sim 127.0.0.1:3210", Now: clock.Now, TickEvery: -1, NoColor: true}
+	r := &rig{t: t, clock: clock}
+	for i := range n {
+		b := newFakeClient(srv)
+		if err := b.SignIn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		cfg := authstate.Config{Backend: b, Policy: "pr329", Clock: clock, LogSize: 4096}
+		o.Transport = b
+		for _, f := range opts {
+			f(&cfg, &o)
+		}
+		if cfg.Consumer != nil {
+			cc := *cfg.Consumer
+			if cc.Backend == nil {
+				cc.Backend = b
+			}
+			cfg.Consumer = &cc
+		}
+		eng, err := authstate.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.devs = append(r.devs, rigDevice{b: b, eng: eng})
+		if i == 0 {
+			r.b, r.eng = b, eng
+		}
+		if o.Transport != nil {
+			o.Devices = append(o.Devices, Device{Engine: eng, Transport: b})
+		} else {
+			o.Devices = append(o.Devices, Device{Engine: eng})
+		}
 	}
-	cfg := authstate.Config{Backend: b, Policy: "pr329", Clock: clock, LogSize: 4096}
-	o := Options{Transport: b, Target: "sim 127.0.0.1:3210", Now: clock.Now, TickEvery: -1, NoColor: true}
-	for _, f := range opts {
-		f(&cfg, &o)
+	if n == 1 {
+		o.Engine, o.Transport = o.Devices[0].Engine, o.Devices[0].Transport
+		o.Devices = nil
 	}
-	eng, err := authstate.New(cfg)
-	if err != nil {
-		t.Fatal(err)
+	r.m = New(o)
+	for _, d := range r.devs {
+		d.eng.Start(context.Background())
+		t.Cleanup(d.eng.Stop)
 	}
-	o.Engine = eng
-	r := &rig{t: t, clock: clock, b: b, eng: eng, m: New(o)}
-	eng.Start(context.Background())
-	t.Cleanup(eng.Stop)
 	r.settle()
 	r.m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	return r
@@ -248,27 +326,47 @@ func (r *rig) settle() {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.eng.Settle(ctx, r.b.Held, r.b.notify, r.clock); err != nil {
-		r.t.Fatalf("settle: %v", err)
+	// One device's work can give another some (a revoked session), so
+	// go round until a whole pass finds nothing to do.
+	for {
+		before := r.logged()
+		for _, d := range r.devs {
+			if err := d.eng.Settle(ctx, d.b.Held, d.b.notify, r.clock); err != nil {
+				r.t.Fatalf("settle: %v", err)
+			}
+		}
+		if r.logged() == before {
+			break
+		}
 	}
 	r.pump()
 }
 
-// pump delivers the events waiting in the subscription, as the bridge
-// command would.
-func (r *rig) pump() {
-	var batch []authstate.Event
-	for {
-		select {
-		case ev := <-r.m.sub.C:
-			batch = append(batch, ev)
-			continue
-		default:
-		}
-		break
+func (r *rig) logged() uint64 {
+	var n uint64
+	for _, d := range r.devs {
+		n += d.eng.Log().Total()
 	}
-	if len(batch) > 0 {
-		r.m.Update(eventsMsg{events: batch})
+	return n
+}
+
+// pump delivers the events waiting in the subscriptions, as the bridge
+// commands would.
+func (r *rig) pump() {
+	for i, d := range r.m.devs {
+		var batch []authstate.Event
+		for {
+			select {
+			case ev := <-d.sub.C:
+				batch = append(batch, ev)
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) > 0 {
+			r.m.Update(eventsMsg{dev: i, events: batch})
+		}
 	}
 }
 

@@ -13,7 +13,11 @@ func (m *Model) headerLines(width int) []string {
 	if m.opts.RealTarget {
 		target += " (real server)"
 	}
-	items := []string{st.App.Render("authscope"), kv("target", target)}
+	items := []string{st.App.Render("authscope")}
+	if len(m.devs) > 1 {
+		items = append(items, st.Title.Render(fmt.Sprintf("device %d/%d", m.num, len(m.devs))))
+	}
+	items = append(items, kv("target", target))
 	policy := m.snap.Policy
 	if policy == "" {
 		policy = "…"
@@ -44,6 +48,15 @@ func (m *Model) headerLines(width int) []string {
 	}
 	if m.dropped > 0 {
 		items = append(items, st.Warn.Render(fmt.Sprintf("WARNING: %d events dropped (view behind)", m.dropped)))
+	}
+	for _, d := range m.devs {
+		if d != m.device {
+			style := st.Value
+			if d.snap.Convex.Enabled {
+				style = m.phaseStyle(d.timeline.cur.phase())
+			}
+			items = append(items, style.Render(d.summary()))
+		}
 	}
 	if m.opts.Demo {
 		items = append(items, st.Warn.Render("DEMO"))

@@ -1,6 +1,14 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // keyMap is every binding of the TUI. Bindings that do not apply in the
 // current mode are disabled, which also hides them from the help.
@@ -12,6 +20,7 @@ type keyMap struct {
 	SignOut        key.Binding
 	SignIn         key.Binding
 	Policy         key.Binding
+	Device         key.Binding
 
 	Hold          key.Binding
 	ReleaseOldest key.Binding
@@ -40,31 +49,163 @@ type keyMap struct {
 
 	Help key.Binding
 	Quit key.Binding
+
+	// quitKeys are the quit binding's keys outside the filter input;
+	// multiDevice shows the device key in the short help.
+	quitKeys    []string
+	multiDevice bool
 }
 
-func newKeyMap() keyMap {
-	return keyMap{
-		ChangePassword: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "password+signal")),
-		Rotate:         key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "silent rotation")),
-		ForceFetch:     key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "forced fetch")),
-		Fetch:          key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "fetch")),
-		SignOut:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sign out")),
-		SignIn:         key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "sign in")),
-		Policy:         key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "next policy")),
+// binding is one binding the user may rebind: its name in Options.Keys
+// and the config file's keymap, its default keys, the key shown in the
+// help by default, its short help, and what it does (for KeyNames).
+type binding struct {
+	name  string
+	keys  []string
+	label string
+	help  string
+	doc   string
+	field func(*keyMap) *key.Binding
+}
 
-		Hold:          key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "hold tokens")),
-		ReleaseOldest: key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "release oldest")),
-		ReleaseLatest: key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "release latest")),
-		ReleaseAll:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "release all")),
-		LatencyUp:     key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "latency +100ms")),
-		LatencyDown:   key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "latency -100ms")),
-		PollDown:      key.NewBinding(key.WithKeys("["), key.WithHelp("[", "poll faster")),
-		PollUp:        key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "poll slower")),
+// bindings lists the bindings the user may rebind, in the help's order.
+var bindings = []binding{
+	{"password", []string{"p"}, "p", "password+signal", "change the password with revokeOtherSessions, then Better Auth's session signal", func(k *keyMap) *key.Binding { return &k.ChangePassword }},
+	{"rotate", []string{"r"}, "r", "silent rotation", "the same change on the server without the signal: the client notices at its next poll", func(k *keyMap) *key.Binding { return &k.Rotate }},
+	{"forced_fetch", []string{"f"}, "f", "forced fetch", "fetchAccessToken({forceRefreshToken: true})", func(k *keyMap) *key.Binding { return &k.ForceFetch }},
+	{"fetch", []string{"t"}, "t", "fetch", "fetchAccessToken({forceRefreshToken: false})", func(k *keyMap) *key.Binding { return &k.Fetch }},
+	{"sign_out", []string{"o"}, "o", "sign out", "sign out, then the session signal", func(k *keyMap) *key.Binding { return &k.SignOut }},
+	{"sign_in", []string{"i"}, "i", "sign in", "sign in, then the session signal", func(k *keyMap) *key.Binding { return &k.SignIn }},
+	{"policy", []string{"m"}, "m", "next policy", "switch the token-cache policy live (v0.12 → pr329 → hardened)", func(k *keyMap) *key.Binding { return &k.Policy }},
+	{"hold", []string{"h"}, "h", "hold tokens", "hold token responses in the client transport, or stop holding", func(k *keyMap) *key.Binding { return &k.Hold }},
+	{"release_oldest", []string{"H"}, "H", "release oldest", "release the oldest held item", func(k *keyMap) *key.Binding { return &k.ReleaseOldest }},
+	{"release_latest", []string{"L"}, "L", "release latest", "release the latest held item", func(k *keyMap) *key.Binding { return &k.ReleaseLatest }},
+	{"release_all", []string{"R"}, "R", "release all", "release everything held", func(k *keyMap) *key.Binding { return &k.ReleaseAll }},
+	{"latency_up", []string{"+", "="}, "+", "latency +100ms", "token latency +100 ms (client transport)", func(k *keyMap) *key.Binding { return &k.LatencyUp }},
+	{"latency_down", []string{"-"}, "-", "latency -100ms", "token latency -100 ms", func(k *keyMap) *key.Binding { return &k.LatencyDown }},
+	{"poll_down", []string{"["}, "[", "poll faster", "poll interval one step down (to off)", func(k *keyMap) *key.Binding { return &k.PollDown }},
+	{"poll_up", []string{"]"}, "]", "poll slower", "poll interval one step up (to 60 s)", func(k *keyMap) *key.Binding { return &k.PollUp }},
+	{"pause", []string{"space"}, "space", "pause log", "pause the event log (events are still recorded)", func(k *keyMap) *key.Binding { return &k.Pause }},
+	{"filter", []string{"/"}, "/", "filter", "filter the event log by kind or text", func(k *keyMap) *key.Binding { return &k.Filter }},
+	{"detail", []string{"enter"}, "enter", "detail/JWT", "open the selected event, with its raw JWT", func(k *keyMap) *key.Binding { return &k.Detail }},
+	{"copy", []string{"y"}, "y", "copy", "copy the selected line, or the raw JWT in the detail view (OSC 52)", func(k *keyMap) *key.Binding { return &k.Copy }},
+	{"device", []string{"d"}, "d", "switch device", "switch which device the panels show and the keys drive (with two devices)", func(k *keyMap) *key.Binding { return &k.Device }},
+	{"help", []string{"?"}, "?", "help", "full help", func(k *keyMap) *key.Binding { return &k.Help }},
+	{"quit", []string{"q", "ctrl+c"}, "q", "quit", "quit (ctrl+c always quits)", func(k *keyMap) *key.Binding { return &k.Quit }},
+}
 
-		Pause:    key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "pause log")),
-		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		Detail:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail/JWT")),
-		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
+// fixedKeys are the normal-mode keys that cannot be rebound, by what they
+// do; a rebinding may not take them.
+var fixedKeys = []struct {
+	name string
+	keys []string
+}{
+	{"up", []string{"up", "k"}},
+	{"down", []string{"down", "j"}},
+	{"page up", []string{"pgup"}},
+	{"page down", []string{"pgdown"}},
+	{"oldest", []string{"home"}},
+	{"follow tail", []string{"end"}},
+	{"back (clear the filter)", []string{"esc"}},
+}
+
+// confirmKeys answer a y/n question; quit is the only rebindable key that
+// works while one is open.
+var confirmKeys = []string{"y", "n", "esc"}
+
+// KeyNames documents the bindings Options.Keys may override, one line
+// each in the help's order: "name: default keys — what it does", for
+// example "password: p — change the password with revokeOtherSessions,
+// then Better Auth's session signal".
+func KeyNames() []string {
+	out := make([]string, len(bindings))
+	for i, b := range bindings {
+		out[i] = fmt.Sprintf("%s: %s — %s", b.name, strings.Join(b.keys, ", "), b.doc)
+	}
+	return out
+}
+
+// DefaultKeys is the default keymap: binding name → keys.
+func DefaultKeys() map[string][]string {
+	out := make(map[string][]string, len(bindings))
+	for _, b := range bindings {
+		out[b.name] = slices.Clone(b.keys)
+	}
+	return out
+}
+
+// ValidateKeys checks overrides of the default keymap: every name must be
+// a binding of KeyNames, every list must hold at least one key, no key may
+// be blank or hold spaces, ctrl+c stays quit, and after the overrides no
+// key may do two things in the same mode. The error names the bad entry.
+func ValidateKeys(overrides map[string][]string) error {
+	names := make([]string, 0, len(overrides))
+	for n := range overrides {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	merged := DefaultKeys()
+	for _, n := range names {
+		keys := overrides[n]
+		if _, ok := merged[n]; !ok {
+			known := make([]string, len(bindings))
+			for i, b := range bindings {
+				known[i] = b.name
+			}
+			return fmt.Errorf("keys: unknown binding %q (known: %s)", n, strings.Join(known, ", "))
+		}
+		if len(keys) == 0 {
+			return fmt.Errorf("keys: binding %q has no keys", n)
+		}
+		for _, k := range keys {
+			if k == "" || strings.IndexFunc(k, unicode.IsSpace) >= 0 {
+				return fmt.Errorf("keys: binding %q: %q is not a key name (write space as \"space\")", n, k)
+			}
+			if k == "ctrl+c" && n != "quit" {
+				return fmt.Errorf("keys: binding %q: ctrl+c always quits", n)
+			}
+		}
+		merged[n] = keys
+	}
+	// Who holds each key in normal mode; overridden bindings are checked
+	// last, so that the error names the entry that moved.
+	owner := map[string]string{}
+	for _, f := range fixedKeys {
+		for _, k := range f.keys {
+			owner[k] = f.name
+		}
+	}
+	order := make([]string, 0, len(bindings))
+	for _, b := range bindings {
+		if _, ok := overrides[b.name]; !ok {
+			order = append(order, b.name)
+		}
+	}
+	order = append(order, names...)
+	for _, n := range order {
+		for _, k := range merged[n] {
+			if o, taken := owner[k]; taken && o != n {
+				return fmt.Errorf("keys: binding %q: %q is already bound to %s", n, k, o)
+			}
+			owner[k] = n
+		}
+	}
+	if q, ok := overrides["quit"]; ok {
+		for _, k := range q {
+			if slices.Contains(confirmKeys, k) {
+				return fmt.Errorf("keys: binding \"quit\": %q answers the y/n question", k)
+			}
+		}
+	}
+	return nil
+}
+
+// newKeyMap builds the keymap with overrides applied (nil: the defaults).
+func newKeyMap(overrides map[string][]string) (keyMap, error) {
+	if err := ValidateKeys(overrides); err != nil {
+		return keyMap{}, err
+	}
+	k := keyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
@@ -76,16 +217,25 @@ func newKeyMap() keyMap {
 		Cancel:  key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "cancel")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Accept:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply filter")),
-
-		Help: key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
+	for _, b := range bindings {
+		keys, label := b.keys, b.label
+		if o, ok := overrides[b.name]; ok {
+			keys, label = o, strings.Join(o, "/")
+		}
+		*b.field(&k) = key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, b.help))
+	}
+	k.quitKeys = k.Quit.Keys()
+	return k, nil
 }
+
+// textKey reports whether a key types text into the filter input.
+func textKey(k string) bool { return len([]rune(k)) == 1 || k == "space" }
 
 // forMode enables the bindings that apply in mode md and disables the rest.
 func (k *keyMap) forMode(md mode) {
 	driving := []*key.Binding{
-		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy,
+		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device,
 		&k.Hold, &k.ReleaseOldest, &k.ReleaseLatest, &k.ReleaseAll, &k.LatencyUp, &k.LatencyDown,
 		&k.PollDown, &k.PollUp, &k.Pause, &k.Filter, &k.Help,
 	}
@@ -100,29 +250,41 @@ func (k *keyMap) forMode(md mode) {
 	k.Cancel.SetEnabled(md == modeConfirm)
 	k.Back.SetEnabled(md == modeNormal || md == modeFilter || md == modeDetail)
 	k.Accept.SetEnabled(md == modeFilter)
-	// q is a letter while typing a filter; ctrl+c always quits.
+	// Letters are text while typing a filter; ctrl+c always quits.
+	keys := k.quitKeys
 	if md == modeFilter {
-		k.Quit.SetKeys("ctrl+c")
-		k.Quit.SetHelp("ctrl+c", "quit")
-	} else {
-		k.Quit.SetKeys("q", "ctrl+c")
-		k.Quit.SetHelp("q", "quit")
+		keys = []string{"ctrl+c"}
+		for _, q := range k.quitKeys {
+			if !textKey(q) && q != "ctrl+c" {
+				keys = append(keys, q)
+			}
+		}
 	}
+	k.Quit.SetKeys(keys...)
+	k.Quit.SetHelp(keys[0], "quit")
 }
 
 // ShortHelp is the one-line help.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{
+	out := []key.Binding{
 		k.Confirm, k.Cancel, k.Accept,
 		k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.Hold, k.Policy,
-		k.Pause, k.Filter, k.Detail, k.Copy, k.Back, k.Help, k.Quit,
 	}
+	if k.multiDevice {
+		out = append(out, k.Device)
+	}
+	return append(out, k.Pause, k.Filter, k.Detail, k.Copy, k.Back, k.Help, k.Quit)
 }
 
-// FullHelp is the help shown by ?, one column per group.
+// FullHelp is the help shown by ?, one column per group. The device key
+// is listed when there is another device to switch to.
 func (k keyMap) FullHelp() [][]key.Binding {
+	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy}
+	if k.multiDevice {
+		driving = append(driving, k.Device)
+	}
 	return [][]key.Binding{
-		{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy},
+		driving,
 		{k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollDown, k.PollUp},
 		{k.Pause, k.Filter, k.Detail, k.Copy, k.Back, k.Up, k.Down},
 		{k.PageUp, k.PageDown, k.Home, k.End, k.Confirm, k.Cancel, k.Help, k.Quit},

@@ -462,3 +462,200 @@ func TestDroppedEventsWarn(t *testing.T) {
 	}
 	mustContain(t, r.screen(), "events dropped")
 }
+
+func TestKeyDeviceSwitches(t *testing.T) {
+	r := newRigN(t, 2)
+	d1, d2 := r.devs[0], r.devs[1]
+	// Each engine labels the sessions it sees: device 2's own session is
+	// its S1 too, with another id.
+	mustContain(t, r.screen(), "device 1/2", "device 2: S1")
+	if d1.b.sessionID() == d2.b.sessionID() {
+		t.Fatal("the devices share a session")
+	}
+	r.press("d")
+	if r.m.num != 2 {
+		t.Fatalf("d: showing device %d, want 2", r.m.num)
+	}
+	mustContain(t, r.screen(), "device 2/2", "device 1: S1", d2.b.sessionID()[:5])
+	// The keys drive the shown device only.
+	r.press("f")
+	r.settle()
+	if d2.b.tokens != 1 || d1.b.tokens != 0 {
+		t.Fatalf("f on device 2: %d token requests on device 1, %d on device 2; want 0 and 1", d1.b.tokens, d2.b.tokens)
+	}
+	mustContain(t, r.screen(), "key f", "resolved: token for S1")
+	// Each device keeps its own log position and filter.
+	r.press("/")
+	r.press("f")
+	r.press("enter")
+	r.press("d")
+	if r.m.num != 1 || r.m.events.filter != "" || r.m.input.Value() != "" {
+		t.Fatalf("back on device 1: device %d, filter %q, input %q", r.m.num, r.m.events.filter, r.m.input.Value())
+	}
+	r.press("d")
+	if r.m.events.filter != "f" || r.m.input.Value() != "f" {
+		t.Fatalf("device 2 lost its filter: %q", r.m.events.filter)
+	}
+	// d is text while typing a filter.
+	r.press("/")
+	r.press("d")
+	if r.m.num != 2 || r.m.input.Value() != "fd" {
+		t.Fatalf("d in the filter input: device %d, input %q", r.m.num, r.m.input.Value())
+	}
+	r.press("esc")
+	// The other device's events keep arriving while it is not shown.
+	before := r.m.devs[0].received
+	d1.eng.Fetch("", true, "test")
+	r.settle()
+	if r.m.devs[0].received <= before {
+		t.Fatal("device 1's events stopped while device 2 is shown")
+	}
+	r.press("?")
+	mustContain(t, r.screen(), "d switch device")
+}
+
+func TestKeyDeviceWithOneDevice(t *testing.T) {
+	r := newRig(t)
+	r.press("d")
+	if r.m.num != 1 {
+		t.Fatal("d moved off the only device")
+	}
+	sc := r.screen()
+	mustContain(t, sc, "one device: start with --devices 2")
+	if strings.Contains(sc, "device 1/1") || strings.Contains(sc, "switch device") {
+		t.Fatalf("one device shows device chrome:\n%s", sc)
+	}
+}
+
+func TestActionFailureReplacesTheStatus(t *testing.T) {
+	r := newRig(t)
+	r.b.mu.Lock()
+	r.b.cookie = "gone" // the server no longer knows the client
+	r.b.mu.Unlock()
+	r.press("p")
+	r.settle()
+	mustContain(t, r.screen(), "» change-password (revokeOtherSessions) failed: HTTP 401")
+}
+
+func TestValidateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys map[string][]string
+		want string // "" for valid
+	}{
+		{"nil", nil, ""},
+		{"rebind one", map[string][]string{"password": {"P"}}, ""},
+		{"swap two", map[string][]string{"password": {"t"}, "fetch": {"p"}}, ""},
+		{"several keys", map[string][]string{"quit": {"q", "ctrl+q"}, "device": {"tab", "D"}}, ""},
+		{"unknown name", map[string][]string{"pasword": {"p"}}, `unknown binding "pasword"`},
+		{"empty list", map[string][]string{"fetch": {}}, `binding "fetch" has no keys`},
+		{"blank key", map[string][]string{"fetch": {""}}, `binding "fetch": "" is not a key name`},
+		{"space written as a space", map[string][]string{"pause": {" "}}, `write space as "space"`},
+		{"ctrl+c elsewhere", map[string][]string{"help": {"ctrl+c"}}, `binding "help": ctrl+c always quits`},
+		{"taken by a default", map[string][]string{"fetch": {"p"}}, `binding "fetch": "p" is already bound to password`},
+		{"taken by a fixed key", map[string][]string{"sign_in": {"k"}}, `binding "sign_in": "k" is already bound to up`},
+		{"two overrides clash", map[string][]string{"fetch": {"x"}, "sign_in": {"x"}}, `binding "sign_in": "x" is already bound to fetch`},
+		{"quit answers the question", map[string][]string{"quit": {"n"}}, `"n" answers the y/n question`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateKeys(tc.keys)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("rejected: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestKeysOverride(t *testing.T) {
+	r := newRig(t, func(c *authstate.Config, o *Options) {
+		o.Keys = map[string][]string{"forced_fetch": {"x"}, "fetch": {"f"}, "quit": {"ctrl+q"}}
+	})
+	r.press("x")
+	r.settle()
+	if ev, _ := lastEvent(r.eng, authstate.KindFetchStarted); !ev.Force || ev.Cause != "key f" {
+		t.Fatalf("x: %+v, want the forced fetch", ev)
+	}
+	before := countKind(r.eng, authstate.KindTokenServed)
+	r.press("f")
+	r.settle()
+	if ev, _ := lastEvent(r.eng, authstate.KindTokenServed); ev.Force || countKind(r.eng, authstate.KindTokenServed) != before+1 {
+		t.Fatalf("f rebound to fetch: %+v", ev)
+	}
+	// The help names the keys as configured.
+	mustContain(t, r.screen(), "x forced fetch", "f fetch")
+	r.press("?")
+	mustContain(t, r.screen(), "ctrl+q quit")
+	r.press("?")
+	if cmd := r.press("q"); cmd != nil {
+		t.Fatal("q still quits after quit was rebound")
+	}
+	for _, mode := range []string{"normal", "filter"} {
+		if mode == "filter" {
+			r.press("/")
+		}
+		msg := tea.KeyPressMsg{Code: 'q', Mod: tea.ModCtrl}
+		_, cmd := r.m.Update(msg)
+		if cmd == nil {
+			t.Fatalf("ctrl+q in %s mode: no command", mode)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Fatalf("ctrl+q did not quit in %s mode", mode)
+		}
+	}
+	// ctrl+c still quits.
+	if _, ok := r.press("ctrl+c")().(tea.QuitMsg); !ok {
+		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+func TestBadKeysFallBackToDefaults(t *testing.T) {
+	r := newRig(t, func(c *authstate.Config, o *Options) { o.Keys = map[string][]string{"nope": {"x"}} })
+	mustContain(t, r.screen(), `default keys in use: keys: unknown binding "nope"`)
+	r.press("p")
+	r.settle()
+	if r.eng.Snapshot().SessionLabel != "S2" {
+		t.Fatal("the default keys do not work after a bad keymap")
+	}
+}
+
+func TestKeyNamesDocumentEveryBinding(t *testing.T) {
+	want := []string{"password", "rotate", "forced_fetch", "fetch", "sign_out", "sign_in", "policy", "hold",
+		"release_oldest", "release_latest", "release_all", "latency_up", "latency_down", "poll_down", "poll_up",
+		"pause", "filter", "detail", "copy", "help", "quit", "device"}
+	defaults := DefaultKeys()
+	if len(defaults) != len(want) {
+		t.Fatalf("%d bindings, want %d", len(defaults), len(want))
+	}
+	lines := strings.Join(KeyNames(), "\n")
+	km, err := newKeyMap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range want {
+		keys, ok := defaults[n]
+		if !ok {
+			t.Fatalf("no binding %q", n)
+		}
+		if !strings.Contains(lines, n+": "+strings.Join(keys, ", ")+" — ") {
+			t.Fatalf("KeyNames lacks %q with its defaults:\n%s", n, lines)
+		}
+		// Every default, rebound to itself, is a valid override, and
+		// the keymap holds exactly those keys.
+		if err := ValidateKeys(map[string][]string{n: keys}); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bindings {
+			if b.name == n && fmt.Sprint(b.field(&km).Keys()) != fmt.Sprint(keys) {
+				t.Fatalf("%s: keymap has %v, defaults say %v", n, b.field(&km).Keys(), keys)
+			}
+		}
+	}
+	// DefaultKeys is a copy.
+	defaults["quit"][0] = "x"
+	if DefaultKeys()["quit"][0] != "q" {
+		t.Fatal("DefaultKeys shares its slices")
+	}
+}

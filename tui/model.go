@@ -46,10 +46,11 @@ type transportState struct {
 // Model is the root model. It owns the panels' state and routes messages;
 // each panel renders itself from that state.
 type Model struct {
-	eng    *authstate.Engine
-	tr     Transport
-	src    logSource
-	sub    *authstate.Subscription
+	// device is the device the panels show and the keys drive; devs are
+	// all of them (device is one of devs).
+	*device
+	devs []*device
+
 	opts   Options
 	clock  func() time.Time
 	logger *slog.Logger
@@ -63,18 +64,7 @@ type Model struct {
 
 	width, height int
 	now           time.Time
-	snap          authstate.Snapshot
-	haveSnap      bool
-	transport     transportState
 
-	// received counts events that arrived through the subscription;
-	// dropped is how many the subscription missed (its buffer was full).
-	received  uint64
-	dropped   uint64
-	subClosed bool
-
-	fetches fetchTable
-	events  eventPanel
 	mode    mode
 	confirm pendingAction
 	detail  detailView
@@ -89,8 +79,11 @@ type Model struct {
 	}
 }
 
-// New builds the model and subscribes to the engine. Start the engine after
-// New so that every event also arrives through the subscription.
+// New builds the model and subscribes to every device's engine. Start the
+// engines after New so that every event also arrives through the
+// subscription. Options that do not validate (Keys, Theme) fall back to
+// their defaults and say so on the status line; check them first with
+// ValidateKeys and ValidateTheme.
 func New(o Options) *Model {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -104,22 +97,40 @@ func New(o Options) *Model {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	devices := o.Devices
+	if len(devices) == 0 {
+		devices = []Device{{Engine: o.Engine, Transport: o.Transport}}
+	}
 	m := &Model{
-		eng:    o.Engine,
-		tr:     o.Transport,
-		src:    o.Engine.Log(),
-		sub:    o.Engine.Subscribe(o.SubscribeBuffer),
 		opts:   o,
 		clock:  o.Now,
 		logger: o.Logger,
 		mask:   masker{on: o.Demo},
-		keys:   newKeyMap(),
 		isDark: true,
 		help:   help.New(),
 		input:  textinput.New(),
-		events: newEventPanel(),
 		width:  80,
 		height: 24,
+	}
+	for i, d := range devices {
+		m.devs = append(m.devs, newDevice(i+1, d, o.SubscribeBuffer))
+	}
+	m.device = m.devs[0]
+	km, err := newKeyMap(o.Keys)
+	if err != nil {
+		km, _ = newKeyMap(nil)
+		m.setStatus("default keys in use: %v", err)
+		m.logger.Warn("keys", "err", err)
+	}
+	m.keys = km
+	m.keys.multiDevice = len(m.devs) > 1
+	switch o.Theme {
+	case "", ThemeAuto, ThemeDark:
+	case ThemeLight:
+		m.isDark = false
+	default:
+		m.setStatus("theme auto in use: %v", ValidateTheme(o.Theme))
+		m.opts.Theme = ThemeAuto
 	}
 	m.input.Prompt = "/"
 	m.input.Placeholder = "kind or text"
@@ -131,11 +142,28 @@ func New(o Options) *Model {
 	return m
 }
 
-// Received is how many events the model has taken from its subscription.
-func (m *Model) Received() uint64 { return m.received }
+// detectTheme reports whether the model asks the terminal for its
+// background (Theme auto) rather than using a fixed one.
+func (m *Model) detectTheme() bool { return m.opts.Theme == "" || m.opts.Theme == ThemeAuto }
 
-// Dropped is how many events the subscription missed.
-func (m *Model) Dropped() uint64 { return m.dropped }
+// Received is how many events the model has taken from its
+// subscriptions, over every device.
+func (m *Model) Received() uint64 {
+	var n uint64
+	for _, d := range m.devs {
+		n += d.received
+	}
+	return n
+}
+
+// Dropped is how many events the subscriptions missed, over every device.
+func (m *Model) Dropped() uint64 {
+	var n uint64
+	for _, d := range m.devs {
+		n += d.dropped
+	}
+	return n
+}
 
 func (m *Model) applyStyles() {
 	m.styles = NewStyles(m.isDark, m.opts.NoColor)
@@ -144,14 +172,22 @@ func (m *Model) applyStyles() {
 	m.helpCache.lines = nil
 }
 
-// Init asks for the terminal's background and starts the event bridge and
-// the ticker.
+// Init asks for the terminal's background (unless the theme is fixed) and
+// starts one event bridge per device and the ticker.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.listen(), m.tick())
+	cmds := []tea.Cmd{m.tick()}
+	if m.detectTheme() {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	for _, d := range m.devs {
+		cmds = append(cmds, m.listen(d))
+	}
+	return tea.Batch(cmds...)
 }
 
-// eventsMsg carries a batch of events from the subscription.
+// eventsMsg carries a batch of events from one device's subscription.
 type eventsMsg struct {
+	dev    int // index in devs
 	events []authstate.Event
 	closed bool // the engine stopped
 }
@@ -159,15 +195,16 @@ type eventsMsg struct {
 // tickMsg refreshes countdowns, spinners and the snapshot.
 type tickMsg struct{}
 
-// listen waits for the next events and returns them as one batch: every
-// event already waiting, up to batchCap. Update issues it again after each
-// batch, so exactly one listener runs at a time.
-func (m *Model) listen() tea.Cmd {
-	sub := m.sub
+// listen waits for the device's next events and returns them as one
+// batch: every event already waiting, up to batchCap. Update issues it
+// again after each batch, so exactly one listener per device runs at a
+// time.
+func (m *Model) listen(d *device) tea.Cmd {
+	sub, dev := d.sub, d.num-1
 	return func() tea.Msg {
 		ev, ok := <-sub.C
 		if !ok {
-			return eventsMsg{closed: true}
+			return eventsMsg{dev: dev, closed: true}
 		}
 		batch := make([]authstate.Event, 1, 64)
 		batch[0] = ev
@@ -175,14 +212,14 @@ func (m *Model) listen() tea.Cmd {
 			select {
 			case ev, ok := <-sub.C:
 				if !ok {
-					return eventsMsg{events: batch, closed: true}
+					return eventsMsg{dev: dev, events: batch, closed: true}
 				}
 				batch = append(batch, ev)
 			default:
-				return eventsMsg{events: batch}
+				return eventsMsg{dev: dev, events: batch}
 			}
 		}
-		return eventsMsg{events: batch}
+		return eventsMsg{dev: dev, events: batch}
 	}
 }
 
@@ -210,17 +247,23 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.refresh()
 		return nil
 	case tea.BackgroundColorMsg:
-		m.isDark = msg.IsDark()
-		m.applyStyles()
+		if m.detectTheme() {
+			m.isDark = msg.IsDark()
+			m.applyStyles()
+		}
 		return nil
 	case eventsMsg:
-		m.ingest(msg.events)
-		if msg.closed {
-			m.subClosed = true
-			m.logger.Info("engine stopped; event stream closed", "received", m.received)
+		if msg.dev < 0 || msg.dev >= len(m.devs) {
 			return nil
 		}
-		return m.listen()
+		d := m.devs[msg.dev]
+		m.ingest(d, msg.events)
+		if msg.closed {
+			d.subClosed = true
+			m.logger.Info("engine stopped; event stream closed", "device", d.num, "received", d.received)
+			return nil
+		}
+		return m.listen(d)
 	case tickMsg:
 		m.refresh()
 		return m.tick()
@@ -234,35 +277,57 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// ingest takes a batch of events: counts them, feeds the fetch table and
-// the filter index, then refreshes what is shown.
-func (m *Model) ingest(evs []authstate.Event) {
+// ingest takes a batch of one device's events: counts them, feeds its
+// fetch table, filter index and timeline, then refreshes what is shown.
+func (m *Model) ingest(d *device, evs []authstate.Event) {
 	for _, ev := range evs {
-		m.received++
-		m.fetches.observe(ev)
-		m.events.observe(ev)
-	}
-	m.refresh()
-}
-
-// refresh reads the engine and the transport and recomputes the visible
-// windows. It runs in Update, so View only formats what is here.
-func (m *Model) refresh() {
-	m.dropped = m.sub.Dropped()
-	if !m.subClosed {
-		s := m.eng.Snapshot()
-		if !s.Stopped {
-			m.snap, m.haveSnap = s, true
-			m.fetches.sync(s.InFlight, m.now)
+		d.received++
+		d.fetches.observe(ev)
+		d.events.observe(ev)
+		d.timeline.observe(ev)
+		if ev.Kind == authstate.KindActionFailed {
+			// The key's status said "sent"; say how it ended.
+			m.setStatus("%s%s", m.devicePrefix(d), ev.Detail)
 		}
 	}
-	m.fetches.prune(m.now)
-	if m.tr != nil {
-		m.transport = transportState{ok: true, holding: m.tr.Holding(), held: m.tr.Held(), latency: m.tr.Latency("token")}
+	m.refreshDevice(d)
+}
+
+// refresh reads every device's engine and transport and recomputes the
+// visible windows. It runs in Update, so View only formats what is here.
+func (m *Model) refresh() {
+	for _, d := range m.devs {
+		m.refreshDevice(d)
 	}
-	if !m.events.paused || m.events.rows == nil {
-		m.events.refresh(m.src)
+}
+
+// refreshDevice reads one device's engine and transport; the shown device
+// also gets its event window recomputed.
+func (m *Model) refreshDevice(d *device) {
+	d.dropped = d.sub.Dropped()
+	if !d.subClosed {
+		s := d.eng.Snapshot()
+		if !s.Stopped {
+			d.snap, d.haveSnap = s, true
+			d.fetches.sync(s.InFlight, m.now)
+			d.timeline.sample(s)
+		}
 	}
+	d.fetches.prune(m.now)
+	if d.tr != nil {
+		d.transport = transportState{ok: true, holding: d.tr.Holding(), held: d.tr.Held(), latency: d.tr.Latency("token")}
+	}
+	if d == m.device && (!d.events.paused || d.events.rows == nil) {
+		d.events.refresh(d.src)
+	}
+}
+
+// devicePrefix names device d in a status line when there are several.
+func (m *Model) devicePrefix(d *device) string {
+	if len(m.devs) == 1 {
+		return ""
+	}
+	return fmt.Sprintf("device %d: ", d.num)
 }
 
 // setStatus says what the last key did, on the status line.

@@ -78,7 +78,7 @@ func TestBridgeBatchesAndSeesTheEngineStop(t *testing.T) {
 		r.eng.SetPolicy(authstate.PolicyNames()[i%3])
 	}
 	r.eng.Settle(t.Context(), nil, nil, r.clock)
-	msg := r.m.listen()().(eventsMsg)
+	msg := r.m.listen(r.m.device)().(eventsMsg)
 	if len(msg.events) != 100 || msg.closed {
 		t.Fatalf("one wait returned %d events (closed %v), want all 100 waiting", len(msg.events), msg.closed)
 	}
@@ -105,7 +105,7 @@ func TestBatchCap(t *testing.T) {
 		r.eng.SetPolicy(authstate.PolicyNames()[i%3])
 	}
 	r.eng.Settle(t.Context(), nil, nil, r.clock)
-	msg := r.m.listen()().(eventsMsg)
+	msg := r.m.listen(r.m.device)().(eventsMsg)
 	if len(msg.events) != batchCap {
 		t.Fatalf("a batch of %d, want the cap %d", len(msg.events), batchCap)
 	}

@@ -8,6 +8,7 @@
 package tui
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -34,12 +35,17 @@ type Transport interface {
 
 // Options configure the TUI.
 type Options struct {
-	// Engine is the client auth stack being watched. The model subscribes
-	// to it in New, so create the model before starting the engine to see
-	// every event through the subscription.
+	// Engine is the client auth stack being watched when there is one
+	// device. The model subscribes to it in New, so create the model
+	// before starting the engine to see every event through the
+	// subscription.
 	Engine *authstate.Engine
 	// Transport may be nil; the hold and latency keys then say so.
 	Transport Transport
+	// Devices, when set, lists every device (device 1 first) instead of
+	// Engine and Transport. The device key switches which one the panels
+	// show and the keys drive; the others keep running.
+	Devices []Device
 	// Target names the server in the header, e.g. "sim 127.0.0.1:3210".
 	Target string
 	// RealTarget makes the keys that change the password on the server ask
@@ -60,6 +66,30 @@ type Options struct {
 	// Logger receives what the user did; default discards. The terminal
 	// belongs to the TUI, so this must not write to it.
 	Logger *slog.Logger
+	// Keys overrides bindings of the default keymap: binding name (see
+	// KeyNames) → keys, as Bubble Tea names them ("p", "R", "ctrl+x",
+	// "space", "enter"). Bindings not listed keep their defaults. Check it
+	// with ValidateKeys.
+	Keys map[string][]string
+	// Theme is ThemeAuto (ask the terminal for its background; the
+	// default), ThemeDark or ThemeLight. Check it with ValidateTheme.
+	Theme string
+}
+
+// Themes.
+const (
+	ThemeAuto  = "auto"
+	ThemeDark  = "dark"
+	ThemeLight = "light"
+)
+
+// ValidateTheme accepts "", auto, dark and light.
+func ValidateTheme(theme string) error {
+	switch theme {
+	case "", ThemeAuto, ThemeDark, ThemeLight:
+		return nil
+	}
+	return fmt.Errorf("theme %q: want auto, dark or light", theme)
 }
 
 const (

@@ -41,11 +41,15 @@ func TestResize(t *testing.T) {
 	sizes := [][2]int{{80, 24}, {60, 15}, {140, 45}, {60, 15}, {20, 5}, {1, 1}, {300, 100}, {80, 24}}
 	for _, md := range modes {
 		for _, opt := range []struct {
-			name string
-			opts []rigOption
-		}{{"sim", nil}, {"real", []rigOption{realTarget}}, {"demo", []rigOption{demo}}} {
+			name  string
+			story func(*testing.T, ...rigOption) *rig
+			opts  []rigOption
+		}{
+			{"sim", storyRig, nil}, {"real", storyRig, []rigOption{realTarget}}, {"demo", storyRig, []rigOption{demo}},
+			{"consumer", consumerStoryRig, nil}, {"devices", devicesStoryRig, []rigOption{realTarget}},
+		} {
 			t.Run(md.name+"_"+opt.name, func(t *testing.T) {
-				r := storyRig(t, opt.opts...)
+				r := opt.story(t, opt.opts...)
 				md.enter(r)
 				for _, sz := range sizes {
 					r.m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})

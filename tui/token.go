@@ -47,7 +47,8 @@ func tokenVerdict(t *authstate.Token, s authstate.Snapshot, serverNow time.Time)
 
 // tokenPanel shows the decoded claims of the shown token with readable
 // times, an expiry countdown, the signature check, and whether it is stale.
-func (m *Model) tokenPanel(width int, compact bool) []string {
+func (m *Model) tokenPanel(width int, d density) []string {
+	compact := d == cramped
 	st := m.styles
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
 	sep := st.Dim.Render(" · ")
@@ -83,11 +84,14 @@ func (m *Model) tokenPanel(width int, compact bool) []string {
 		}
 	}
 	out := []string{title(st, "Token", which+" · "+tok.Fingerprint(), width)}
-	for _, group := range [][]string{
+	groups := [][]string{
 		{claim, vs},
 		{kv("iat", clock(tok.IssuedAt, wide)+" ("+relTime(tok.IssuedAt, now)+")"), expiry, sig},
-		{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(tok.Issuer)), kv("aud", orDash(strings.Join(tok.Audience, ", ")))},
-	} {
+	}
+	if d == roomy {
+		groups = append(groups, []string{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(tok.Issuer)), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
+	}
+	for _, group := range groups {
 		out = append(out, joinItems(group, sep, width)...)
 	}
 	return out

@@ -20,6 +20,22 @@ type frame struct {
 // compactBelow is the body height under which panels drop their titles.
 const compactBelow = 16
 
+// minEventRows is how many event rows a layout must leave before the
+// panels give up detail for them; on taller screens the log keeps a
+// quarter of the body.
+const minEventRows = 3
+
+// density is how much detail the panels above the event log show. frame
+// tries them in order until the log keeps enough rows.
+type density int
+
+const (
+	roomy   density = iota // every panel in full
+	snug                   // the Convex panel in four lines, the token without sub/iss/aud
+	tight                  // the Convex panel in three lines, two fetch rows
+	cramped                // one-line session and Convex, two-line token, one fetch row
+)
+
 // frame renders everything but the event rows for the current size and
 // state, shrinking the panels on short screens so the log keeps some rows.
 func (m *Model) frame() frame {
@@ -35,25 +51,38 @@ func (m *Model) frame() frame {
 		f.eventRows = max(avail, 0)
 		return f
 	}
-	compact := avail < compactBelow
-	sess := m.sessionPanel(w, compact)
-	tok := m.tokenPanel(w, compact)
-	maxFetch := 8
-	switch {
-	case compact:
-		maxFetch = 1
-	case h < 30:
-		maxFetch = 3
+	d := roomy
+	if avail < compactBelow {
+		d = cramped
 	}
-	fetch := m.fetchesPanel(w, maxFetch)
-	f.panels = append(append(append(f.panels, sess...), tok...), fetch...)
-	// Keep at least a few event rows: shed the token's and session's
-	// detail on very short screens.
-	if avail-len(f.panels)-1 < 3 && !compact {
-		f.panels = append(append(m.sessionPanel(w, true), m.tokenPanel(w, true)...), m.fetchesPanel(w, 1)...)
+	minRows := max(minEventRows, avail/4)
+	for ; ; d++ {
+		f.panels = m.panels(w, h, d)
+		if avail-len(f.panels)-1 >= minRows || d == cramped {
+			break
+		}
 	}
 	f.eventRows = max(avail-len(f.panels)-1, 0)
 	return f
+}
+
+// panels renders the session, token, Convex and fetches panels at one
+// density.
+func (m *Model) panels(w, h int, d density) []string {
+	maxFetch := 8
+	switch {
+	case d == cramped:
+		maxFetch = 1
+	case d == tight:
+		maxFetch = 2
+	case h < 30:
+		maxFetch = 3
+	}
+	var out []string
+	out = append(out, m.sessionPanel(w, d == cramped)...)
+	out = append(out, m.tokenPanel(w, d)...)
+	out = append(out, m.consumerPanel(w, d)...)
+	return append(out, m.fetchesPanel(w, maxFetch)...)
 }
 
 // layout renders the panels around the event log and sizes the event

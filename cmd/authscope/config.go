@@ -42,6 +42,7 @@ var settings = []setting{
 	{key: "convex.query", flag: "query"},
 	{key: "convex.pr83", flag: "pr83"},
 	{key: "convex.consumer", flag: "no-consumer", invert: true},
+	{key: "convex.query_interval", flag: "query-interval"},
 	{key: "latency.token", flag: "token-latency"},
 	{key: "latency.get_session", flag: "session-latency"},
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/authscope/authscope/tui"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -74,6 +76,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad theme", "theme: purple\n", "config theme"},
 		{"section as value", "convex: yes\n", "convex is a section"},
 		{"keymap not a mapping", "keymap: [p]\n", "keymap must map"},
+		{"keymap unknown binding", "keymap:\n  rotat: [x]\n", "rotat"},
 		{"not a mapping", "- a\n- b\n", "must be a mapping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +111,15 @@ func TestConfigExampleLoads(t *testing.T) {
 	km, err := lc.keymap()
 	if err != nil || len(km["quit"]) != 2 || km["password"][0] != "p" {
 		t.Fatalf("keymap %v %v", km, err)
+	}
+	if err := tui.ValidateKeys(km); err != nil {
+		t.Fatalf("the example's keymap is refused: %v", err)
+	}
+	// The example documents every binding, with its default keys.
+	for name, keys := range tui.DefaultKeys() {
+		if got := km[name]; strings.Join(got, " ") != strings.Join(keys, " ") {
+			t.Errorf("keymap.%s: example says %v, the default is %v", name, got, keys)
+		}
 	}
 	for flag, want := range map[string]string{"policy": "pr329", "poll": "2s", "alg": "EdDSA", "target": "sim", "demo": "false"} {
 		if got := root.Flags().Lookup(flag).Value.String(); got != want {

@@ -67,10 +67,10 @@ func (s *tmuxSession) keys(keys ...string) {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// TestE2ETUIInTmux builds the binary, runs `authscope` in an 80x24 tmux
-// pane against the built-in simulator, and drives it with keys: the first
-// screen shows S1, p brings S2, q exits with status 0 and the terminal back.
-func TestE2ETUIInTmux(t *testing.T) {
+// buildForTmux skips without tmux (or in -short), builds the binary and
+// returns it with a directory for the test's files.
+func buildForTmux(t *testing.T) (bin, dir string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("AUTHSCOPE_REQUIRE_TMUX") == "1" {
 			t.Fatal("tmux is required (AUTHSCOPE_REQUIRE_TMUX=1) but not installed")
@@ -80,55 +80,83 @@ func TestE2ETUIInTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it in tmux")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "authscope")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "authscope")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin, dir
+}
+
+// startTmux runs the binary with args in an 80x24 tmux pane; the exit
+// status goes to dir/status.
+func startTmux(t *testing.T, bin, dir string, args ...string) *tmuxSession {
+	t.Helper()
 	socket := filepath.Join(dir, "tmux.sock")
 	if len(socket) > 100 { // sun_path is short
-		socket = filepath.Join(os.TempDir(), fmt.Sprintf("authscope-e2e-%d.sock", os.Getpid()))
+		socket = filepath.Join(os.TempDir(), fmt.Sprintf("authscope-e2e-%d-%s.sock", os.Getpid(), filepath.Base(dir)))
 	}
 	s := &tmuxSession{t: t, socket: socket, name: "authscope",
-		env: append(os.Environ(), "HOME="+dir, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "TERM=xterm-256color")}
+		env: append(os.Environ(), "HOME="+dir, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "TERM=xterm-256color", "AUTHSCOPE_CONFIG=")}
 	t.Cleanup(func() {
 		s.tmux("kill-server")
 		os.Remove(socket)
 	})
-	status := filepath.Join(dir, "status")
-	logFile := filepath.Join(dir, "authscope.log")
-	script := fmt.Sprintf("%s --log-file %s; echo $? > %s", shellQuote(bin), shellQuote(logFile), shellQuote(status))
+	cmd := shellQuote(bin)
+	for _, a := range args {
+		cmd += " " + shellQuote(a)
+	}
+	script := fmt.Sprintf("%s; echo $? > %s", cmd, shellQuote(filepath.Join(dir, "status")))
 	// remain-on-exit keeps the pane after the program ends, to check the
 	// terminal it leaves behind.
 	if out, err := s.tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", s.name, "sh", "-c", script,
 		";", "set-option", "-t", s.name, "remain-on-exit", "on"); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
+	return s
+}
 
-	s.waitScreen("first screen", "S1", "policy pr329", "provider mounted")
-	s.keys("p")
-	s.waitScreen("after p", "S2", "session rotated S1 → S2")
-	s.keys("f")
-	s.waitScreen("after f", "forced key f")
-	s.keys("q")
-
+// waitExit waits for the program to end and checks its status is 0.
+func (s *tmuxSession) waitExit(dir string) {
+	s.t.Helper()
+	status := filepath.Join(dir, "status")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		b, err := os.ReadFile(status)
 		if err == nil && strings.HasSuffix(string(b), "\n") {
 			if got := strings.TrimSpace(string(b)); got != "0" {
-				t.Fatalf("authscope exited with status %s after q", got)
+				s.t.Fatalf("authscope exited with status %s after q", got)
 			}
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("authscope did not exit after q:\n%s", s.screen())
+			s.t.Fatalf("authscope did not exit after q:\n%s", s.screen())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestE2ETUIInTmux builds the binary, runs `authscope` in an 80x24 tmux
+// pane against the built-in simulator, and drives it with keys: the first
+// screen shows S1 and the Convex client authenticated, p brings S2 and a
+// Convex flicker window, q exits with status 0 and the terminal back.
+func TestE2ETUIInTmux(t *testing.T) {
+	bin, dir := buildForTmux(t)
+	logFile := filepath.Join(dir, "authscope.log")
+	s := startTmux(t, bin, dir, "--log-file", logFile)
+
+	s.waitScreen("first screen", "S1", "policy pr329", "Convex authenticated", "flicker none", "█ authenticated")
+	s.keys("p")
+	s.waitScreen("after p", "S2", "Convex flicker: 1 window")
+	s.waitScreen("after p, recovered", "── Convex authenticated · query ok")
+	t.Logf("the screen after p:\n%s", s.screen())
+	s.keys("f")
+	s.waitScreen("after f", "forced key f")
+	s.keys("q")
+	s.waitExit(dir)
 
 	// The alternate screen is gone: the pane shows the shell's screen again.
-	if sc := s.screen(); strings.Contains(sc, "── Events") || strings.Contains(sc, "provider mounted") {
+	if sc := s.screen(); strings.Contains(sc, "── Events") || strings.Contains(sc, "── Convex") {
 		t.Fatalf("the TUI is still on screen after it exited:\n%s", sc)
 	}
 
@@ -146,20 +174,43 @@ func TestE2ETUIInTmux(t *testing.T) {
 	}
 }
 
+// TestE2ETwoDevicesInTmux: with --devices 2, p on device 1 ends device 2's
+// session at its next poll, which the header says without switching; d
+// then shows device 2 signed out.
+func TestE2ETwoDevicesInTmux(t *testing.T) {
+	bin, dir := buildForTmux(t)
+	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"), "--devices", "2")
+	s.waitScreen("first screen", "device 1/2", "device 2: S1, Convex authenticated")
+	s.keys("p")
+	// Device 2 polls every 2 s (and re-runs its query every second).
+	s.waitScreen("after p", "S2", "device 2: signed out")
+	s.keys("d")
+	s.waitScreen("device 2", "device 2/2", "device 1: S2, Convex authenticated", "signed out · (no session; i signs in)", "_ signed out")
+	t.Logf("device 2 after p on device 1:\n%s", s.screen())
+	s.keys("q")
+	s.waitExit(dir)
+}
+
 // TestTUIUsageErrors covers the root command's flag checks, which come
 // before it needs a terminal.
 func TestTUIUsageErrors(t *testing.T) {
-	t.Setenv("AUTHSCOPE_EMAIL", "")
-	t.Setenv("AUTHSCOPE_PASSWORD", "")
+	for _, env := range []string{"AUTHSCOPE_EMAIL", "AUTHSCOPE_PASSWORD", "AUTHSCOPE_SESSION_COOKIE", "AUTHSCOPE_CONVEX_URL", "AUTHSCOPE_CONFIG"} {
+		t.Setenv(env, "")
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--policy", "v9"}, `unknown policy "v9"`},
 		{[]string{"--target", "ftp://x"}, "want an http(s) URL"},
-		{[]string{"--target", "http://127.0.0.1:1"}, "needs --email and --password"},
+		{[]string{"--target", "http://127.0.0.1:1"}, "needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD), or --session-cookie"},
 		{[]string{"--alg", "HS256"}, "want EdDSA or RS256"},
 		{[]string{"--poll", "-1s"}, "must not be negative"},
+		{[]string{"--devices", "3"}, "--devices: want 1 or 2"},
+		{[]string{"--query-interval", "-1s"}, "--query-interval: must not be negative"},
+		{[]string{"--session-cookie", "abc"}, "--session-cookie needs --target"},
+		{[]string{"--target", "http://127.0.0.1:1", "--convex-url", "ftp://x"}, "want the deployment's http(s) URL"},
+		{[]string{"--target", "http://127.0.0.1:1", "--session-cookie", "abc", "--devices", "2"}, "--devices 2 needs --email and --password"},
 		{nil, "needs a terminal"},
 	} {
 		code, _, errOut := runCLI(t, "", tc.args...)

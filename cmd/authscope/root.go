@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/authscope/authscope/tui"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -34,7 +36,13 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 				_, err = lc.theme()
 			}
 			if err == nil {
-				_, err = lc.keymap()
+				var km map[string][]string
+				if km, err = lc.keymap(); err == nil && km != nil {
+					err = tui.ValidateKeys(km)
+					if err != nil {
+						err = fmt.Errorf("config keymap: %w", err)
+					}
+				}
 			}
 			if err != nil {
 				return fail(exitUsage, "%w", err)
@@ -43,6 +51,12 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if inv.cfg != nil {
+				// theme and keymap live only in the config file (or env):
+				// they were checked in the pre-run.
+				tuiOpts.Theme, _ = inv.cfg.theme()
+				tuiOpts.Keys, _ = inv.cfg.keymap()
+			}
 			return runTUI(cmd.Context(), tuiOpts, stdout)
 		},
 	}

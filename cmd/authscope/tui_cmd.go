@@ -32,11 +32,55 @@ type tuiOptions struct {
 	logFile  string
 	demo     bool
 	alg      string
+
+	TUIConfig
+}
+
+// TUIConfig are the TUI's settings for the Convex client model, the
+// devices, the keys and the colours. Flags fill most of them; the config
+// file fills them all (config keys in brackets).
+type TUIConfig struct {
+	// ConvexURL is the Convex deployment of a real target [convex.url]
+	// (--convex-url, AUTHSCOPE_CONVEX_URL). Giving one turns the Convex
+	// client model on; the built-in simulator serves its own.
+	ConvexURL string
+	// Query is the subscribed query [convex.query] (--query).
+	Query string
+	// QueryInterval re-runs the query on the clock, as data changing on
+	// the deployment would (--query-interval; 0: only on identity changes).
+	QueryInterval time.Duration
+	// PR83 models convex-js PR #83: no clearAuth on a mere fetcher swap
+	// [convex.pr83] (--pr83).
+	PR83 bool
+	// NoConsumer turns the Convex client model off [convex.consumer:
+	// false] (--no-consumer).
+	NoConsumer bool
+	// SessionCookie starts device 1 on a real target from the value of a
+	// better-auth.session_token cookie instead of the password
+	// [session_cookie] (--session-cookie, AUTHSCOPE_SESSION_COOKIE). p and
+	// r then fail with fetcher.ErrNoPassword, shown as an event.
+	SessionCookie string
+	// Devices is 1, or 2 for a second client of the same user with its
+	// own cookie jar, session, cache and Convex client [devices] (--devices).
+	Devices int
+	// TokenLatency and SessionLatency are added in the client transport
+	// before token and get-session requests [latency.token,
+	// latency.get_session] (--token-latency, --session-latency).
+	TokenLatency   time.Duration
+	SessionLatency time.Duration
+	// Keys overrides the keymap: binding name → keys [keymap]; see
+	// tui.KeyNames. Theme is auto, dark or light [theme].
+	Keys  map[string][]string
+	Theme string
 }
 
 // tuiLogSize is the engine's event log in the TUI: big enough to scroll
-// back through a long session, bounded all the same.
+// back through a long session, bounded all the same (per device).
 const tuiLogSize = 100_000
+
+// defaultQueryInterval re-runs the subscribed query once a second, so a
+// session revoked by another device shows up as a failing query.
+const defaultQueryInterval = time.Second
 
 func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f := cmd.Flags()
@@ -48,104 +92,117 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.logFile, "log-file", "", "where to write the log (default: <user cache dir>/authscope/authscope.log)")
 	f.BoolVar(&o.demo, "demo", false, "mask emails, ids and raw JWTs on screen, for screen sharing")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the built-in simulator: EdDSA or RS256")
+
+	f.StringVar(&o.ConvexURL, "convex-url", "", "Convex deployment of --target whose /api/query the Convex client model queries (or AUTHSCOPE_CONVEX_URL); turns the model on")
+	f.StringVar(&o.Query, "query", "auth:getAuthUser", "the query the Convex client model subscribes to")
+	f.DurationVar(&o.QueryInterval, "query-interval", defaultQueryInterval, "how often the subscribed query re-runs on its own; 0: only when the identity changes")
+	f.BoolVar(&o.PR83, "pr83", false, "model convex-js PR #83: no clearAuth() when only the fetcher changes")
+	f.BoolVar(&o.NoConsumer, "no-consumer", false, "do not run the Convex client model")
+	f.StringVar(&o.SessionCookie, "session-cookie", "", "start from this better-auth.session_token cookie value instead of --password (or AUTHSCOPE_SESSION_COOKIE); p and r then cannot rotate")
+	f.IntVar(&o.Devices, "devices", 1, "1, or 2 for a second client of the same user with its own session (d switches)")
+	f.DurationVar(&o.TokenLatency, "token-latency", 0, "latency added before token requests in the client transport (+ and - change it live)")
+	f.DurationVar(&o.SessionLatency, "session-latency", 0, "latency added before get-session requests in the client transport")
 }
 
-// runTUI wires the TUI: a simulator in-process (or a real base URL), a
-// client backend, an engine on the wall clock, and the Bubble Tea program.
+// resolve fills what the environment gives and checks the options before
+// anything starts. Its errors are usage errors.
+func (o *tuiOptions) resolve() error {
+	if _, err := authstate.PolicyByName(o.policy); err != nil {
+		return fmt.Errorf("--policy: %w", err)
+	}
+	if o.poll < 0 {
+		return errors.New("--poll: must not be negative")
+	}
+	for env, v := range map[string]*string{
+		"AUTHSCOPE_EMAIL":          &o.email,
+		"AUTHSCOPE_PASSWORD":       &o.password,
+		"AUTHSCOPE_CONVEX_URL":     &o.ConvexURL,
+		"AUTHSCOPE_SESSION_COOKIE": &o.SessionCookie,
+	} {
+		if *v == "" {
+			*v = os.Getenv(env)
+		}
+	}
+	if o.Devices == 0 {
+		o.Devices = 1
+	}
+	if o.Devices != 1 && o.Devices != 2 {
+		return fmt.Errorf("--devices: want 1 or 2, got %d", o.Devices)
+	}
+	if o.Query == "" {
+		o.Query = "auth:getAuthUser"
+	}
+	for name, d := range map[string]time.Duration{"--query-interval": o.QueryInterval, "--token-latency": o.TokenLatency, "--session-latency": o.SessionLatency} {
+		if d < 0 {
+			return fmt.Errorf("%s: must not be negative", name)
+		}
+	}
+	if err := tui.ValidateTheme(o.Theme); err != nil {
+		return fmt.Errorf("config %w", err)
+	}
+	if err := tui.ValidateKeys(o.Keys); err != nil {
+		return fmt.Errorf("config keymap: %w", err)
+	}
+	if !o.real() {
+		if o.alg != "EdDSA" && o.alg != "RS256" {
+			return fmt.Errorf("--alg: want EdDSA or RS256, got %q", o.alg)
+		}
+		if o.SessionCookie != "" {
+			return errors.New("--session-cookie needs --target: the built-in simulator signs in with its own user")
+		}
+		return nil
+	}
+	base, err := target.NormalizeBaseURL(o.target)
+	if err != nil {
+		return fmt.Errorf("--target: %w", err)
+	}
+	o.target = base
+	if o.ConvexURL != "" {
+		u, err := url.Parse(o.ConvexURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--convex-url %q: want the deployment's http(s) URL, e.g. https://<name>.convex.cloud", o.ConvexURL)
+		}
+	}
+	havePassword := o.email != "" && o.password != ""
+	switch {
+	case o.SessionCookie == "" && !havePassword:
+		return fmt.Errorf("--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD), or --session-cookie", base)
+	case o.Devices == 2 && !havePassword:
+		return errors.New("--devices 2 needs --email and --password: the second device signs in to a session of its own")
+	}
+	return nil
+}
+
+func (o *tuiOptions) real() bool { return o.target != "" && o.target != "sim" }
+
+// runTUI wires the TUI: a simulator in-process (or a real base URL), one
+// client backend and engine per device, and the Bubble Tea program.
 // Nothing is written to the terminal while the program runs: logs go to a
 // file.
 func runTUI(ctx context.Context, o tuiOptions, stdout io.Writer) error {
-	if _, err := authstate.PolicyByName(o.policy); err != nil {
-		return fail(exitUsage, "--policy: %w", err)
-	}
-	if o.poll < 0 {
-		return fail(exitUsage, "--poll: must not be negative")
-	}
-	if o.email == "" {
-		o.email = os.Getenv("AUTHSCOPE_EMAIL")
-	}
-	if o.password == "" {
-		o.password = os.Getenv("AUTHSCOPE_PASSWORD")
-	}
-	isReal := o.target != "" && o.target != "sim"
-	var base string
-	if isReal {
-		var err error
-		if base, err = target.NormalizeBaseURL(o.target); err != nil {
-			return fail(exitUsage, "--target: %w", err)
-		}
-		if o.email == "" || o.password == "" {
-			return fail(exitUsage, "--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", base)
-		}
-	} else if o.alg != "EdDSA" && o.alg != "RS256" {
-		return fail(exitUsage, "--alg: want EdDSA or RS256, got %q", o.alg)
+	if err := o.resolve(); err != nil {
+		return fail(exitUsage, "%w", err)
 	}
 	if !isTerminal(stdout) {
 		return fail(exitUsage, "the live TUI needs a terminal; to run scenarios without one use: authscope run FILE...")
 	}
-
 	logger, closeLog, err := openLog(o.logFile)
 	if err != nil {
 		return fail(exitUsage, "--log-file: %w", err)
 	}
 	defer closeLog()
 
-	var opts fetcher.BackendOptions
-	var display string
-	if isReal {
-		opts = fetcher.BackendOptions{BaseURL: base, Email: o.email, Password: o.password}
-		display = base
-		if u, err := url.Parse(base); err == nil {
-			display = u.Redacted() // a password in the URL stays off the screen
-		}
-	} else {
-		srv, origin, stop, err := target.StartSim(authsim.Options{Alg: o.alg})
-		if err != nil {
-			return fail(exitUsage, "start the simulator: %w", err)
-		}
-		defer stop()
-		email, password := srv.DefaultUser()
-		opts = fetcher.BackendOptions{BaseURL: origin + "/api/auth", Email: email, Password: password, Issuer: origin}
-		u, _ := url.Parse(origin)
-		display = "sim " + u.Host
-	}
-	backend, err := fetcher.NewBackend(opts)
+	s, err := openTUISession(ctx, o, logger)
 	if err != nil {
 		return fail(exitUsage, "%w", err)
 	}
-	defer backend.Close()
-	logger.Info("starting", "target", display, "real", isReal, "policy", o.policy, "poll", o.poll)
-
-	signIn, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = backend.SignIn(signIn)
-	cancel()
-	if err != nil {
-		logger.Error("sign in", "err", err)
-		return fail(exitUsage, "sign in to %s: %w", display, err)
+	defer s.close()
+	model := tui.New(s.options(o, logger))
+	for i, d := range s.devices {
+		logEvents(d.Engine, logger, i+1)
+		d.Engine.Start(ctx)
+		defer d.Engine.Stop()
 	}
-
-	eng, err := authstate.New(authstate.Config{
-		Backend:      backend,
-		Policy:       o.policy,
-		Clock:        authstate.RealClock{},
-		LogSize:      tuiLogSize,
-		PollInterval: o.poll,
-	})
-	if err != nil {
-		return fail(exitUsage, "%w", err)
-	}
-	model := tui.New(tui.Options{
-		Engine:     eng,
-		Transport:  backend,
-		Target:     display,
-		RealTarget: isReal,
-		Demo:       o.demo,
-		NoColor:    os.Getenv("NO_COLOR") != "",
-		Logger:     logger,
-	})
-	logEvents(eng, logger)
-	eng.Start(ctx)
-	defer eng.Stop()
 
 	_, err = tea.NewProgram(model, tea.WithContext(ctx)).Run()
 	logger.Info("stopped", "received", model.Received(), "dropped", model.Dropped(), "err", err)
@@ -155,16 +212,134 @@ func runTUI(ctx context.Context, o tuiOptions, stdout io.Writer) error {
 	return nil
 }
 
+// tuiSession is what the TUI runs on: the devices, signed in, with their
+// engines not yet started, and how to tear it all down.
+type tuiSession struct {
+	display  string
+	real     bool
+	consumer bool
+	devices  []tui.Device
+	closers  []func()
+}
+
+func (s *tuiSession) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+func (s *tuiSession) options(o tuiOptions, logger *slog.Logger) tui.Options {
+	return tui.Options{
+		Devices:    s.devices,
+		Target:     s.display,
+		RealTarget: s.real,
+		Demo:       o.demo,
+		NoColor:    os.Getenv("NO_COLOR") != "",
+		Logger:     logger,
+		Keys:       o.Keys,
+		Theme:      o.Theme,
+	}
+}
+
+// openTUISession starts the simulator when there is no real target, and
+// builds and signs in each device: its own backend (cookie jar, transport
+// gates) and engine (cache, Convex client). o must be resolved.
+func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *tuiSession, err error) {
+	s := &tuiSession{real: o.real()}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	var base fetcher.BackendOptions
+	if s.real {
+		base = fetcher.BackendOptions{BaseURL: o.target, Email: o.email, Password: o.password, ConvexURL: o.ConvexURL}
+		s.display = o.target
+		if u, err := url.Parse(o.target); err == nil {
+			s.display = u.Redacted() // a password in the URL stays off the screen
+		}
+		s.consumer = o.ConvexURL != "" && !o.NoConsumer
+	} else {
+		srv, origin, stop, err := target.StartSim(authsim.Options{Alg: o.alg})
+		if err != nil {
+			return nil, fmt.Errorf("start the simulator: %w", err)
+		}
+		s.closers = append(s.closers, stop)
+		email, password := srv.DefaultUser()
+		base = fetcher.BackendOptions{BaseURL: origin + "/api/auth", Email: email, Password: password, Issuer: origin, ConvexURL: origin}
+		u, _ := url.Parse(origin)
+		s.display = "sim " + u.Host
+		s.consumer = !o.NoConsumer
+	}
+	logger.Info("starting", "target", s.display, "real", s.real, "policy", o.policy, "poll", o.poll,
+		"devices", o.Devices, "consumer", s.consumer, "pr83", o.PR83, "session_cookie", o.SessionCookie != "")
+
+	for i := range o.Devices {
+		bo := base
+		if i == 0 && o.SessionCookie != "" {
+			bo.SessionCookie, bo.Password = o.SessionCookie, ""
+		}
+		d, err := openDevice(ctx, o, bo, s.consumer)
+		if err != nil {
+			return nil, fmt.Errorf("device %d on %s: %w", i+1, s.display, err)
+		}
+		s.closers = append(s.closers, d.Transport.(*fetcher.Backend).Close)
+		s.devices = append(s.devices, d)
+	}
+	return s, nil
+}
+
+// openDevice signs one client in and builds its engine.
+func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool) (tui.Device, error) {
+	backend, err := fetcher.NewBackend(bo)
+	if err != nil {
+		return tui.Device{}, err
+	}
+	backend.SetLatency(fetcher.EndpointToken, o.TokenLatency)
+	backend.SetLatency(fetcher.EndpointGetSession, o.SessionLatency)
+	signIn, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if bo.SessionCookie != "" {
+		// There is nothing to sign in with: check the cookie is a session.
+		if sess, err := backend.GetSession(signIn); err != nil || sess == nil {
+			backend.Close()
+			if err == nil {
+				err = errors.New("the server knows no session for this cookie (signed out or expired?)")
+			}
+			return tui.Device{}, fmt.Errorf("--session-cookie: %w", err)
+		}
+	} else if err := backend.SignIn(signIn); err != nil {
+		backend.Close()
+		return tui.Device{}, fmt.Errorf("sign in: %w", err)
+	}
+	cfg := authstate.Config{
+		Backend:      backend,
+		Policy:       o.policy,
+		Clock:        authstate.RealClock{},
+		LogSize:      tuiLogSize,
+		PollInterval: o.poll,
+	}
+	if consumer {
+		cfg.Consumer = &authstate.ConsumerConfig{Backend: backend, Query: o.Query, QueryInterval: o.QueryInterval, PR83: o.PR83}
+	}
+	eng, err := authstate.New(cfg)
+	if err != nil {
+		backend.Close()
+		return tui.Device{}, err
+	}
+	return tui.Device{Engine: eng, Transport: backend}, nil
+}
+
 // logEvents copies every engine event to the log file. Events carry labels,
 // ids and token fingerprints, never a token, a cookie or a password.
-func logEvents(eng *authstate.Engine, logger *slog.Logger) {
+func logEvents(eng *authstate.Engine, logger *slog.Logger, device int) {
 	sub := eng.Subscribe(1 << 14)
 	go func() {
 		for ev := range sub.C {
-			logger.Debug("event", "seq", ev.Seq, "kind", ev.Kind.String(), "session", ev.Session, "fetch", ev.Fetch, "detail", ev.Summary())
+			logger.Debug("event", "device", device, "seq", ev.Seq, "kind", ev.Kind.String(), "session", ev.Session, "fetch", ev.Fetch, "detail", ev.Summary())
 		}
 		if n := sub.Dropped(); n > 0 {
-			logger.Warn("the log missed events", "dropped", n)
+			logger.Warn("the log missed events", "device", device, "dropped", n)
 		}
 	}()
 }

@@ -1,0 +1,273 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// consumerPanel shows the Convex client model: useConvexAuth, the
+// AuthenticationManager, the socket, the subscribed query, the flicker
+// windows and the timeline strip. It says in words that a flicker is the
+// Convex side disagreeing with Better Auth. Nil when the model is off.
+func (m *Model) consumerPanel(width int, d density) []string {
+	c := m.snap.Convex
+	if !m.haveSnap || !c.Enabled {
+		return nil
+	}
+	st := m.styles
+	sep := st.Dim.Render(" · ")
+	wide := width >= 110
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	hook := m.hookWord(c)
+	query := m.queryWord(c)
+	machine := []string{
+		kv("auth manager", amStateName(c.AuthState, wide)),
+		kv("configVersion", fmt.Sprint(c.ConfigVersion)),
+		kv("identity", fmt.Sprintf("v%d", c.IdentityVersion)),
+	}
+	flicker := m.flickerSummary(width)
+
+	switch d {
+	case cramped:
+		// One line: what the app sees, then as much strip as fits.
+		fs := m.snap.Flicker
+		short := fmt.Sprintf("flicker %d, total %s", fs.Count, humanDur(m.flickerTotal()))
+		return []string{m.strip(width, st.Title.Render("Convex ")+hook+sep+st.Value.Render(short)+" ", "")}
+	case snug, tight:
+		// The flicker and the strip first; the machine's state if there
+		// is room for it.
+		out := []string{convexTitle(st, []string{hook, st.Label.Render("query ") + query}, width), fit(flicker, width)}
+		if d == snug {
+			out = append(out, fit(strings.Join(append(machine, m.socketWord(c.Socket)), sep), width))
+		}
+		return append(out, m.strip(width, "", m.legend(false)))
+	}
+
+	pr83 := "PR #83 off: a fetcher swap calls clearAuth()"
+	if c.PR83 {
+		pr83 = "PR #83 on: no clearAuth() on a fetcher swap"
+	}
+	out := []string{title(st, "Convex", "client model (convex-js 1.45) · "+pr83, width)}
+	bools := fmt.Sprintf("isLoading %v · isAuthenticated %v · isRefreshing %v", c.IsLoading, c.IsAuthenticated, c.IsRefreshing)
+	out = append(out, joinItems([]string{st.Label.Render("useConvexAuth ") + hook, st.Dim.Render(bools)}, sep, width)...)
+	holds := "holds no token"
+	if c.Auth != nil {
+		holds = "holds " + m.snap.Label(c.Auth.SessionID) + "'s token " + c.Auth.Fingerprint()
+	}
+	out = append(out, joinItems(append(machine, m.socketWord(c.Socket), st.Dim.Render(holds)), sep, width)...)
+	queryItems := []string{st.Label.Render("query "+c.Query+": ") + query}
+	if c.AnonymousQueries > 0 {
+		queryItems = append(queryItems, st.Warn.Render(fmt.Sprintf("ran %d time%s with no identity", c.AnonymousQueries, plural(c.AnonymousQueries, "", "s"))))
+	}
+	out = append(out, joinItems(queryItems, sep, width)...)
+	out = append(out, fit(flicker, width))
+	out = append(out, m.flickerWindows(width, 3)...)
+	scale := scaleFor(width - stripLabelWidth)
+	out = append(out, m.strip(width, st.Label.Render(pad(fmt.Sprintf("timeline %s/cell", humanDur(scale)), stripLabelWidth)), ""))
+	legend := m.legend(true)
+	if ansi.StringWidth(legend) > width {
+		legend = m.legend(false)
+	}
+	return append(out, fit(legend, width))
+}
+
+// stripLabelWidth is the width of the strip's label in the full panel.
+const stripLabelWidth = len("timeline 250ms/cell ")
+
+// convexTitle is a panel title whose words carry their own styles.
+func convexTitle(st Styles, items []string, width int) string {
+	head := st.Title.Render("── Convex ") + strings.Join(items, st.Dim.Render(" · ")) + " "
+	if rest := width - ansi.StringWidth(head); rest > 0 {
+		head += st.Rule.Render(strings.Repeat("─", rest))
+	}
+	return fit(head, width)
+}
+
+// hookWord is useConvexAuth() in a word.
+func (m *Model) hookWord(c authstate.ConvexState) string {
+	st := m.styles
+	switch {
+	case c.IsLoading:
+		return st.Warn.Render("loading")
+	case c.IsAuthenticated && c.IsRefreshing:
+		return st.Good.Render("authenticated (refreshing)")
+	case c.IsAuthenticated:
+		return st.Good.Render("authenticated")
+	}
+	if m.snap.Session == nil {
+		return st.Dim.Render("not authenticated (signed out)")
+	}
+	return st.Bad.Render("NOT authenticated")
+}
+
+// queryWord is the subscribed query's last result.
+func (m *Model) queryWord(c authstate.ConvexState) string {
+	st := m.styles
+	switch r := c.LastResult; {
+	case r == nil:
+		return st.Dim.Render("not run yet")
+	case r.OK():
+		return st.Good.Render("ok")
+	default:
+		return st.Bad.Render("FAILS: " + r.String())
+	}
+}
+
+func (m *Model) socketWord(s string) string {
+	st := m.styles
+	style := st.Value
+	switch s {
+	case "paused":
+		style = st.Warn
+	case "stopped":
+		style = st.Bad
+	}
+	return st.Label.Render("socket ") + style.Render(s)
+}
+
+// amStateName is the AuthenticationManager's state: convex-js's own name
+// on wide screens, a shorter one on narrow ones.
+func amStateName(s string, wide bool) string {
+	if wide {
+		return s
+	}
+	switch s {
+	case "waitingForServerConfirmationOfCachedToken":
+		return "confirming cached token"
+	case "waitingForServerConfirmationOfFreshToken":
+		return "confirming fresh token"
+	case "waitingForScheduledRefetch":
+		return "refetch scheduled"
+	}
+	return s
+}
+
+// windowDuration is how long a flicker window lasted, on the engine's
+// clock (which is the view's clock in the TUI, and a fixed one in tests);
+// an open window lasts until now.
+func windowDuration(w authstate.FlickerWindow, now time.Time) time.Duration {
+	switch {
+	case w.Start.IsZero():
+		return w.Duration
+	case w.End.IsZero():
+		return max(now.Sub(w.Start), 0)
+	}
+	return w.End.Sub(w.Start)
+}
+
+// flickerSummary is the count and the total, with the latest window's
+// length and reason when there is one.
+func (m *Model) flickerSummary(width int) string {
+	st := m.styles
+	fs := m.snap.Flicker
+	if fs.Count == 0 || len(fs.Windows) == 0 {
+		return st.Label.Render("Convex flicker ") + st.Good.Render("none") + st.Dim.Render(" (Convex agrees with Better Auth)")
+	}
+	style := st.Warn
+	head := fmt.Sprintf("Convex flicker: %d window%s, total %s", fs.Count, plural(fs.Count, "", "s"), humanDur(m.flickerTotal()))
+	if fs.Open {
+		style = st.Bad
+		head += ", one OPEN now"
+	}
+	last := fs.Windows[len(fs.Windows)-1]
+	tail := fmt.Sprintf("last %s: %s", humanDur(windowDuration(last, m.now)), last.Why)
+	if width >= 110 {
+		tail = "Better Auth says signed in, Convex disagrees; " + tail
+	}
+	return style.Render(head) + st.Dim.Render(" · ") + st.Value.Render(tail)
+}
+
+// flickerTotal is the time spent in flicker windows (those the engine
+// still remembers).
+func (m *Model) flickerTotal() time.Duration {
+	var total time.Duration
+	for _, w := range m.snap.Flicker.Windows {
+		total += windowDuration(w, m.now)
+	}
+	return total
+}
+
+// flickerWindows lists the most recent windows, newest first.
+func (m *Model) flickerWindows(width, n int) []string {
+	st := m.styles
+	ws := m.snap.Flicker.Windows
+	var out []string
+	for i := len(ws) - 1; i >= 0 && len(out) < n; i-- {
+		w := ws[i]
+		state := ""
+		if w.End.IsZero() {
+			state = " (open)"
+		}
+		line := fmt.Sprintf("  #%d %s %7s%s  %s", i+1+m.snap.Flicker.Count-len(ws), w.Start.Format("15:04:05.000"), humanDur(windowDuration(w, m.now)), state, w.Why)
+		out = append(out, fit(st.Value.Render(line), width))
+	}
+	return out
+}
+
+// phaseStyle is the colour of a phase, repeating what its glyph says.
+func (m *Model) phaseStyle(p phase) lipgloss.Style {
+	st := m.styles
+	switch p {
+	case phaseAuthed:
+		return st.Good
+	case phaseLoading:
+		return st.Warn
+	case phaseFailing:
+		return st.Bad
+	case phaseSignedOut:
+		return st.Dim
+	}
+	return st.Value
+}
+
+// legend names every glyph of the strip in words; the long form also says
+// what failing means.
+func (m *Model) legend(long bool) string {
+	parts := make([]string, 0, 4)
+	for _, p := range []phase{phaseAuthed, phaseLoading, phaseFailing, phaseSignedOut} {
+		word := p.String()
+		if long && p == phaseFailing {
+			word = "failing (query fails or Convex not authenticated while Better Auth says signed in)"
+		}
+		parts = append(parts, m.phaseStyle(p).Render(p.glyph())+" "+m.styles.Value.Render(word))
+	}
+	return strings.Join(parts, "  ")
+}
+
+// strip renders one line of width cells: prefix, the timeline of the
+// shown device, then suffix (a legend). How much time a cell stands for
+// depends on how many fit (scaleFor).
+func (m *Model) strip(width int, prefix, suffix string) string {
+	n := width - ansi.StringWidth(prefix)
+	if suffix != "" {
+		n -= ansi.StringWidth(suffix) + 1
+	}
+	if n < 8 {
+		// Too narrow for both: the cells matter more than the legend.
+		suffix = ""
+		n = width - ansi.StringWidth(prefix)
+	}
+	n = max(n, 0)
+	scale := scaleFor(n)
+	cells := m.timeline.cells(n, scale, m.now)
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i := 0; i < n; {
+		j := i
+		for j < n && cells[j] == cells[i] {
+			j++
+		}
+		b.WriteString(m.phaseStyle(cells[i]).Render(strings.Repeat(cells[i].glyph(), j-i)))
+		i = j
+	}
+	if suffix != "" {
+		b.WriteString(" " + suffix)
+	}
+	return fit(b.String(), width)
+}

@@ -1,0 +1,77 @@
+package tui
+
+import (
+	"fmt"
+
+	"github.com/authscope/authscope/authstate"
+)
+
+// Device is one client of the target: its engine and the transport it
+// talks through. Devices share nothing on the client side (cookie jar,
+// session, token cache, Convex client); on the server they are sessions of
+// the same user, so a password change with revokeOtherSessions on one ends
+// the others' sessions.
+type Device struct {
+	// Engine is the device's client auth stack. The model subscribes to
+	// it in New, so create the model before starting the engine to see
+	// every event through the subscription.
+	Engine *authstate.Engine
+	// Transport may be nil; the hold and latency keys then say so.
+	Transport Transport
+}
+
+// device is the model's state for one Device. Every device keeps taking
+// its events, snapshots and timeline samples while another one is shown.
+type device struct {
+	num  int // 1-based, as the header shows it
+	eng  *authstate.Engine
+	tr   Transport
+	src  logSource
+	sub  *authstate.Subscription
+	snap authstate.Snapshot
+	// haveSnap: snap has been read at least once.
+	haveSnap  bool
+	transport transportState
+
+	// received counts events that arrived through the subscription;
+	// dropped is how many the subscription missed (its buffer was full).
+	received  uint64
+	dropped   uint64
+	subClosed bool
+
+	fetches  fetchTable
+	events   eventPanel
+	timeline timeline
+}
+
+func newDevice(num int, d Device, buffer int) *device {
+	return &device{
+		num:    num,
+		eng:    d.Engine,
+		tr:     d.Transport,
+		src:    d.Engine.Log(),
+		sub:    d.Engine.Subscribe(buffer),
+		events: newEventPanel(),
+	}
+}
+
+// summary is one device in a few words, for the header of another one:
+// its session and, with the Convex client on, what the app sees of Convex.
+func (d *device) summary() string {
+	s := d.snap
+	var session string
+	switch {
+	case d.subClosed:
+		return fmt.Sprintf("device %d: ENGINE STOPPED", d.num)
+	case !d.haveSnap || s.SessionPending:
+		session = "waiting for get-session"
+	case s.Session == nil:
+		return fmt.Sprintf("device %d: signed out", d.num)
+	default:
+		session = s.SessionLabel
+	}
+	if !s.Convex.Enabled || d.timeline.cur.phase() == phaseNone {
+		return fmt.Sprintf("device %d: %s", d.num, session)
+	}
+	return fmt.Sprintf("device %d: %s, Convex %s", d.num, session, d.timeline.cur.phase())
+}

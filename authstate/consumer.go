@@ -532,25 +532,21 @@ func (e *Engine) isNewAuth(t *Token) bool {
 }
 
 // authenticate is LocalSyncState.setAuth plus the send.
-func (e *Engine) authenticate(t *Token) {
+func (e *Engine) authenticate(t *Token) { e.syncAuth(t, "Authenticate") }
+
+// clientClearAuth is ConvexReactClient.clearAuth: Authenticate None.
+func (e *Engine) clientClearAuth() { e.syncAuth(nil, "Authenticate None (clearAuth)") }
+
+// syncAuth sets the auth the client holds; unless the socket is paused or
+// stopped it advances the identity version and sends it.
+func (e *Engine) syncAuth(t *Token, reason string) {
 	c := e.consumer
 	c.auth = t
 	if c.socket != socketReady {
 		return
 	}
 	c.identityVersion++
-	e.sendConvex(convexMsg{auth: true, token: t, tag: c.identityVersion, reason: "Authenticate"})
-}
-
-// clientClearAuth is ConvexReactClient.clearAuth: Authenticate None.
-func (e *Engine) clientClearAuth() {
-	c := e.consumer
-	c.auth = nil
-	if c.socket != socketReady {
-		return
-	}
-	c.identityVersion++
-	e.sendConvex(convexMsg{auth: true, tag: c.identityVersion, reason: "Authenticate None (clearAuth)"})
+	e.sendConvex(convexMsg{auth: true, token: t, tag: c.identityVersion, reason: reason})
 }
 
 func (e *Engine) pauseSocket() {

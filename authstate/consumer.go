@@ -279,7 +279,8 @@ func (e *Engine) consumerChanged(before [3]bool) {
 	after := e.consumer.observable()
 	if after != before {
 		l, a := e.consumer.useConvexAuth()
-		e.emit(Event{Kind: KindConsumerState, Detail: fmt.Sprintf("useConvexAuth: isLoading=%v isAuthenticated=%v; query %s", l, a, e.consumer.resultWord())})
+		e.emit(Event{Kind: KindConsumerState, Convex: &ConvexFlags{Loading: l, Authenticated: a, Failing: after[2]},
+			Detail: fmt.Sprintf("useConvexAuth: isLoading=%v isAuthenticated=%v; query %s", l, a, e.consumer.resultWord())})
 	}
 	e.flickerUpdate()
 }

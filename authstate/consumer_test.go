@@ -71,6 +71,15 @@ func TestConsumerStartsAuthenticated(t *testing.T) {
 	if s.Flicker.Count != 0 {
 		t.Errorf("flicker at start: %+v", s.Flicker)
 	}
+	var last *ConvexFlags
+	for _, ev := range h.e.Log().All() {
+		if ev.Kind == KindConsumerState {
+			last = ev.Convex
+		}
+	}
+	if last == nil || !last.Authenticated || last.Loading || last.Failing {
+		t.Errorf("the last consumer_state event carries %+v, want authenticated", last)
+	}
 }
 
 // Reference §5 case 6: a rotation flickers under every cache policy;

@@ -131,6 +131,17 @@ type Event struct {
 	Source string     `json:"source,omitempty"` // for token_served: cache, fetch, joined, none
 	Reason string     `json:"reason,omitempty"`
 	Detail string     `json:"detail,omitempty"`
+	// Convex is what useConvexAuth and the subscribed query say, on
+	// consumer_state events.
+	Convex *ConvexFlags `json:"convex,omitempty"`
+}
+
+// ConvexFlags is the Convex client's observable state.
+type ConvexFlags struct {
+	Loading       bool `json:"isLoading"`
+	Authenticated bool `json:"isAuthenticated"`
+	// Failing is true when the subscribed query's last result is an error.
+	Failing bool `json:"queryFailing"`
 }
 
 // Summary is a one-line description for humans.

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strings"
 	"time"
 
 	"github.com/authscope/authscope/authstate"
@@ -83,7 +82,7 @@ var timelineScales = []time.Duration{100 * time.Millisecond, 250 * time.Millisec
 // timeline records the consumer's phase over time in a bounded ring of
 // fixed cells, by the engine's clock. It is fed by the event stream, so a
 // flicker of a few milliseconds is seen even though the view refreshes
-// every 250 ms: each consumer_state event is a transition of useConvexAuth
+// every 250 ms: each consumer_state event carries a transition of useConvexAuth
 // or of the query result at the moment it happened, and session events
 // are Better Auth signing in or out. Each refresh also samples the engine's
 // snapshot, which corrects the state if an event was missed.
@@ -112,38 +111,14 @@ func (tl *timeline) observe(ev authstate.Event) {
 	case authstate.KindSessionEnded:
 		s.known, s.signedIn = true, false
 	case authstate.KindConsumerState:
-		var ok bool
-		if s.loading, s.authed, s.failing, ok = parseConsumerState(ev.Detail, s); !ok {
+		if ev.Convex == nil {
 			return
 		}
+		s.loading, s.authed, s.failing = ev.Convex.Loading, ev.Convex.Authenticated, ev.Convex.Failing
 	default:
 		return
 	}
 	tl.set(ev.At, s)
-}
-
-// parseConsumerState reads a consumer_state event's detail, "useConvexAuth:
-// isLoading=B isAuthenticated=B; query RESULT". A detail it cannot read
-// leaves the state alone (ok false); the next snapshot sample corrects it.
-func parseConsumerState(detail string, prev consumerState) (loading, authed, failing, ok bool) {
-	hook, query, found := strings.Cut(detail, "; query ")
-	if !found {
-		return prev.loading, prev.authed, prev.failing, false
-	}
-	switch {
-	case strings.Contains(hook, "isLoading=true"):
-		loading = true
-	case !strings.Contains(hook, "isLoading=false"):
-		return prev.loading, prev.authed, prev.failing, false
-	}
-	switch {
-	case strings.Contains(hook, "isAuthenticated=true"):
-		authed = true
-	case !strings.Contains(hook, "isAuthenticated=false"):
-		return prev.loading, prev.authed, prev.failing, false
-	}
-	failing = query != "ok" && query != "not run"
-	return loading, authed, failing, true
 }
 
 // sample applies a snapshot taken at s.Now.

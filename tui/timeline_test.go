@@ -80,13 +80,13 @@ func TestTimelineFromEvents(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	for _, ev := range []authstate.Event{
 		{At: at(0), Kind: authstate.KindSessionObserved, Session: "S1"},
-		{At: at(0), Kind: authstate.KindConsumerState, Detail: "useConvexAuth: isLoading=false isAuthenticated=true; query ok"},
-		{At: at(400), Kind: authstate.KindConsumerState, Detail: "useConvexAuth: isLoading=false isAuthenticated=true; query error: Unauthenticated"},
+		{At: at(0), Kind: authstate.KindConsumerState, Convex: &authstate.ConvexFlags{Authenticated: true}},
+		{At: at(400), Kind: authstate.KindConsumerState, Convex: &authstate.ConvexFlags{Authenticated: true, Failing: true}},
 		{At: at(500), Kind: authstate.KindSessionRotated, Session: "S2"},
-		{At: at(500), Kind: authstate.KindConsumerState, Detail: "useConvexAuth: isLoading=true isAuthenticated=false; query error: Unauthenticated"},
-		{At: at(700), Kind: authstate.KindConsumerState, Detail: "useConvexAuth: isLoading=false isAuthenticated=true; query ok"},
+		{At: at(500), Kind: authstate.KindConsumerState, Convex: &authstate.ConvexFlags{Loading: true, Failing: true}},
+		{At: at(700), Kind: authstate.KindConsumerState, Convex: &authstate.ConvexFlags{Authenticated: true}},
 		{At: at(900), Kind: authstate.KindSessionEnded},
-		{At: at(950), Kind: authstate.KindConsumerState, Detail: "something the parser does not know"},
+		{At: at(950), Kind: authstate.KindConsumerState, Detail: "an event without flags is ignored"},
 	} {
 		tl.observe(ev)
 	}
@@ -115,26 +115,6 @@ func TestTimelineSampleCorrectsAMissedEvent(t *testing.T) {
 	tl.sample(s)
 	if tl.cur.phase() != phaseFailing {
 		t.Fatalf("after a failing query: %v", tl.cur.phase())
-	}
-}
-
-func TestParseConsumerState(t *testing.T) {
-	for _, tc := range []struct {
-		detail                   string
-		loading, authed, failing bool
-		ok                       bool
-	}{
-		{"useConvexAuth: isLoading=false isAuthenticated=true; query ok", false, true, false, true},
-		{"useConvexAuth: isLoading=true isAuthenticated=false; query not run", true, false, false, true},
-		{"useConvexAuth: isLoading=false isAuthenticated=true; query error: Uncaught ConvexError: Unauthenticated", false, true, true, true},
-		{"useConvexAuth: isLoading=false isAuthenticated=true; query auth error: expired", false, true, true, true},
-		{"useConvexAuth: isLoading=maybe isAuthenticated=true; query ok", false, false, false, false},
-		{"no separator", false, false, false, false},
-	} {
-		l, a, f, ok := parseConsumerState(tc.detail, consumerState{})
-		if ok != tc.ok || ok && (l != tc.loading || a != tc.authed || f != tc.failing) {
-			t.Errorf("%q: %v %v %v %v", tc.detail, l, a, f, ok)
-		}
 	}
 }
 

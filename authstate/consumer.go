@@ -609,6 +609,9 @@ func (e *Engine) rerunQuery(reason string) {
 	e.sendConvex(convexMsg{tag: c.identityVersion, reason: reason})
 }
 
+// reasonInterval marks the routine re-runs of the subscribed query.
+const reasonInterval = "interval"
+
 func (e *Engine) armQueryTimer() {
 	c := e.consumer
 	if c == nil || c.cfg.QueryInterval <= 0 {
@@ -616,7 +619,7 @@ func (e *Engine) armQueryTimer() {
 	}
 	c.queryTimer = e.clock.AfterFunc(c.cfg.QueryInterval, func() {
 		e.post(func() {
-			e.rerunQuery("interval")
+			e.rerunQuery(reasonInterval)
 			e.armQueryTimer()
 		})
 	})
@@ -628,6 +631,11 @@ func (e *Engine) sendConvex(m convexMsg) {
 	m.seq = c.msgSeq
 	m.epoch = c.epoch
 	c.queue = append(c.queue, m)
+	if m.reason == reasonInterval {
+		// Routine: only its answer, if it changes anything, is an event.
+		e.pump()
+		return
+	}
 	what := m.reason
 	if m.auth && m.token != nil {
 		what += " with " + e.label(m.token.SessionID) + "'s token"
@@ -684,6 +692,9 @@ func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {
 	}
 	if m.auth {
 		c.serverToken = tok
+	}
+	if !m.auth && m.reason == reasonInterval && c.lastResult != nil && *c.lastResult == res {
+		return // the interval re-run changed nothing
 	}
 	r := res
 	c.lastResult = &r

@@ -94,12 +94,11 @@ type consumer struct {
 	cfg ConsumerConfig
 
 	// ConvexProviderWithAuth.
-	convexAuth  *bool // nil: loading (isConvexAuthenticated === null)
-	refreshing  bool
-	rendered    bool
-	deps        consumerDeps
-	effect      int  // id of the live FirstEffect (isThisEffectRelevant)
-	lastEffectF bool // the last effect was set up while authenticated
+	convexAuth *bool // nil: loading (isConvexAuthenticated === null)
+	refreshing bool
+	rendered   bool
+	deps       consumerDeps
+	effect     int // id of the live FirstEffect (isThisEffectRelevant)
 
 	// AuthenticationManager.
 	state         amState
@@ -133,13 +132,12 @@ type consumerDeps struct {
 }
 
 type convexMsg struct {
-	auth    bool   // an Authenticate message (else a query re-run)
-	token   *Token // for auth: nil is tokenType None
-	tag     int    // identity version the message establishes (auth) or was sent under (query)
-	epoch   int
-	reason  string
-	seq     int
-	removed bool
+	auth   bool   // an Authenticate message (else a query re-run)
+	token  *Token // for auth: nil is tokenType None
+	tag    int    // identity version the message establishes (auth) or was sent under (query)
+	epoch  int
+	reason string
+	seq    int
 }
 
 func newConsumer(cfg ConsumerConfig) *consumer {

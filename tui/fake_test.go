@@ -53,10 +53,6 @@ type fakeBackend struct {
 	failNext    error
 }
 
-func newFakeBackend(clock authstate.Clock) *fakeBackend {
-	return newFakeClient(newFakeServer(clock))
-}
-
 // newFakeClient is another device of the same server.
 func newFakeClient(srv *fakeServer) *fakeBackend {
 	return &fakeBackend{fakeServer: srv, notify: make(chan struct{}, 1), holding: "none", latency: map[string]time.Duration{}}

@@ -148,14 +148,13 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 }
 
 type run struct {
-	client  Client
-	eng     *authstate.Engine
-	clock   *authstate.FakeClock
-	opts    Options
-	sub     *authstate.Subscription
-	fwd     chan struct{}
-	notify  chan struct{}
-	emitted int
+	client Client
+	eng    *authstate.Engine
+	clock  *authstate.FakeClock
+	opts   Options
+	sub    *authstate.Subscription
+	fwd    chan struct{}
+	notify chan struct{}
 }
 
 func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) (*run, error) {

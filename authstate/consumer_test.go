@@ -35,18 +35,9 @@ func (f fakeConvex) Query(ctx context.Context, path string, t *Token) (QueryResu
 
 func newConsumerHarness(t *testing.T, policy string, pr83 bool) *harness {
 	t.Helper()
-	clock := NewFakeClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	b := newFakeBackend(clock)
-	b.newSession()
-	e, err := New(Config{Backend: b, Policy: policy, Clock: clock, LogSize: 4096, Consumer: &ConsumerConfig{Backend: fakeConvex{b: b, rejectAuth: new(int)}, PR83: pr83}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, b: b, e: e, clock: clock}
-	e.Start(context.Background())
-	t.Cleanup(e.Stop)
-	h.settle()
-	return h
+	return startHarness(t, func(b *fakeBackend) Config {
+		return Config{Policy: policy, Consumer: &ConsumerConfig{Backend: fakeConvex{b: b, rejectAuth: new(int)}, PR83: pr83}}
+	})
 }
 
 func details(h *harness, kind Kind) []string {

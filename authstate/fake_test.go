@@ -157,19 +157,31 @@ type harness struct {
 
 func newHarness(t *testing.T, policy string, initialToken bool) *harness {
 	t.Helper()
+	return startHarness(t, func(b *fakeBackend) Config {
+		cfg := Config{Policy: policy}
+		if initialToken {
+			init, err := b.FetchToken(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.tokenReqs = 0
+			cfg.InitialToken = init
+		}
+		return cfg
+	})
+}
+
+// startHarness signs a fake client in, builds an engine from the config
+// configure returns (backend, clock and log size are filled in), starts it
+// and waits until it is idle.
+func startHarness(t *testing.T, configure func(b *fakeBackend) Config) *harness {
+	t.Helper()
 	clock := NewFakeClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	b := newFakeBackend(clock)
 	b.newSession()
-	var init *Token
-	if initialToken {
-		var err error
-		init, err = b.FetchToken(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.tokenReqs = 0
-	}
-	e, err := New(Config{Backend: b, Policy: policy, Clock: clock, InitialToken: init, LogSize: 4096})
+	cfg := configure(b)
+	cfg.Backend, cfg.Clock, cfg.LogSize = b, clock, 4096
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

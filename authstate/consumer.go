@@ -50,6 +50,17 @@ type ConsumerConfig struct {
 	PR83 bool
 	// Leeway is authRefreshTokenLeewaySeconds (default 10 s).
 	Leeway time.Duration
+	// InitialAuthTokenReuse is the client option of that name: once the
+	// deployment confirms the cached token, keep it and schedule the
+	// refetch from its remaining validity on the server's clock, instead
+	// of fetching a fresh token at once.
+	InitialAuthTokenReuse bool
+	// FetchTokenThrows makes a token request that failed reject the
+	// fetchToken promise instead of resolving it with null. No modelled
+	// policy does this (0.12.5 and PR #329 catch and return null; hardened
+	// retries); it stands for an app's own fetchAccessToken without a
+	// catch. The AuthenticationManager does not catch the rejection.
+	FetchTokenThrows bool
 }
 
 // The AuthenticationManager's states (convex-js 1.45
@@ -70,15 +81,36 @@ func (s amState) String() string {
 }
 
 // Socket states of the WebSocket manager, as far as auth is concerned.
+// Paused is a sub-state of ready (consumer.wsPaused).
 type socketState int
 
 const (
 	socketReady socketState = iota
-	socketPaused
 	socketStopped
+	// socketDisconnected: the deployment closed the connection; a
+	// reconnect is scheduled.
+	socketDisconnected
 )
 
-func (s socketState) String() string { return [...]string{"ready", "paused", "stopped"}[s] }
+func (s socketState) String() string {
+	return [...]string{"ready", "stopped", "disconnected"}[s]
+}
+
+// maximumRefreshDelay is MAXIMUM_REFRESH_DELAY (20 days): convex-js caps
+// the refetch delay below setTimeout's 2^31-1 ms limit.
+const maximumRefreshDelay = 20 * 24 * time.Hour
+
+// socketCloseDelay is how long closing the WebSocket takes: the close
+// handshake is one round trip to the deployment.
+const socketCloseDelay = 50 * time.Millisecond
+
+// Reconnect backoff after the deployment closed the socket (convex-js
+// defaultInitialBackoff and maxBackoff). convex-js adds ±50 % jitter; the
+// model uses the midpoint so runs stay deterministic.
+const (
+	reconnectBackoff    = time.Second
+	reconnectBackoffMax = 16 * time.Second
+)
 
 // amConfig is what setConfig captured: the fetcher and whose effect set it.
 type amConfig struct {
@@ -108,13 +140,24 @@ type consumer struct {
 	configVersion int
 	attempts      int
 	refetchTimer  Timer
+	refetchSeq    int // which scheduled refetch is the live one (clearTimeout)
 	lastRefresh   bool
 
-	// LocalSyncState and the socket.
+	// LocalSyncState and the socket. syncPaused is LocalSyncState.paused
+	// (only pauseSocket sets it; a stop does not); wsPaused is the
+	// WebSocket manager's paused sub-state of a ready socket.
 	auth            *Token
 	identityVersion int
+	syncPaused      bool
 	socket          socketState
+	wsPaused        bool
 	epoch           int
+	reconnectSeq    int
+	retries         int
+
+	// microtasks are promise continuations: they run once the current
+	// message has been handled, before React renders, in order.
+	microtasks []func()
 
 	// The connection: messages go one at a time, in order.
 	queue       []convexMsg
@@ -173,11 +216,10 @@ type ConvexState struct {
 func (c *consumer) snapshot() ConvexState {
 	st := ConvexState{
 		Enabled:         true,
-		IsRefreshing:    c.refreshing,
 		AuthState:       c.state.String(),
 		ConfigVersion:   c.configVersion,
 		IdentityVersion: c.identityVersion,
-		Socket:          c.socket.String(),
+		Socket:          c.socketWord(),
 		Auth:            c.auth,
 		Query:           c.cfg.Query,
 		PR83:            c.cfg.PR83,
@@ -185,6 +227,8 @@ func (c *consumer) snapshot() ConvexState {
 		AnonymousQueries: c.anonymous,
 	}
 	st.IsLoading, st.IsAuthenticated = c.useConvexAuth()
+	// The hook reports isRefreshing && isAuthenticated.
+	st.IsRefreshing = c.refreshing && st.IsAuthenticated
 	if c.lastResult != nil {
 		r := *c.lastResult
 		st.LastResult = &r
@@ -199,7 +243,34 @@ func (c *consumer) useConvexAuth() (loading, authenticated bool) {
 	return loading, authenticated
 }
 
+// socketWord is the socket as the UI shows it: ready, paused, stopped or
+// disconnected.
+func (c *consumer) socketWord() string {
+	if c.socket == socketReady && c.wsPaused {
+		return "paused"
+	}
+	return c.socket.String()
+}
+
 func boolp(b bool) *bool { return &b }
+
+// queueMicrotask runs f once the current message has been handled, before
+// React's render, as a resolved promise's continuation runs in JavaScript.
+func (e *Engine) queueMicrotask(f func()) {
+	e.consumer.microtasks = append(e.consumer.microtasks, f)
+	// The loop renders while renderDirty is set; consumerRender drains
+	// the microtasks first.
+	e.renderDirty = true
+}
+
+func (e *Engine) drainMicrotasks() {
+	c := e.consumer
+	for len(c.microtasks) > 0 {
+		f := c.microtasks[0]
+		c.microtasks = c.microtasks[1:]
+		f()
+	}
+}
 
 func (e *Engine) consumerEvent(detail string) {
 	e.emit(Event{Kind: KindConvex, Detail: detail, Reason: e.consumer.state.String()})
@@ -210,7 +281,11 @@ func (e *Engine) consumerEvent(detail string) {
 // dependencies changed, their cleanups and setups in React's order.
 func (e *Engine) consumerRender() {
 	c := e.consumer
-	if c == nil || !e.mounted {
+	if c == nil {
+		return
+	}
+	e.drainMicrotasks()
+	if !e.mounted {
 		return
 	}
 	before := c.observable()
@@ -295,11 +370,10 @@ func (c *consumer) resultWord() string {
 func (e *Engine) onAuthChange(cfg *amConfig, authenticated bool) {
 	c := e.consumer
 	before := c.observable()
-	if cfg.effect == c.effect {
+	if cfg != nil && cfg.effect == c.effect {
+		// setIsConvexAuthenticated only: isRefreshing keeps its value,
+		// and the hook masks it while not authenticated.
 		c.convexAuth = boolp(authenticated)
-		if !authenticated {
-			c.refreshing = false
-		}
 	}
 	e.consumerChanged(before)
 }
@@ -343,18 +417,27 @@ func (e *Engine) authFailed(cfg *amConfig) {
 }
 
 // fetchGuarded is fetchTokenAndGuardAgainstRace: it bumps configVersion and
-// reports the result as outdated if anything bumped it meanwhile.
+// reports the result as outdated if anything bumped it meanwhile. Like an
+// awaited promise, k runs in a later microtask, even for a cached token.
+// With FetchTokenThrows a failed request rejects: k never runs.
 func (e *Engine) fetchGuarded(cfg *amConfig, force bool, why string, k func(outdated bool, tok *Token)) {
 	c := e.consumer
 	c.configVersion++
 	v := c.configVersion
-	e.fetchFor(cfg.f, force, "convex: "+why, func(tok *Token) {
-		if c.configVersion != v {
-			e.emit(Event{Kind: KindConvex, Reason: "outdated", Detail: fmt.Sprintf("token from config version %d is outdated (now %d): dropped", v, c.configVersion)})
-			k(true, nil)
-			return
-		}
-		k(false, tok)
+	var call *Call
+	call = e.call("", cfg.f, force, "convex: "+why, func(tok *Token) {
+		e.queueMicrotask(func() {
+			if c.cfg.FetchTokenThrows && tok == nil && call.failure != nil {
+				e.emit(Event{Kind: KindConvex, Reason: "unhandled rejection", Detail: fmt.Sprintf("fetchToken threw (%v): nothing catches it, so %s stops here; auth manager frozen in %s, socket %s", call.failure, why, c.state, c.socketWord())})
+				return
+			}
+			if c.configVersion != v {
+				e.emit(Event{Kind: KindConvex, Reason: "outdated", Detail: fmt.Sprintf("token from config version %d is outdated (now %d): dropped", v, c.configVersion)})
+				k(true, nil)
+				return
+			}
+			k(false, tok)
+		})
 	})
 }
 
@@ -389,9 +472,11 @@ func (e *Engine) refetchToken(k func()) {
 		}
 		return
 	}
-	cfg := c.config
-	e.fetchGuarded(cfg, true, "refetch", func(outdated bool, tok *Token) {
+	e.fetchGuarded(c.config, true, "refetch", func(outdated bool, tok *Token) {
 		if !outdated {
+			// The config is read again after the await, as
+			// this.authState.config is.
+			cfg := c.config
 			switch {
 			case tok != nil && e.isNewAuth(tok):
 				c.hadAuth = c.auth != nil
@@ -415,25 +500,40 @@ func (e *Engine) refetchToken(k func()) {
 	})
 }
 
-func (e *Engine) scheduleTokenRefetch(tok *Token) {
+// scheduleTokenRefetch schedules the refetch before tok expires: from its
+// full lifetime, or, given the client's clock skew (client minus server,
+// as convex-js subtracts it from Date.now()), from what is left of it on
+// the server's clock. The delay is capped at 20 days.
+func (e *Engine) scheduleTokenRefetch(tok *Token, clientSkew *time.Duration) {
 	c := e.consumer
 	if c.state == amNoAuth || tok == nil || tok.IssuedAt.IsZero() || tok.ExpiresAt.IsZero() {
 		return
 	}
 	life := tok.ExpiresAt.Sub(tok.IssuedAt)
 	if life <= 2*time.Second {
+		e.consumerEvent("token does not live long enough: no refetch scheduled")
 		return
 	}
-	delay := life - c.cfg.Leeway
-	if delay < 0 {
+	validity := life
+	if clientSkew != nil {
+		validity = tok.ExpiresAt.Sub(e.now().Add(-*clientSkew))
+		if validity < 0 {
+			validity = 0
+		}
+	}
+	delay := min(maximumRefreshDelay, validity-c.cfg.Leeway)
+	if delay <= 0 {
+		e.consumerEvent(fmt.Sprintf("leeway %s is larger than the token's validity %s: refetching at once", c.cfg.Leeway, validity.Round(time.Second)))
 		delay = 0
 	}
-	epoch := c.epoch
-	cfg := c.config
 	e.setAMState(amScheduled)
+	c.refetchSeq++
+	seq := c.refetchSeq
+	// Only leaving waitingForScheduledRefetch clears the timer: a socket
+	// stop or a reauthentication in flight does not (convex-js #22).
 	c.refetchTimer = e.clock.AfterFunc(delay, func() {
 		e.post(func() {
-			if c.state != amScheduled || c.config != cfg || c.epoch != epoch {
+			if c.state != amScheduled || c.refetchSeq != seq {
 				return
 			}
 			c.refetchTimer = nil
@@ -451,17 +551,28 @@ func (e *Engine) onTransition(tag int) {
 	}
 	switch c.state {
 	case amWaitingCached:
-		e.consumerEvent("server confirmed the cached token; fetching a fresh one")
 		cfg := c.config
-		e.refetchToken(nil)
+		if c.cfg.InitialAuthTokenReuse && c.auth != nil {
+			e.consumerEvent("server confirmed the cached token; initialAuthTokenReuse keeps it")
+			// The deployment's clock-skew estimate; the model's is the
+			// one it makes from each token's iat.
+			skew := -e.skew
+			e.scheduleTokenRefetch(c.auth, &skew)
+		} else {
+			e.consumerEvent("server confirmed the cached token; fetching a fresh one")
+			e.refetchToken(nil)
+		}
 		e.onAuthChange(cfg, true)
 	case amWaitingFresh:
 		e.consumerEvent("server confirmed the fresh token")
 		e.notifyRefreshChange(false)
-		cfg, hadAuth := c.config, c.hadAuth
-		e.scheduleTokenRefetch(c.freshToken)
+		cfg := c.config
+		e.scheduleTokenRefetch(c.freshToken, nil)
 		c.attempts = 0
-		if !hadAuth {
+		// convex-js reads hadAuth after the schedule replaced the state,
+		// where it is undefined: onAuthChange(true) fires whenever a
+		// refetch was scheduled.
+		if c.state != amWaitingFresh || !c.hadAuth {
 			e.onAuthChange(cfg, true)
 		}
 	}
@@ -483,9 +594,11 @@ func (e *Engine) onAuthError(attempted bool, base int, msg string) {
 func (e *Engine) tryToReauthenticate(msg string) {
 	c := e.consumer
 	if c.state == amNoAuth || (c.state == amWaitingFresh && c.attempts >= maxConfirmationAttempts) {
-		e.consumerEvent(fmt.Sprintf("failed to authenticate: %q; giving up", msg))
+		// convex-js clears the local sync state's auth only: nothing is
+		// sent; the connection the deployment closes comes back without it.
+		e.consumerEvent(fmt.Sprintf("failed to authenticate: %q; giving up (local auth cleared, nothing sent)", msg))
 		if c.auth != nil {
-			e.clientClearAuth()
+			e.syncClearAuth()
 		}
 		if c.state != amNoAuth {
 			e.authFailed(c.config)
@@ -496,29 +609,33 @@ func (e *Engine) tryToReauthenticate(msg string) {
 		c.attempts++
 	}
 	e.notifyRefreshChange(true)
-	e.stopSocket()
-	cfg := c.config
-	prev := c.state
-	e.fetchGuarded(cfg, true, "reauthenticate", func(outdated bool, tok *Token) {
-		if outdated {
-			if c.socket == socketStopped {
-				e.consumerEvent("reauthentication outdated: the socket is left stopped (convex-js #181)")
-			}
+	e.stopSocket(func() {
+		if c.state == amNoAuth {
+			e.consumerEvent("reauthentication: no auth config once the socket closed; the socket is left stopped (convex-js #181)")
 			return
 		}
-		if tok != nil && e.isNewAuth(tok) {
-			e.authenticate(tok)
-			c.hadAuth = prev == amNotRefetching || prev == amScheduled
-			c.freshToken = tok
-			e.setAMState(amWaitingFresh)
-		} else {
-			e.consumerEvent("reauthentication failed: no new token")
-			if c.auth != nil {
-				e.clientClearAuth()
+		e.fetchGuarded(c.config, true, "reauthenticate", func(outdated bool, tok *Token) {
+			if outdated {
+				if c.socket == socketStopped {
+					e.consumerEvent("reauthentication outdated: the socket is left stopped (convex-js #181)")
+				}
+				return
 			}
-			e.authFailed(cfg)
-		}
-		e.tryRestartSocket()
+			cfg := c.config
+			if tok != nil && e.isNewAuth(tok) {
+				e.authenticate(tok)
+				c.hadAuth = c.state == amNotRefetching || c.state == amScheduled
+				c.freshToken = tok
+				e.setAMState(amWaitingFresh)
+			} else {
+				e.consumerEvent("reauthentication failed: no new token (local auth cleared)")
+				if c.auth != nil {
+					e.syncClearAuth()
+				}
+				e.authFailed(cfg)
+			}
+			e.tryRestartSocket()
+		})
 	})
 }
 
@@ -531,37 +648,49 @@ func (e *Engine) isNewAuth(t *Token) bool {
 }
 
 // authenticate is LocalSyncState.setAuth plus the send.
-func (e *Engine) authenticate(t *Token) { e.syncAuth(t, "Authenticate") }
+func (e *Engine) authenticate(t *Token) { e.syncAuth(t, "Authenticate", true) }
 
 // clientClearAuth is ConvexReactClient.clearAuth: Authenticate None.
-func (e *Engine) clientClearAuth() { e.syncAuth(nil, "Authenticate None (clearAuth)") }
+func (e *Engine) clientClearAuth() { e.syncAuth(nil, "Authenticate None (clearAuth)", true) }
 
-// syncAuth sets the auth the client holds; unless the socket is paused or
-// stopped it advances the identity version and sends it.
-func (e *Engine) syncAuth(t *Token, reason string) {
+// syncClearAuth is LocalSyncState.clearAuth alone: nothing is sent.
+func (e *Engine) syncClearAuth() { e.syncAuth(nil, "", false) }
+
+// syncAuth sets the auth the client holds. Unless the local sync state is
+// paused it advances the identity version, a stopped socket included; the
+// message goes out only on a ready, unpaused socket.
+func (e *Engine) syncAuth(t *Token, reason string, send bool) {
 	c := e.consumer
 	c.auth = t
-	if c.socket != socketReady {
+	if !c.syncPaused {
+		c.identityVersion++
+	}
+	if !send || c.socket != socketReady || c.wsPaused {
 		return
 	}
-	c.identityVersion++
 	e.sendConvex(convexMsg{auth: true, token: t, tag: c.identityVersion, reason: reason})
 }
 
+// pauseSocket pauses the local sync state always, and the socket if it is
+// ready.
 func (e *Engine) pauseSocket() {
 	c := e.consumer
-	if c.socket == socketReady {
-		c.socket = socketPaused
+	c.syncPaused = true
+	if c.socket == socketReady && !c.wsPaused {
+		c.wsPaused = true
 		e.consumerEvent("socket paused")
 	}
 }
 
+// resumeSocket acts on a ready, paused socket only: a stopped or
+// disconnected one (and the local sync state) stay as they are.
 func (e *Engine) resumeSocket() {
 	c := e.consumer
-	if c.socket != socketPaused {
+	if c.socket != socketReady || !c.wsPaused {
 		return
 	}
-	c.socket = socketReady
+	c.wsPaused = false
+	c.syncPaused = false
 	e.consumerEvent("socket resumed")
 	if c.auth != nil {
 		c.identityVersion++
@@ -569,39 +698,87 @@ func (e *Engine) resumeSocket() {
 	}
 }
 
-func (e *Engine) stopSocket() {
+// stopSocket is WebSocketManager.stop; closed runs once the old socket has
+// closed: after the close handshake for a ready socket, in a microtask
+// otherwise.
+func (e *Engine) stopSocket(closed func()) {
+	c := e.consumer
+	was := c.socket
+	if was != socketStopped {
+		c.socket = socketStopped
+		c.wsPaused = false
+		c.epoch++
+		c.queue = nil
+		c.serverToken = nil
+		e.consumerEvent("socket stopped")
+	}
+	if was != socketReady {
+		e.queueMicrotask(closed)
+		return
+	}
+	e.after(socketCloseDelay, func() {
+		e.consumerEvent("old socket closed")
+		closed()
+	})
+}
+
+func (e *Engine) tryRestartSocket() {
+	if e.consumer.socket != socketStopped {
+		return
+	}
+	e.openSocket("socket restarted")
+}
+
+// openSocket connects: onOpen re-sends the query set and the auth the
+// client holds (LocalSyncState.restart), which unpauses the sync state.
+func (e *Engine) openSocket(why string) {
+	c := e.consumer
+	c.socket = socketReady
+	c.wsPaused = false
+	c.syncPaused = false
+	e.consumerEvent(why)
+	if c.auth == nil {
+		c.identityVersion = 0
+		e.sendConvex(convexMsg{tag: 0, reason: "query after connect"})
+		return
+	}
+	c.identityVersion = 1
+	e.sendConvex(convexMsg{auth: true, token: c.auth, tag: 1, reason: "Authenticate (on connect)"})
+}
+
+// serverClosed is the deployment closing the connection after an
+// AuthError. A socket the client stopped itself stays stopped; otherwise
+// the client reconnects after a backoff (1 s, doubling up to 16 s).
+func (e *Engine) serverClosed() {
 	c := e.consumer
 	if c.socket == socketStopped {
 		return
 	}
-	c.socket = socketStopped
+	backoff := min(reconnectBackoff<<min(c.retries, 4), reconnectBackoffMax)
+	c.retries++
+	c.socket = socketDisconnected
+	c.wsPaused = false
 	c.epoch++
 	c.queue = nil
 	c.serverToken = nil
-	e.consumerEvent("socket stopped")
-}
-
-func (e *Engine) tryRestartSocket() {
-	c := e.consumer
-	if c.socket != socketStopped {
-		return
-	}
-	c.socket = socketReady
-	e.consumerEvent("socket restarted")
-	if c.auth == nil {
-		c.identityVersion = 0
-		e.sendConvex(convexMsg{tag: 0, reason: "query after restart"})
-		return
-	}
-	c.identityVersion = 1
-	e.sendConvex(convexMsg{auth: true, token: c.auth, tag: 1, reason: "Authenticate (after restart)"})
+	c.reconnectSeq++
+	seq := c.reconnectSeq
+	e.consumerEvent(fmt.Sprintf("the deployment closed the socket after the auth error: reconnecting in %s", backoff))
+	e.after(backoff, func() {
+		// A stop does not cancel the scheduled reconnect, and connect
+		// accepts a stopped socket.
+		if c.reconnectSeq != seq || (c.socket != socketDisconnected && c.socket != socketStopped) {
+			return
+		}
+		e.openSocket("socket reconnected")
+	})
 }
 
 // rerunQuery asks the deployment to run the subscribed query again under
 // the identity it holds (reactivity, or the interval).
 func (e *Engine) rerunQuery(reason string) {
 	c := e.consumer
-	if c == nil || c.socket != socketReady || !e.mounted {
+	if c == nil || c.socket != socketReady || c.wsPaused || !e.mounted {
 		return
 	}
 	e.sendConvex(convexMsg{tag: c.identityVersion, reason: reason})
@@ -685,9 +862,13 @@ func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {
 		} else {
 			e.onAuthError(false, m.tag, res.AuthError)
 		}
+		if m.epoch == c.epoch {
+			e.serverClosed()
+		}
 		e.consumerChanged(before)
 		return
 	}
+	c.retries = 0
 	if m.auth {
 		c.serverToken = tok
 	}

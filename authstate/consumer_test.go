@@ -219,8 +219,226 @@ func TestAuthManagerTransitions(t *testing.T) {
 			act:   func(h *harness) { h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion, "x") }) },
 			state: "noAuth", socket: "ready", authed: true,
 			check: func(t *testing.T, h *harness) {
-				if !hasDetail(h, KindConvex, "Authenticate None") {
-					t.Error("no Authenticate None after giving up")
+				// Item 5: LocalSyncState.clearAuth alone; nothing is sent.
+				if hasDetail(h, KindConvex, "Authenticate None") {
+					t.Error("giving up sent Authenticate None; convex-js only clears the local auth")
+				}
+				if c := h.e.Snapshot().Convex; c.Auth != nil {
+					t.Error("giving up kept the local auth")
+				}
+			},
+		},
+		{
+			// Item 6: after the third rejected fresh token the client gives
+			// up without stopping the socket; the deployment closes it and
+			// the client reconnects after 1 s with no identity.
+			name: "give up after rejected fresh tokens: the deployment closes the socket, reconnect after 1 s without identity",
+			act: func(h *harness) {
+				*h.convex().rejectAuth = 10
+				h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-1, "rejected") })
+			},
+			state: "noAuth", socket: "ready", authed: false,
+			check: func(t *testing.T, h *harness) {
+				var closed, reopened time.Time
+				for _, ev := range h.e.Log().All() {
+					switch {
+					case ev.Kind == KindConvex && strings.Contains(ev.Detail, "closed the socket"):
+						closed = ev.At
+					case ev.Kind == KindConvex && strings.Contains(ev.Detail, "socket reconnected"):
+						reopened = ev.At
+					}
+				}
+				if closed.IsZero() || reopened.IsZero() {
+					t.Fatalf("no server close and reconnect:\n%s", strings.Join(details(h, KindConvex), "\n"))
+				}
+				if d := reopened.Sub(closed); d != time.Second {
+					t.Errorf("reconnected %s after the close, want 1s", d)
+				}
+				if !hasDetail(h, KindQueryResult, "under no identity") {
+					t.Error("the reconnected socket did not run the query with no identity")
+				}
+			},
+		},
+		{
+			// Item 6: the socket shows as disconnected until the reconnect.
+			name: "the deployment closes the socket after an auth error: disconnected until the reconnect",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) {
+					e.resetAuthState()
+					e.answered(convexMsg{tag: e.consumer.identityVersion, epoch: e.consumer.epoch, reason: "test"}, e.consumer.auth, QueryResult{AuthError: "expired"}, nil)
+					if s := e.consumer.socketWord(); s != "disconnected" {
+						t.Errorf("socket %s right after the close, want disconnected", s)
+					}
+				})
+			},
+			state: "noAuth", socket: "ready", authed: true,
+			check: func(t *testing.T, h *harness) {
+				if !hasDetail(h, KindConvex, "reconnecting in 1s") || !hasDetail(h, KindConvex, "socket reconnected") {
+					t.Errorf("no disconnect and reconnect:\n%s", strings.Join(details(h, KindConvex), "\n"))
+				}
+			},
+		},
+		{
+			// Item 4: hadAuth is read after the schedule replaced the state.
+			name: "fresh token confirmed while the client had auth: onAuthChange(true) all the same",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) {
+					e.consumer.convexAuth = boolp(false)
+					e.refetchToken(nil)
+				})
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+		},
+		{
+			// Item 7 (convex-js #22): the scheduled refetch is not cancelled
+			// by the socket stop; it makes the reauthentication outdated and
+			// restarts the socket itself.
+			name: "scheduled refetch fires during a reauthentication: the reauth is outdated, the refetch restarts the socket",
+			act: func(h *harness) {
+				h.b.mu.Lock()
+				h.b.hold = true
+				h.b.mu.Unlock()
+				h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-1, "rejected") })
+				h.clock.Advance(15 * time.Minute)
+				h.settle()
+				h.b.mu.Lock()
+				h.b.hold = false
+				h.b.mu.Unlock()
+				for h.b.Held() > 0 {
+					h.b.release(0)
+					h.settle()
+				}
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+			check: func(t *testing.T, h *harness) {
+				for _, want := range []string{"scheduled token refetch", "reauthentication outdated", "socket restarted"} {
+					if !hasDetail(h, KindConvex, want) {
+						t.Errorf("no %q event:\n%s", want, strings.Join(details(h, KindConvex), "\n"))
+					}
+				}
+			},
+		},
+		{
+			// Item 8: a setAuth during the close wait whose token arrives
+			// first: after the close the reauthentication fetches with the
+			// new config and restarts the socket.
+			name: "setAuth during the reauthentication's close wait, resolved first: rescued",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) {
+					e.onAuthError(true, e.consumer.identityVersion-1, "rejected")
+					e.setConfig(&amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: e.consumer.effect})
+				})
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+			check: func(t *testing.T, h *harness) {
+				if hasDetail(h, KindConvex, "left stopped") {
+					t.Error("the socket was left stopped")
+				}
+			},
+		},
+		{
+			// Item 8: the same setAuth with its token still held when the
+			// close completes: no auth config then, the client wedges.
+			name: "setAuth during the reauthentication's close wait, resolved later: wedged",
+			act: func(h *harness) {
+				h.b.mu.Lock()
+				h.b.hold = true
+				h.b.mu.Unlock()
+				h.inLoop(func(e *Engine) {
+					e.setCache(nil, "test", 0)
+					e.onAuthError(true, e.consumer.identityVersion-1, "rejected")
+					e.setConfig(&amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: e.consumer.effect})
+				})
+				h.b.mu.Lock()
+				h.b.hold = false
+				h.b.mu.Unlock()
+				for h.b.Held() > 0 {
+					h.b.release(0)
+					h.settle()
+				}
+			},
+			state: "waitingForServerConfirmationOfCachedToken", socket: "stopped", authed: true,
+			check: func(t *testing.T, h *harness) {
+				if !hasDetail(h, KindConvex, "no auth config once the socket closed") {
+					t.Errorf("no early return after the close:\n%s", strings.Join(details(h, KindConvex), "\n"))
+				}
+				if n := h.e.Snapshot().TokenRequests; n != 3 {
+					t.Errorf("%d token requests, want 3: the reauthentication never fetched", n)
+				}
+			},
+		},
+		{
+			// Item 9: a stop does not pause the local sync state.
+			name: "clearAuth while the socket is stopped: identityVersion still moves",
+			act: func(h *harness) {
+				h.b.mu.Lock()
+				h.b.hold = true
+				h.b.mu.Unlock()
+				h.inLoop(func(e *Engine) { e.onAuthError(true, e.consumer.identityVersion-1, "rejected") })
+				h.inLoop(func(e *Engine) {
+					before := e.consumer.identityVersion
+					e.clientClearAuth()
+					if e.consumer.identityVersion != before+1 {
+						t.Errorf("identityVersion %d → %d on clearAuth with a stopped socket, want +1", before, e.consumer.identityVersion)
+					}
+				})
+				h.b.mu.Lock()
+				h.b.hold = false
+				h.b.mu.Unlock()
+				for h.b.Held() > 0 {
+					h.b.release(0)
+					h.settle()
+				}
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+		},
+		{
+			// Item 10: the hook reports isRefreshing && isAuthenticated.
+			name: "isRefreshing is reported only while authenticated",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) {
+					e.consumer.refreshing = true
+					e.consumer.convexAuth = boolp(false)
+				})
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: false,
+			check: func(t *testing.T, h *harness) {
+				if h.e.Snapshot().Convex.IsRefreshing {
+					t.Error("isRefreshing true while not authenticated")
+				}
+			},
+		},
+		{
+			// Item 11: a cached token still resolves in a later microtask,
+			// so a second setConfig in the same tick makes the first outdated.
+			name: "two setConfigs in one tick with a cached token: the first is outdated",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) {
+					cfg := &amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: e.consumer.effect}
+					e.setConfig(cfg)
+					e.setConfig(cfg)
+				})
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+			check: func(t *testing.T, h *harness) {
+				if !hasDetail(h, KindConvex, "is outdated") {
+					t.Error("the first setConfig's cached token was not dropped as outdated")
+				}
+			},
+		},
+		{
+			// Item 12: MAXIMUM_REFRESH_DELAY.
+			name: "a token that lives 30 days: the refetch delay is capped at 20 days",
+			act: func(h *harness) {
+				h.inLoop(func(e *Engine) {
+					now := e.now()
+					e.scheduleTokenRefetch(&Token{Raw: "long", SessionID: e.view.id(), IssuedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}, nil)
+				})
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+			check: func(t *testing.T, h *harness) {
+				if !hasDetail(h, KindConvex, "scheduled in 480h0m0s") {
+					t.Errorf("no 20-day refetch delay:\n%s", strings.Join(details(h, KindConvex), "\n"))
 				}
 			},
 		},

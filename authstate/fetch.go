@@ -143,6 +143,9 @@ func (e *Engine) completed(p *promise, tok *Token, err error) {
 		}
 		e.emit(ev)
 	}
+	for _, c := range p.waiters {
+		c.failure = out.err
+	}
 	if p.provider != e.prov.gen {
 		e.emit(Event{Kind: KindFetchDiscarded, Fetch: p.id, Reason: "provider remounted", Detail: fmt.Sprintf("request #%d belongs to a provider that has since remounted", p.id)})
 		e.settle(p, out.token)
@@ -218,6 +221,9 @@ type Call struct {
 	StartedAt, DoneAt time.Time
 	// done receives the result, for calls the Convex model made.
 	done func(*Token)
+	// failure is the error of the last request the call waited on, if it
+	// failed (a fetchToken that rejects reads it).
+	failure error
 }
 
 type fetcher struct {

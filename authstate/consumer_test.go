@@ -267,7 +267,7 @@ func TestAuthManagerTransitions(t *testing.T) {
 					e.resetAuthState()
 					e.answered(convexMsg{tag: e.consumer.identityVersion, epoch: e.consumer.epoch, reason: "test"}, e.consumer.auth, QueryResult{AuthError: "expired"}, nil)
 					if s := e.consumer.socketWord(); s != "disconnected" {
-						t.Errorf("socket %s right after the close, want disconnected", s)
+						h.t.Errorf("socket %s right after the close, want disconnected", s)
 					}
 				})
 			},
@@ -379,7 +379,7 @@ func TestAuthManagerTransitions(t *testing.T) {
 					before := e.consumer.identityVersion
 					e.clientClearAuth()
 					if e.consumer.identityVersion != before+1 {
-						t.Errorf("identityVersion %d → %d on clearAuth with a stopped socket, want +1", before, e.consumer.identityVersion)
+						h.t.Errorf("identityVersion %d → %d on clearAuth with a stopped socket, want +1", before, e.consumer.identityVersion)
 					}
 				})
 				h.b.mu.Lock()
@@ -564,5 +564,70 @@ func TestConsumerSignOutSettlesUnauthenticated(t *testing.T) {
 				t.Fatalf("after sign-out: isLoading=%v isAuthenticated=%v, want false/false", c.IsLoading, c.IsAuthenticated)
 			}
 		})
+	}
+}
+
+// Item 12: initialAuthTokenReuse keeps the confirmed cached token and
+// schedules its refetch from what is left of it on the server's clock.
+func TestInitialAuthTokenReuse(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sleep time.Duration // the tab sleeps this long before setAuth
+		skew  time.Duration // server clock minus client clock
+		want  string
+	}{
+		{"fresh token", 0, 0, "scheduled in 14m50s"},
+		{"token 10 min old", 10 * time.Minute, 0, "scheduled in 4m50s"},
+		{"server 3 min ahead", 0, 3 * time.Minute, "scheduled in 11m50s"},
+		{"server 20 min ahead: expired on its clock", 0, 20 * time.Minute, "refetching at once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, func(b *fakeBackend) Config {
+				return Config{Policy: "pr329", Consumer: &ConsumerConfig{Backend: fakeConvex{b: b, rejectAuth: new(int)}, InitialAuthTokenReuse: true}}
+			})
+			if n := h.e.Snapshot().TokenRequests; n != 1 {
+				t.Errorf("%d token requests at start, want 1: the confirmed cached token is reused", n)
+			}
+			h.clock.Advance(tc.sleep)
+			h.settle()
+			h.inLoop(func(e *Engine) {
+				e.skew = tc.skew
+				e.setConfig(&amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: e.consumer.effect})
+			})
+			if !hasDetail(h, KindConvex, tc.want) {
+				t.Errorf("want %q:\n%s", tc.want, strings.Join(details(h, KindConvex), "\n"))
+			}
+			if c := h.e.Snapshot().Convex; !c.IsAuthenticated {
+				t.Errorf("not authenticated: %+v", c)
+			}
+		})
+	}
+}
+
+// Item 12: a fetchToken that rejects is not caught by the
+// AuthenticationManager: setConfig stops half-way, the socket stays paused
+// and useConvexAuth stays loading (the original form of convex-js #181).
+func TestFetchTokenThrows(t *testing.T) {
+	for _, throws := range []bool{false, true} {
+		h := startHarness(t, func(b *fakeBackend) Config {
+			return Config{Policy: "pr329", Consumer: &ConsumerConfig{Backend: fakeConvex{b: b, rejectAuth: new(int)}, FetchTokenThrows: throws}}
+		})
+		h.b.mu.Lock()
+		h.b.failNext = []error{netErr{}}
+		h.b.mu.Unlock()
+		h.rotate()
+		c := h.e.Snapshot().Convex
+		if !throws {
+			if !c.IsAuthenticated {
+				t.Errorf("a fetchToken that returns null: not authenticated after the refetch: %+v", c)
+			}
+			continue
+		}
+		if c.AuthState != "noAuth" || c.Socket != "paused" || !c.IsLoading {
+			t.Errorf("a fetchToken that throws: state %s, socket %s, loading %v; want noAuth, paused, loading forever\n%s", c.AuthState, c.Socket, c.IsLoading, strings.Join(details(h, KindConvex), "\n"))
+		}
+		if !hasDetail(h, KindConvex, "fetchToken threw") {
+			t.Error("no event says the rejection went unhandled")
+		}
 	}
 }

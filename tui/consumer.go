@@ -123,7 +123,7 @@ func (m *Model) socketWord(s string) string {
 	st := m.styles
 	style := st.Value
 	switch s {
-	case "paused":
+	case "paused", "disconnected":
 		style = st.Warn
 	case "stopped":
 		style = st.Bad

@@ -425,7 +425,8 @@ func (e *Engine) fetchGuarded(cfg *amConfig, force bool, why string, k func(outd
 	c.configVersion++
 	v := c.configVersion
 	var call *Call
-	call = e.call("", cfg.f, force, "convex: "+why, func(tok *Token) {
+	call = e.fetchFor(cfg.f, force, "convex: "+why, func(tok *Token) {
+		// call is set by then: the continuation is a microtask.
 		e.queueMicrotask(func() {
 			if c.cfg.FetchTokenThrows && tok == nil && call.failure != nil {
 				e.emit(Event{Kind: KindConvex, Reason: "unhandled rejection", Detail: fmt.Sprintf("fetchToken threw (%v): nothing catches it, so %s stops here; auth manager frozen in %s, socket %s", call.failure, why, c.state, c.socketWord())})

@@ -14,8 +14,8 @@ func (e *Engine) fetch(name string, force bool, cause string) *Call {
 
 // fetchFor calls fetchAccessToken on fetcher f (one that Convex captured
 // earlier, perhaps) and hands the result to done.
-func (e *Engine) fetchFor(f fetcher, force bool, cause string, done func(*Token)) {
-	e.call("", f, force, cause, done)
+func (e *Engine) fetchFor(f fetcher, force bool, cause string, done func(*Token)) *Call {
+	return e.call("", f, force, cause, done)
 }
 
 func (e *Engine) call(name string, f fetcher, force bool, cause string, done func(*Token)) *Call {

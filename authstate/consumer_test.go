@@ -279,6 +279,35 @@ func TestAuthManagerTransitions(t *testing.T) {
 			},
 		},
 		{
+			// Item 6: a stop does not cancel the reconnect the close
+			// scheduled, and connect accepts a stopped socket: it reopens
+			// while the reauthentication's fetch is still out.
+			name: "stop while disconnected: the scheduled reconnect still reopens the socket",
+			act: func(h *harness) {
+				h.b.mu.Lock()
+				h.b.hold = true
+				h.b.mu.Unlock()
+				h.inLoop(func(e *Engine) {
+					c := e.consumer
+					// An auth error for an older identity: ignored, but the
+					// deployment closes the socket all the same.
+					e.answered(convexMsg{tag: c.identityVersion - 3, epoch: c.epoch, reason: "test"}, c.auth, QueryResult{AuthError: "old"}, nil)
+					e.onAuthError(true, c.identityVersion-1, "rejected")
+				})
+				if !hasDetail(h, KindConvex, "socket reconnected") {
+					h.t.Errorf("the socket did not reopen while the reauthentication waited:\n%s", strings.Join(details(h, KindConvex), "\n"))
+				}
+				h.b.mu.Lock()
+				h.b.hold = false
+				h.b.mu.Unlock()
+				for h.b.Held() > 0 {
+					h.b.release(0)
+					h.settle()
+				}
+			},
+			state: "waitingForScheduledRefetch", socket: "ready", authed: true,
+		},
+		{
 			// Item 4: hadAuth is read after the schedule replaced the state.
 			name: "fresh token confirmed while the client had auth: onAuthChange(true) all the same",
 			act: func(h *harness) {

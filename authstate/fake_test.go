@@ -26,6 +26,8 @@ type fakeBackend struct {
 	// as Better Auth does within the same second.
 	repeat bool
 	last   *Token
+	// tamper, if set, changes each token the server mints.
+	tamper func(*Token)
 }
 
 func newFakeBackend(clock Clock) *fakeBackend {
@@ -60,6 +62,9 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*Token, error) {
 	} else if b.live[b.cookie] {
 		now := b.clock.Now()
 		tok = &Token{Raw: fmt.Sprintf("jwt-%s-%d", b.cookie, b.tokenReqs), SessionID: b.cookie, IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute), Verified: true}
+		if b.tamper != nil {
+			b.tamper(tok)
+		}
 		b.last = tok
 	} else {
 		err = statusErr(401)

@@ -2,6 +2,7 @@ package authstate
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -330,5 +331,46 @@ func TestPollerPicksUpRotation(t *testing.T) {
 	}
 	if polls != 1 || after != polls {
 		t.Fatalf("polls: %d in the first interval, %d after turning polling off; want 1 and 1", polls, after)
+	}
+}
+
+// A token that failed verification teaches the engine nothing about the
+// server's clock: one minted 66 minutes ago that expired 51 minutes ago
+// must not make the client believe the server is 66 minutes behind, which
+// would make the token look fresh. v0.12 and pr329 serve it (they do not
+// verify) and the checker flags it; hardened does not serve it.
+func TestUnverifiedTokenTeachesNoSkew(t *testing.T) {
+	for _, tc := range []struct {
+		policy     string
+		violations []string
+		got        string
+	}{{"v0.12", []string{InvariantUnverified}, "S1"}, {"pr329", []string{InvariantUnverified}, "S1"}, {"hardened", nil, "none"}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			h := newHarness(t, tc.policy, false)
+			h.b.tamper = func(tok *Token) {
+				tok.IssuedAt = tok.IssuedAt.Add(-66 * time.Minute)
+				tok.ExpiresAt = tok.IssuedAt.Add(15 * time.Minute)
+				tok.Verified, tok.Problem = false, "expired 51m ago"
+			}
+			h.fetch("a", false)
+			s := h.e.Snapshot()
+			if !s.ServerNow.Equal(h.clock.Now()) {
+				t.Errorf("server clock estimated at %s, client clock %s: learnt from a token that failed verification", s.ServerNow, h.clock.Now())
+			}
+			if got := h.sessionOf("a"); got != tc.got {
+				t.Errorf("a got %s, want %s", got, tc.got)
+			}
+			if got := h.violations(); !sameSet(got, tc.violations) {
+				t.Errorf("violations %v, want %v", got, tc.violations)
+			}
+			for _, v := range s.Violations {
+				if !strings.Contains(v.Reason, "failed verification: expired 51m ago") {
+					t.Errorf("violation %q does not say why", v.Reason)
+				}
+			}
+			if c := h.call("a"); tc.policy == "hardened" && !strings.Contains(c.Err, "not a sign-out") {
+				t.Errorf("hardened: a returned %+v; want an error that is not a sign-out", c)
+			}
+		})
 	}
 }

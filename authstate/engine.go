@@ -78,7 +78,7 @@ type Engine struct {
 	pollInterval   time.Duration
 	pollTimer      Timer
 	pollSeq        int
-	pollCancel     context.CancelFunc
+	poll           *inflightPoll // the get-session in flight, if any
 	mounted        bool
 	firstErr       error
 	// skew is the server's clock minus the client's, estimated from the

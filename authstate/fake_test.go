@@ -28,6 +28,8 @@ type fakeBackend struct {
 	last   *Token
 	// tamper, if set, changes each token the server mints.
 	tamper func(*Token)
+	// hangSession makes get-session wait until its caller gives up.
+	hangSession bool
 }
 
 func newFakeBackend(clock Clock) *fakeBackend {
@@ -88,6 +90,11 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*Token, error) {
 
 func (b *fakeBackend) GetSession(ctx context.Context) (*Session, error) {
 	b.mu.Lock()
+	if b.hangSession {
+		b.mu.Unlock()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	defer b.mu.Unlock()
 	if !b.live[b.cookie] {
 		return nil, nil

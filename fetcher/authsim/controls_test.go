@@ -327,7 +327,7 @@ func FuzzServeHTTP(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.ct, s.body, s.cookie, s.auth)
 	}
-	sim, err := New(Options{Origin: "http://sim.test", Secret: testSecret})
+	sim, err := New(Options{Origin: "http://sim.test", TrustedOrigins: []string{"http://localhost:3210"}, Secret: testSecret})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -233,7 +233,7 @@ func TestSimOnEveryInterface(t *testing.T) {
 	if !strings.Contains(errOut, "warning") || !strings.Contains(errOut, "not loopback only") || !strings.Contains(errOut, "--addr 127.0.0.1:") {
 		t.Errorf("stderr %q: want a warning about listening beyond loopback", errOut)
 	}
-	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.Contains(out, "[::]") {
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.Contains(out, "http://[::]:") {
 		t.Errorf("base URL %q (output %q): want a usable loopback origin", base, out)
 	}
 	u, err := url.Parse(base)

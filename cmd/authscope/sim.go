@@ -69,7 +69,11 @@ func runSim(ctx context.Context, o simOptions, stdout, stderr io.Writer) error {
 	mux.Handle("/", srv)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	email, password := srv.DefaultUser()
-	fmt.Fprintf(stdout, "authscope simulator (%s) listening on %s\n", srv.Alg(), origin)
+	if exposed {
+		fmt.Fprintf(stdout, "authscope simulator (%s) listening on %s, origin %s\n", srv.Alg(), ln.Addr(), origin)
+	} else {
+		fmt.Fprintf(stdout, "authscope simulator (%s) listening on %s\n", srv.Alg(), origin)
+	}
 	fmt.Fprintf(stdout, "  Better Auth base URL: %s/api/auth\n", origin)
 	if len(trusted) > 0 {
 		fmt.Fprintf(stdout, "  trusted origins:      %s\n", strings.Join(append([]string{origin}, trusted...), ", "))

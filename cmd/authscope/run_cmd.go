@@ -128,7 +128,11 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		}
 	}
 	if targetFailed > 0 {
-		return fail(exitUsage, "the target failed in %d run(s) where the scenario asked for no fault; those runs are not verdicts (see ERROR above)", targetFailed)
+		where := "see ERROR above"
+		if o.json {
+			where = "see target_error in the results"
+		}
+		return fail(exitUsage, "the target failed in %d run(s) where the scenario asked for no fault; those runs are not verdicts (%s)", targetFailed, where)
 	}
 	for _, r := range results {
 		if !r.Passed {

@@ -11,6 +11,9 @@ import (
 // Invariants:
 //   - gone-session: a call was served a token bound to a session the client
 //     already knew had rotated away or ended;
+//   - unverified: a call was served a token whose signature or claims did
+//     not check out against the server's JWKS (alg none, an unknown key, a
+//     JWKS that could not be fetched, an expired token…);
 //   - expired: a call was served a token past its exp;
 //   - late-overwrite: a request wrote the cache after a newer request (or a
 //     clear made after it started) had already written it;
@@ -25,8 +28,8 @@ type Checker struct {
 	newest    int
 	started   int
 	whoNewest string
-	// skew estimates the server's clock from the iat of the latest token,
-	// like the engine does.
+	// skew estimates the server's clock from the iat of the latest verified
+	// token, like the engine does.
 	skew time.Duration
 }
 
@@ -36,6 +39,7 @@ func NewChecker() *Checker { return &Checker{gone: map[string]string{}} }
 // Invariant names, used in violation events' Cause.
 const (
 	InvariantGoneSession    = "gone-session"
+	InvariantUnverified     = "unverified"
 	InvariantExpired        = "expired"
 	InvariantLateOverwrite  = "late-overwrite"
 	InvariantPendingClobber = "pending-clobber"
@@ -56,7 +60,7 @@ func (c *Checker) Observe(ev Event) []Event {
 	case KindSessionObserved:
 		delete(c.gone, ev.Session)
 	case KindFetchResolved:
-		if ev.Token != nil && !ev.Token.IssuedAt.IsZero() {
+		if ev.Token != nil && ev.Token.Verified && !ev.Token.IssuedAt.IsZero() {
 			c.skew = ev.Token.IssuedAt.Sub(ev.At)
 		}
 	case KindFetchStarted:
@@ -99,6 +103,9 @@ func (c *Checker) Observe(ev Event) []Event {
 		}
 		if to, ok := c.gone[ev.Token.Session]; ok {
 			return []Event{violation(ev, InvariantGoneSession, fmt.Sprintf("served %s a token bound to %s, which the client already knows is gone (now %s)", ev.Call, ev.Token.Session, to))}
+		}
+		if !ev.Token.Verified {
+			return []Event{violation(ev, InvariantUnverified, fmt.Sprintf("served %s a token that failed verification: %s", ev.Call, orNotVerified(ev.Token.Problem)))}
 		}
 		if now := ev.At.Add(c.skew); !ev.Token.ExpiresAt.IsZero() && !now.Before(ev.Token.ExpiresAt) {
 			return []Event{violation(ev, InvariantExpired, fmt.Sprintf("served %s a token that expired %s before", ev.Call, now.Sub(ev.Token.ExpiresAt).Round(time.Second)))}

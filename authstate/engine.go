@@ -78,13 +78,15 @@ type Engine struct {
 	pollInterval   time.Duration
 	pollTimer      Timer
 	pollSeq        int
-	pollCancel     context.CancelFunc
+	poll           *inflightPoll // the get-session in flight, if any
 	mounted        bool
 	firstErr       error
 	// skew is the server's clock minus the client's, estimated from the
-	// iat of the latest token, as convex-js does for cached tokens. A
-	// scenario's wait moves only the client's clock; the estimate makes it
-	// behave like a tab that slept.
+	// iat of the latest verified token, as convex-js does for cached
+	// tokens. A scenario's wait moves only the client's clock; the estimate
+	// makes it behave like a tab that slept. A token that failed
+	// verification teaches nothing: its iat could make an expired token
+	// look fresh.
 	skew time.Duration
 	// raw keeps the raw JWTs of recent tokens by fingerprint, for viewers
 	// that want to show one; events carry only the fingerprint.
@@ -378,7 +380,7 @@ func (e *Engine) now() time.Time { return e.clock.Now() }
 func (e *Engine) serverNow() time.Time { return e.now().Add(e.skew) }
 
 func (e *Engine) learnSkew(t *Token) {
-	if t != nil && !t.IssuedAt.IsZero() {
+	if t != nil && t.Verified && !t.IssuedAt.IsZero() {
 		e.skew = t.IssuedAt.Sub(e.now())
 	}
 }

@@ -35,6 +35,7 @@ const (
 	KindConsumerState                    // useConvexAuth's isLoading / isAuthenticated changed
 	KindQueryResult                      // the subscribed query answered
 	KindFlicker                          // a flicker window opened or closed
+	KindPollPending                      // a poll was due while get-session was still in flight: skipped
 	kindEnd
 )
 
@@ -63,6 +64,7 @@ var kindNames = [...]string{
 	KindConsumerState:    "consumer_state",
 	KindQueryResult:      "query_result",
 	KindFlicker:          "flicker",
+	KindPollPending:      "poll_pending",
 }
 
 func (k Kind) String() string {

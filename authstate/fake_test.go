@@ -26,6 +26,10 @@ type fakeBackend struct {
 	// as Better Auth does within the same second.
 	repeat bool
 	last   *Token
+	// tamper, if set, changes each token the server mints.
+	tamper func(*Token)
+	// hangSession makes get-session wait until its caller gives up.
+	hangSession bool
 }
 
 func newFakeBackend(clock Clock) *fakeBackend {
@@ -60,6 +64,9 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*Token, error) {
 	} else if b.live[b.cookie] {
 		now := b.clock.Now()
 		tok = &Token{Raw: fmt.Sprintf("jwt-%s-%d", b.cookie, b.tokenReqs), SessionID: b.cookie, IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute), Verified: true}
+		if b.tamper != nil {
+			b.tamper(tok)
+		}
 		b.last = tok
 	} else {
 		err = statusErr(401)
@@ -83,6 +90,11 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*Token, error) {
 
 func (b *fakeBackend) GetSession(ctx context.Context) (*Session, error) {
 	b.mu.Lock()
+	if b.hangSession {
+		b.mu.Unlock()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	defer b.mu.Unlock()
 	if !b.live[b.cookie] {
 		return nil, nil

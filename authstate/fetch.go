@@ -138,6 +138,9 @@ func (e *Engine) completed(p *promise, tok *Token, err error) {
 		e.learnSkew(tok)
 		ti := e.tokenInfo(tok)
 		ev := Event{Kind: KindFetchResolved, Fetch: p.id, Session: ti.Session, Token: ti, Detail: fmt.Sprintf("request #%d returned a token for %s", p.id, ti.Session)}
+		if !tok.Verified {
+			ev.Detail += " that failed verification: " + orNotVerified(tok.Problem)
+		}
 		if why := e.stale(tok); why != "" {
 			ev.Stale, ev.Reason = true, why
 		}
@@ -152,6 +155,13 @@ func (e *Engine) completed(p *promise, tok *Token, err error) {
 		return
 	}
 	e.policy.settle(e, p, out)
+}
+
+func orNotVerified(problem string) string {
+	if problem == "" {
+		return "not verified"
+	}
+	return problem
 }
 
 func transientWord(err error) string {

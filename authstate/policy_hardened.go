@@ -9,6 +9,10 @@ import (
 //   - a token whose sessionId claim is not the current session is never
 //     served (checked when serving from the cache and when a request
 //     returns);
+//   - a token that failed verification (signature, key, claims, expiry,
+//     checked against the server's JWKS and clock) is never cached nor
+//     served: it counts as a failure, retried like a transient one, never
+//     as a sign-out;
 //   - the cache is expiry-aware (HardenedLeeway early);
 //   - any session change (rotation, sign-in, sign-out) drops a cache and a
 //     pending request bound to another session right away, not at the next
@@ -41,6 +45,9 @@ func (hardened) usable(e *Engine, t *Token) string {
 	if t == nil {
 		return "empty"
 	}
+	if !t.Verified {
+		return "cached token failed verification"
+	}
 	if t.SessionID != e.view.id() {
 		return fmt.Sprintf("cached token is bound to %s, current session is %s", e.label(t.SessionID), e.label(e.view.id()))
 	}
@@ -71,6 +78,11 @@ func (h hardened) fetch(e *Engine, c *Call, f fetcher) {
 }
 
 func (h hardened) settle(e *Engine, p *promise, out outcome) {
+	if out.err == nil && !out.token.Verified {
+		why := unverified(orNotVerified(out.token.Problem))
+		e.emit(Event{Kind: KindFetchDiscarded, Fetch: p.id, Token: e.tokenInfo(out.token), Reason: "token failed verification: " + string(why), Detail: fmt.Sprintf("request #%d returned a token that failed verification (%s); it is not served", p.id, why)})
+		out = outcome{err: why}
+	}
 	if out.err != nil && IsTransient(out.err) && p.attempts <= len(hardenedBackoff) && e.prov.pending == p {
 		d := hardenedBackoff[p.attempts-1]
 		p.state = "waiting to retry"
@@ -111,6 +123,10 @@ func (h hardened) settle(e *Engine, p *promise, out outcome) {
 		e.clearPending(p.id, fmt.Sprintf("request #%d gave up", p.id))
 		if t := e.prov.cache; t != nil && h.usable(e, t) == "" {
 			e.settleWith(p, t, "")
+			return
+		}
+		if _, ok := out.err.(unverified); ok {
+			e.settleWith(p, nil, "no verified token, not a sign-out: "+out.err.Error())
 			return
 		}
 		e.settleWith(p, nil, "transient failure, not a sign-out: "+out.err.Error())
@@ -165,3 +181,11 @@ func (h hardened) readable(e *Engine) *Token {
 func (h hardened) providerState(e *Engine) (bool, bool) {
 	return e.view.pending && h.readable(e) == nil, e.view.s != nil
 }
+
+// unverified is the failure hardened makes of a token that did not verify.
+// It is retried like a transient failure: the JWKS may have been
+// unreachable, or the keys rotated.
+type unverified string
+
+func (u unverified) Error() string { return "the token failed verification: " + string(u) }
+func (unverified) Transient() bool { return true }

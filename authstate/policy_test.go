@@ -2,6 +2,7 @@ package authstate
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -331,4 +332,114 @@ func TestPollerPicksUpRotation(t *testing.T) {
 	if polls != 1 || after != polls {
 		t.Fatalf("polls: %d in the first interval, %d after turning polling off; want 1 and 1", polls, after)
 	}
+}
+
+// A token that failed verification teaches the engine nothing about the
+// server's clock: one minted 66 minutes ago that expired 51 minutes ago
+// must not make the client believe the server is 66 minutes behind, which
+// would make the token look fresh. v0.12 and pr329 serve it (they do not
+// verify) and the checker flags it; hardened does not serve it.
+func TestUnverifiedTokenTeachesNoSkew(t *testing.T) {
+	for _, tc := range []struct {
+		policy     string
+		violations []string
+		got        string
+	}{{"v0.12", []string{InvariantUnverified}, "S1"}, {"pr329", []string{InvariantUnverified}, "S1"}, {"hardened", nil, "none"}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			h := newHarness(t, tc.policy, false)
+			h.b.tamper = func(tok *Token) {
+				tok.IssuedAt = tok.IssuedAt.Add(-66 * time.Minute)
+				tok.ExpiresAt = tok.IssuedAt.Add(15 * time.Minute)
+				tok.Verified, tok.Problem = false, "expired 51m ago"
+			}
+			h.fetch("a", false)
+			s := h.e.Snapshot()
+			if !s.ServerNow.Equal(h.clock.Now()) {
+				t.Errorf("server clock estimated at %s, client clock %s: learnt from a token that failed verification", s.ServerNow, h.clock.Now())
+			}
+			if got := h.sessionOf("a"); got != tc.got {
+				t.Errorf("a got %s, want %s", got, tc.got)
+			}
+			if got := h.violations(); !sameSet(got, tc.violations) {
+				t.Errorf("violations %v, want %v", got, tc.violations)
+			}
+			for _, v := range s.Violations {
+				if !strings.Contains(v.Reason, "failed verification: expired 51m ago") {
+					t.Errorf("violation %q does not say why", v.Reason)
+				}
+			}
+			if c := h.call("a"); tc.policy == "hardened" && !strings.Contains(c.Err, "not a sign-out") {
+				t.Errorf("hardened: a returned %+v; want an error that is not a sign-out", c)
+			}
+		})
+	}
+}
+
+// A get-session that hangs shows: the poll in flight is in the snapshot,
+// the next poll due is skipped with a poll_pending event rather than
+// cancelling it, it fails with a timeout after PollTimeout, and an explicit
+// observation that replaces a poll in flight says so.
+func TestHangingPollShows(t *testing.T) {
+	h := newHarness(t, "pr329", false)
+	h.e.SetPollInterval(2 * time.Second)
+	h.settle()
+	h.b.mu.Lock()
+	h.b.hangSession = true
+	h.b.mu.Unlock()
+	kinds := func() map[Kind][]Event {
+		out := map[Kind][]Event{}
+		for _, ev := range h.e.Log().All() {
+			out[ev.Kind] = append(out[ev.Kind], ev)
+		}
+		return out
+	}
+
+	h.clock.Advance(2 * time.Second) // poll #2 goes out and hangs
+	s := h.e.Snapshot()
+	if s.PollInFlight == 0 || !s.PollStarted.Equal(h.clock.Now()) {
+		t.Fatalf("no poll in flight in the snapshot: %d since %s", s.PollInFlight, s.PollStarted)
+	}
+	first := s.PollInFlight
+	for range 3 { // three polls due while #2 hangs
+		h.clock.Advance(2 * time.Second)
+		s = h.e.Snapshot()
+	}
+	if s.PollInFlight != first {
+		t.Fatalf("poll #%d was replaced by #%d before it answered or timed out", first, s.PollInFlight)
+	}
+	k := kinds()
+	if len(k[KindPollPending]) != 1 || !strings.Contains(k[KindPollPending][0].Detail, "no answer for 2s") {
+		t.Errorf("poll_pending events %+v; want one saying the poll has had no answer for 2s", k[KindPollPending])
+	}
+	if len(k[KindPollFailed]) != 0 {
+		t.Errorf("failed before its timeout: %+v", k[KindPollFailed])
+	}
+
+	h.clock.Advance(PollTimeout - 6*time.Second) // #2 times out
+	s = h.e.Snapshot()
+	if !strings.HasPrefix(s.LastPollResult, "failed") || !strings.Contains(s.LastPollResult, "timed out") {
+		t.Errorf("last poll result %q; want a timeout failure", s.LastPollResult)
+	}
+	if f := kinds()[KindPollFailed]; len(f) != 1 || !strings.Contains(f[0].Reason, "no answer after 10s") {
+		t.Errorf("poll_failed events %+v; want one timeout", f)
+	}
+	if s.Session == nil || s.SessionLabel != "S1" {
+		t.Errorf("a poll that timed out dropped the session: %+v", s.Session)
+	}
+
+	// The next poll is in flight now (the tick at the timeout); an explicit
+	// observation replaces it, and says so.
+	h.clock.Advance(2 * time.Second)
+	h.e.Observe("test")
+	h.e.Snapshot()
+	f := kinds()[KindPollFailed]
+	if len(f) != 2 || !strings.Contains(f[1].Detail, "abandoned") || !strings.Contains(f[1].Detail, "a newer observation (test)") {
+		t.Errorf("poll_failed events %+v; want the replaced poll reported as abandoned", f)
+	}
+	h.b.mu.Lock()
+	h.b.hangSession = false
+	h.b.mu.Unlock()
+	h.e.SetPollInterval(0)
+	h.clock.Advance(PollTimeout)
+	h.settle()
 }

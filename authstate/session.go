@@ -6,6 +6,21 @@ import (
 	"time"
 )
 
+// PollTimeout bounds one get-session on the engine clock. A poll that has
+// no answer by then is reported as failed, so a hanging server shows.
+const PollTimeout = 10 * time.Second
+
+// inflightPoll is the get-session request the session view waits for.
+type inflightPoll struct {
+	seq     int
+	cause   string
+	started time.Time
+	cancel  context.CancelFunc
+	timeout Timer
+	// pendingShown is set once a poll_pending event has said it is slow.
+	pendingShown bool
+}
+
 func (e *Engine) armPoll() {
 	if e.pollTimer != nil {
 		e.pollTimer.Stop()
@@ -17,7 +32,16 @@ func (e *Engine) armPoll() {
 	d := e.pollInterval
 	e.pollTimer = e.clock.AfterFunc(d, func() {
 		e.post(func() {
-			e.observe("poll")
+			if p := e.poll; p != nil {
+				// Never cancel a poll because the next one is due: a server
+				// that hangs would then never show. Skip this one instead.
+				if !p.pendingShown {
+					p.pendingShown = true
+					e.emit(Event{Kind: KindPollPending, Cause: p.cause, Detail: fmt.Sprintf("get-session #%d (%s) has had no answer for %s; polls are skipped until it answers or times out (%s)", p.seq, p.cause, e.now().Sub(p.started).Round(time.Millisecond), PollTimeout)})
+				}
+			} else {
+				e.observe("poll")
+			}
 			e.armPoll()
 		})
 	})
@@ -25,24 +49,43 @@ func (e *Engine) armPoll() {
 
 func (e *Engine) observe(cause string) {
 	e.pollSeq++
-	seq := e.pollSeq
-	if e.pollCancel != nil {
-		// Better Auth's useSession aborts the previous refetch: latest wins.
-		e.pollCancel()
+	if old := e.poll; old != nil {
+		// Better Auth's useSession aborts the previous refetch: latest
+		// wins. Say so, so a request that never answered does not vanish.
+		e.endPoll(old)
+		e.emit(Event{Kind: KindPollFailed, Cause: old.cause, Reason: "abandoned without an answer", Detail: fmt.Sprintf("get-session #%d (%s) abandoned after %s without an answer: a newer observation (%s) replaces it", old.seq, old.cause, e.now().Sub(old.started).Round(time.Millisecond), cause)})
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	e.pollCancel = cancel
+	p := &inflightPoll{seq: e.pollSeq, cause: cause, started: e.now(), cancel: cancel}
+	e.poll = p
+	p.timeout = e.clock.AfterFunc(PollTimeout, func() {
+		e.post(func() {
+			if e.poll != p {
+				return
+			}
+			e.endPoll(p)
+			e.applyObservation(cause, nil, fmt.Errorf("get-session #%d had no answer after %s (timed out)", p.seq, PollTimeout))
+		})
+	})
 	e.start(ctx, func(ctx context.Context) {
 		s, err := e.backend.GetSession(ctx)
 		e.finish(func() {
-			if seq != e.pollSeq {
-				return
+			if e.poll != p {
+				return // abandoned or timed out, and already reported
 			}
-			e.pollCancel = nil
-			cancel()
+			e.endPoll(p)
 			e.applyObservation(cause, s, err)
 		})
 	})
+}
+
+// endPoll stops waiting for p.
+func (e *Engine) endPoll(p *inflightPoll) {
+	p.cancel()
+	p.timeout.Stop()
+	if e.poll == p {
+		e.poll = nil
+	}
 }
 
 func (e *Engine) applyObservation(cause string, s *Session, err error) {

@@ -24,6 +24,9 @@ func (e *Engine) snapshot() Snapshot {
 	for id, l := range e.labels {
 		s.Labels[id] = l
 	}
+	if e.poll != nil {
+		s.PollInFlight, s.PollStarted = e.poll.seq, e.poll.started
+	}
 	if e.view.s != nil {
 		cp := *e.view.s
 		s.Session = &cp
@@ -74,6 +77,10 @@ type Snapshot struct {
 	LastPoll       time.Time
 	LastPollResult string
 	PollInterval   time.Duration
+	// PollInFlight is the number of the get-session request in flight (0
+	// when none), sent at PollStarted.
+	PollInFlight int
+	PollStarted  time.Time
 	// Cache is the provider's stored token; Readable is what a non-forced
 	// fetch would return from the cache right now (in v0.12 that is the
 	// first render's value, whatever Cache holds).

@@ -340,7 +340,7 @@ func (m *Model) eventRow(ev authstate.Event, width int, wide, selected bool) str
 	switch ev.Kind {
 	case authstate.KindFetchFailed, authstate.KindActionFailed, authstate.KindPollFailed, authstate.KindViolation:
 		ks = st.Bad
-	case authstate.KindFetchDiscarded, authstate.KindSessionEnded, authstate.KindSessionRotated:
+	case authstate.KindFetchDiscarded, authstate.KindSessionEnded, authstate.KindSessionRotated, authstate.KindPollPending:
 		ks = st.Warn
 	}
 	if ev.Stale {

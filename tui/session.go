@@ -1,6 +1,10 @@
 package tui
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // sessionPanel shows the session the client believes in: its label and id,
 // the user, expiry, age, and the last poll with its result.
@@ -42,6 +46,17 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 		}
 		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(res))
 	}
+	if inFlight := m.pollInFlight(); inFlight != "" {
+		// What the poller is waiting for comes first: it is the news.
+		if n := len(when); n > 0 && !s.LastPoll.IsZero() {
+			when[n-1] = inFlight + st.Dim.Render(" · ") + when[n-1]
+		} else {
+			when = append(when, inFlight)
+		}
+		if !compact {
+			when = append([]string{when[len(when)-1]}, when[:len(when)-1]...)
+		}
+	}
 	sep := st.Dim.Render(" · ")
 	if compact {
 		// The poll result first: it is what changes.
@@ -59,4 +74,19 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 		out = append(out, "")
 	}
 	return out
+}
+
+// pollInFlight says that a get-session has not answered yet, and for how
+// long: a server that hangs shows here before the poll times out.
+func (m *Model) pollInFlight() string {
+	s := m.snap
+	if !m.haveSnap || s.PollInFlight == 0 {
+		return ""
+	}
+	d := m.now.Sub(s.PollStarted)
+	style := m.styles.Dim
+	if d >= time.Second {
+		style = m.styles.Warn
+	}
+	return style.Render(fmt.Sprintf("poll #%d in flight %s", s.PollInFlight, humanDur(max(d, 0))))
 }

@@ -80,6 +80,11 @@ type Result struct {
 	// Skipped is set when the target cannot run the scenario at all (a
 	// consumer scenario without a Convex deployment); Err says why.
 	Skipped bool `json:"skipped,omitempty"`
+	// TargetError is the first failure of the target that no fault step
+	// asked for (a 5xx, a redirect, a garbage or oversized answer, a dropped
+	// connection). The run then says nothing about the policy: it is a
+	// connection error, not a verdict.
+	TargetError string `json:"target_error,omitempty"`
 }
 
 // Failure is one expectation that did not hold.
@@ -94,7 +99,7 @@ func (r Result) Verdict() string {
 	switch {
 	case r.Skipped:
 		return "SKIP"
-	case r.Err != "" && len(r.Failures) == 0:
+	case r.TargetError != "", r.Err != "" && len(r.Failures) == 0:
 		return "ERROR"
 	case r.Passed:
 		return "PASS"
@@ -133,6 +138,12 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 		return res
 	}
 	defer r.close()
+	defer func() {
+		if err := r.targetErr(); err != nil {
+			res.TargetError = err.Error()
+			res.Passed = false
+		}
+	}()
 	for _, st := range sc.Steps {
 		if err := r.step(ctx, st); err != nil {
 			res.Err = err.Error()
@@ -237,6 +248,15 @@ func (r *run) close() {
 }
 
 func (r *run) events() int { return int(r.eng.Log().Total()) }
+
+// targetErr is the first failure of the target no fault step asked for, if
+// the client keeps track of them.
+func (r *run) targetErr() error {
+	if t, ok := r.client.(interface{ TargetErr() error }); ok {
+		return t.TargetErr()
+	}
+	return nil
+}
 
 // settle waits until the engine has nothing to do but wait for held items.
 func (r *run) settle(ctx context.Context, what string) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -205,13 +206,78 @@ func TestRunAgainstHangingServer(t *testing.T) {
 }
 
 func TestSimServes(t *testing.T) {
+	ctx := context.Background()
+	base, out, _, stop := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "RS256", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	if !strings.Contains(out, "e@x.test / pw-123456789") || !strings.Contains(out, "(RS256)") {
+		t.Fatalf("sim output: %q", out)
+	}
+	c, err := fetcher.New(fetcher.Options{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SignIn(ctx, "e@x.test", "pw-123456789"); err != nil {
+		t.Fatalf("sign in to the served sim: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("sim returned %v after cancel", err)
+	}
+}
+
+// TestSimOnEveryInterface: `sim --addr :P` warns that it is reachable from
+// other machines, and a client reaching it through 127.0.0.1 or localhost
+// can sign in and make cookie-bearing POSTs (no 403 INVALID_ORIGIN).
+func TestSimOnEveryInterface(t *testing.T) {
+	ctx := context.Background()
+	base, out, errOut, stop := startSimCmd(t, simOptions{addr: ":0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	defer stop()
+	if !strings.Contains(errOut, "warning") || !strings.Contains(errOut, "not loopback only") || !strings.Contains(errOut, "--addr 127.0.0.1:") {
+		t.Errorf("stderr %q: want a warning about listening beyond loopback", errOut)
+	}
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.Contains(out, "http://[::]:") {
+		t.Errorf("base URL %q (output %q): want a usable loopback origin", base, out)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		c, err := fetcher.New(fetcher.Options{BaseURL: "http://" + host + ":" + port + "/api/auth"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SignIn(ctx, "e@x.test", "pw-123456789"); err != nil {
+			t.Errorf("sign in through %s: %v", host, err)
+			continue
+		}
+		if _, err := c.ChangePassword(ctx, "pw-123456789", "pw-123456789", true); err != nil {
+			t.Errorf("change-password through %s: %v", host, err)
+		}
+		if err := c.SignOut(ctx); err != nil {
+			t.Errorf("sign out through %s: %v", host, err)
+		}
+	}
+}
+
+// startSimCmd runs `authscope sim` with o until the test ends or stop is
+// called, and returns the base URL it printed with its stdout and stderr.
+func startSimCmd(t *testing.T, o simOptions) (base, stdout, stderr string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := syncBuffer{wrote: make(chan struct{}, 1)}
+	errOut := syncBuffer{wrote: make(chan struct{}, 1)}
 	done := make(chan error, 1)
-	go func() {
-		done <- runSim(ctx, simOptions{addr: "127.0.0.1:0", alg: "RS256", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"}, &out)
-	}()
-	var base string
+	go func() { done <- runSim(ctx, o, &out, &errOut) }()
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-done
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
 	deadline := time.After(5 * time.Second)
 	// runSim prints line by line; wait for the last line before reading.
 	for base == "" {
@@ -221,24 +287,14 @@ func TestSimServes(t *testing.T) {
 		}
 		select {
 		case <-out.wrote:
+		case err := <-done:
+			done <- err // for stop
+			t.Fatalf("sim ended: %v; output %q %q", err, out.String(), errOut.String())
 		case <-deadline:
 			t.Fatalf("sim printed no base URL: %q", out.String())
 		}
 	}
-	if !strings.Contains(out.String(), "e@x.test / pw-123456789") || !strings.Contains(out.String(), "(RS256)") {
-		t.Fatalf("sim output: %q", out.String())
-	}
-	c, err := fetcher.New(fetcher.Options{BaseURL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SignIn(ctx, "e@x.test", "pw-123456789"); err != nil {
-		t.Fatalf("sign in to the served sim: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("sim returned %v after cancel", err)
-	}
+	return base, out.String(), errOut.String(), stop
 }
 
 // syncBuffer collects output written from another goroutine and signals

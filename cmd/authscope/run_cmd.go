@@ -38,7 +38,9 @@ simulator (the default) or a real Better Auth base URL. A scenario describes
 correct behaviour, so a policy that fails it reproduces the bug.
 
 Exit status: 0 every expectation held; 1 an expectation failed; 2 usage,
-scenario-file or connection error.`,
+scenario-file or connection error, including a failure of the target that the
+scenario did not ask for (a 5xx, a redirect, a garbage or oversized answer, a
+dropped connection).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.email == "" {
@@ -119,6 +121,19 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 	if !o.json {
 		printTable(stdout, scs, policies, results)
 	}
+	targetFailed := 0
+	for _, r := range results {
+		if r.TargetError != "" {
+			targetFailed++
+		}
+	}
+	if targetFailed > 0 {
+		where := "see ERROR above"
+		if o.json {
+			where = "see target_error in the results"
+		}
+		return fail(exitUsage, "the target failed in %d run(s) where the scenario asked for no fault; those runs are not verdicts (%s)", targetFailed, where)
+	}
 	for _, r := range results {
 		if !r.Passed {
 			return quiet(exitFailed)
@@ -192,6 +207,10 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 	tw.Flush()
 	var lines []string
 	for _, r := range results {
+		if r.TargetError != "" {
+			lines = append(lines, fmt.Sprintf("  %s [%s]: the target failed where the scenario asked for no fault — %s", r.Scenario, r.Policy, r.TargetError))
+			continue
+		}
 		if r.Passed || len(r.Failures) == 0 {
 			continue
 		}
@@ -211,7 +230,16 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 			passed++
 		}
 	}
-	fmt.Fprintf(w, "\n%d passed, %d failed", passed, len(results)-passed-skipped)
+	errored := 0
+	for _, r := range results {
+		if r.TargetError != "" {
+			errored++
+		}
+	}
+	fmt.Fprintf(w, "\n%d passed, %d failed", passed, len(results)-passed-skipped-errored)
+	if errored > 0 {
+		fmt.Fprintf(w, ", %d not run to a verdict (the target failed)", errored)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d skipped (%s)", skipped, "consumer scenarios need --convex-url on a real target")
 	}
@@ -224,6 +252,8 @@ func verdictCell(r scenario.Result) string {
 	switch {
 	case r.Skipped:
 		return "SKIP"
+	case r.TargetError != "":
+		return "ERROR (target failed)"
 	case r.Verdict() == "ERROR":
 		return "ERROR: " + r.Err
 	case r.Passed && r.Buggy:

@@ -54,6 +54,10 @@ type Options struct {
 	// trusted Origin for the CSRF rule and the JWT issuer (the CONVEX_SITE_URL
 	// analogue). Empty means: derived from each request as http(s)://Host.
 	Origin string
+	// TrustedOrigins are further origins the CSRF rule accepts, like Better
+	// Auth's trustedOrigins option: the server's own origin is always
+	// trusted, these are added to it. Each must be an http(s) origin.
+	TrustedOrigins []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Secret signs session cookies (BETTER_AUTH_SECRET analogue); default random.
@@ -68,7 +72,9 @@ type Server struct {
 	now    func() time.Time
 	secret []byte
 	origin string // normalized Options.Origin, "" when derived per request
-	key    *signingKey
+	// trusted are the normalized Options.TrustedOrigins.
+	trusted []string
+	key     *signingKey
 
 	defEmail, defPassword string
 
@@ -120,6 +126,14 @@ func New(opts Options) (*Server, error) {
 		}
 		origin = o
 	}
+	var trusted []string
+	for _, t := range opts.TrustedOrigins {
+		o, ok := urlOrigin(t)
+		if !ok {
+			return nil, fmt.Errorf("authsim: trusted origin %q is not an http(s) origin", t)
+		}
+		trusted = append(trusted, o)
+	}
 	key, err := newSigningKey(alg)
 	if err != nil {
 		return nil, err
@@ -146,6 +160,7 @@ func New(opts Options) (*Server, error) {
 		now:          now,
 		secret:       []byte(secret),
 		origin:       origin,
+		trusted:      trusted,
 		key:          key,
 		defEmail:     strings.ToLower(email),
 		defPassword:  password,

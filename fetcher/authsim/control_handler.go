@@ -28,7 +28,9 @@ const ControlPrefix = "/_authsim/"
 //	POST fault          {"endpoint","nth","status","code","message","drop"}
 //	POST expire-session {"sessionId"}                     → {"expired":bool}
 //
-// Besides refusing any RemoteAddr that is not loopback, it requires
+// Besides refusing any RemoteAddr that is not loopback, it refuses a Host
+// header that is not a loopback name (localhost, 127.0.0.1, [::1]), so a
+// page whose DNS name was rebound to 127.0.0.1 cannot read it; it requires
 // Content-Type: application/json on POST and refuses a foreign Origin, so a
 // web page in a local browser cannot drive it with a simple cross-site form.
 func (s *Server) ControlHandler() http.Handler {
@@ -52,6 +54,7 @@ type controlRequest struct {
 type ControlState struct {
 	Alg       string                  `json:"alg"`
 	Origin    string                  `json:"origin,omitempty"`
+	Trusted   []string                `json:"trustedOrigins,omitempty"`
 	TokenTTL  float64                 `json:"tokenTtlSeconds"`
 	Endpoints map[string]EndpointInfo `json:"endpoints"`
 	Sessions  []SessionState          `json:"sessions"`
@@ -78,7 +81,7 @@ type SessionState struct {
 // State snapshots the controls and sessions.
 func (s *Server) State() ControlState {
 	now := s.nowMillis()
-	st := ControlState{Alg: s.alg, Origin: s.origin, TokenTTL: s.ttl.Seconds(), Endpoints: map[string]EndpointInfo{}}
+	st := ControlState{Alg: s.alg, Origin: s.origin, Trusted: s.trusted, TokenTTL: s.ttl.Seconds(), Endpoints: map[string]EndpointInfo{}}
 	s.mu.Lock()
 	for _, name := range append(Endpoints(), EndpointOther) {
 		info := EndpointInfo{}
@@ -107,6 +110,10 @@ func (s *Server) State() ControlState {
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	if !loopbackAddr(r.RemoteAddr) {
 		controlJSON(w, http.StatusForbidden, map[string]string{"error": "the control API answers loopback clients only"})
+		return
+	}
+	if !loopbackHost(r.Host) {
+		controlJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": "the control API answers only to a loopback Host (localhost, 127.0.0.1 or [::1])"})
 		return
 	}
 	if o := r.Header.Get("Origin"); o != "" && !loopbackOrigin(o) {
@@ -213,6 +220,28 @@ func loopbackAddr(remote string) bool {
 		host = remote
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback name: localhost or a loopback IP literal, with or without a port.
+// A DNS name that merely resolves to 127.0.0.1 is refused (DNS rebinding).
+func loopbackHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+	}
+	if strings.HasPrefix(h, "[") != strings.HasSuffix(h, "]") {
+		return false
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
 }
 

@@ -304,7 +304,7 @@ func TestControlHandler(t *testing.T) {
 }
 
 // createSessionForTest opens a session for the default user directly.
-func (s *Server) createSessionForTest(t *testing.T) *session {
+func (s *Server) createSessionForTest(t testing.TB) *session {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -327,7 +327,7 @@ func FuzzServeHTTP(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.ct, s.body, s.cookie, s.auth)
 	}
-	sim, err := New(Options{Origin: "http://sim.test", Secret: testSecret})
+	sim, err := New(Options{Origin: "http://sim.test", TrustedOrigins: []string{"http://localhost:3210"}, Secret: testSecret})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -357,6 +357,100 @@ func FuzzServeHTTP(f *testing.F) {
 		case 200, 400, 401, 403, 404, 405, 413, 415, 422, StatusFunctionFailed:
 		default:
 			t.Fatalf("%s %s: status %d %s", method, path, rec.Code, rec.Body)
+		}
+	})
+}
+
+// TestControlHandlerHostCheck: a DNS-rebinding page reaches the control API
+// from a loopback address but with its own name in Host; only loopback names
+// may read the state.
+func TestControlHandlerHostCheck(t *testing.T) {
+	sim, err := New(Options{Origin: "http://127.0.0.1:3210"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sim.ControlHandler()
+	get := func(host string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://127.0.0.1:3210/_authsim/state", nil)
+		req.Host = host
+		req.RemoteAddr = "127.0.0.1:5555"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, host := range []string{"localhost", "localhost:3210", "LOCALHOST:3210", "127.0.0.1", "127.0.0.1:3210", "[::1]", "[::1]:3210"} {
+		if rec := get(host); rec.Code != http.StatusOK {
+			t.Errorf("Host %q: %d %s, want 200", host, rec.Code, rec.Body)
+		}
+	}
+	for _, host := range []string{"evil.example", "evil.example:3210", "127.0.0.1.nip.io:3210", "localhost.evil.example", "", "[::1", "192.168.1.5:3210", "0.0.0.0:3210"} {
+		rec := get(host)
+		if rec.Code != http.StatusMisdirectedRequest {
+			t.Errorf("Host %q: %d, want 421", host, rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), "sessions") || !strings.Contains(rec.Body.String(), "loopback Host") {
+			t.Errorf("Host %q: body %s", host, rec.Body)
+		}
+	}
+}
+
+// FuzzControlHandler drives the control API with arbitrary methods, paths,
+// Host and Origin headers, content types, bodies and remote addresses. It
+// must never panic, answer only with its documented statuses, obey a
+// request only from a loopback client under a loopback Host, and never
+// show a session token.
+func FuzzControlHandler(f *testing.F) {
+	for _, s := range []struct{ method, path, host, origin, ct, body, remote string }{
+		{"GET", "/_authsim/state", "127.0.0.1:3210", "", "", "", "127.0.0.1:5555"},
+		{"POST", "/_authsim/hold", "localhost:3210", "http://localhost:3210", "application/json", `{"endpoint":"token"}`, "[::1]:1"},
+		{"POST", "/_authsim/latency", "[::1]:3210", "", "application/json; charset=utf-8", `{"endpoint":"token","duration":"-1s"}`, "127.0.0.1:1"},
+		{"POST", "/_authsim/fault", "127.0.0.1", "null", "application/json", `{"endpoint":"query","nth":-5,"status":99999}`, "127.0.0.1:1"},
+		{"POST", "/_authsim/release", "evil.example", "", "application/json", `{"endpoint":"token","which":"LATEST"}`, "127.0.0.1:1"},
+		{"POST", "/_authsim/expire-session", "127.0.0.1:3210", "https://evil.example", "application/json", `{"sessionId":"x"}`, "10.0.0.1:1"},
+		{"PUT", "/_authsim//state/../state", "[::1", "%zz", "text/plain", "\xff", "garbage"},
+		{"POST", "/_authsim/latency", "127.0.0.1:3210", "", "application/json", `{"endpoint":"token","ms":9223372036854775807}`, "127.0.0.1:1"},
+	} {
+		f.Add(s.method, s.path, s.host, s.origin, s.ct, s.body, s.remote)
+	}
+	sim, err := New(Options{Origin: "http://127.0.0.1:3210", Secret: testSecret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sess := sim.createSessionForTest(f)
+	h := sim.ControlHandler()
+	f.Fuzz(func(t *testing.T, method, path, host, origin, ct, body, remote string) {
+		if method == "" || strings.ContainsAny(method, " \t\r\n()<>@,;:\\\"/[]?={}") {
+			method = "POST"
+		}
+		req, err := http.NewRequest(method, "http://127.0.0.1:3210/", strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.URL.Path = path
+		req.Host = host
+		req.RemoteAddr = remote
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 400, 403, 404, 405, 415, 421:
+		default:
+			t.Fatalf("%s %s: status %d %s", method, path, rec.Code, rec.Body)
+		}
+		if rec.Code == 200 && (!loopbackAddr(remote) || !loopbackHost(host)) {
+			t.Fatalf("answered Host %q from %q: %s", host, remote, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), sess.token) {
+			t.Fatal("a session token reached the control API's answer")
+		}
+		// Undo holds so a later input's request is never left waiting.
+		for _, ep := range Endpoints() {
+			sim.Unhold(ep)
 		}
 	})
 }

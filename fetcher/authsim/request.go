@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -296,7 +297,8 @@ func (c *call) formCSRF() *apiError {
 
 var relativePath = regexp.MustCompile(`^/[\w\-.+/@]*(?:\?[\w\-.+/=&%@]*)?$`)
 
-// trustedURL is matchesOriginPattern against the only trusted origin.
+// trustedURL is matchesOriginPattern against each trusted origin: the
+// server's own, then Options.TrustedOrigins.
 func (c *call) trustedURL(u string, allowRelative bool) bool {
 	if strings.HasPrefix(u, "/") {
 		if !allowRelative {
@@ -313,11 +315,18 @@ func (c *call) trustedURL(u string, allowRelative bool) bool {
 	switch strings.ToLower(pu.Scheme) {
 	case "http", "https":
 		o, ok := urlOrigin(u)
-		return ok && o == c.origin
+		return ok && slices.Contains(c.trustedOrigins(), o)
 	default:
-		return strings.HasPrefix(u, c.origin)
+		for _, t := range c.trustedOrigins() {
+			if strings.HasPrefix(u, t) {
+				return true
+			}
+		}
+		return false
 	}
 }
+
+func (c *call) trustedOrigins() []string { return append([]string{c.origin}, c.s.trusted...) }
 
 // urlOrigin is the WHATWG URL origin of an http(s) URL: lower-case scheme and
 // host, default port dropped.

@@ -49,7 +49,7 @@ func (s *Sim) Open(ctx context.Context) (scenario.Client, error) {
 		return nil, err
 	}
 	b.OnClose(stop)
-	return b, nil
+	return record(b), nil
 }
 
 // StartSim serves a simulator on 127.0.0.1 with a free port. opts.Origin is
@@ -96,7 +96,11 @@ func (u *URL) Open(ctx context.Context) (scenario.Client, error) {
 	if u.Email == "" || u.Password == "" {
 		return nil, errors.New("a real target needs an email and a password (--email/--password or AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD)")
 	}
-	return fetcher.NewBackend(fetcher.BackendOptions{BaseURL: u.BaseURL, Email: u.Email, Password: u.Password, Timeout: u.Timeout, ConvexURL: u.ConvexURL})
+	b, err := fetcher.NewBackend(fetcher.BackendOptions{BaseURL: u.BaseURL, Email: u.Email, Password: u.Password, Timeout: u.Timeout, ConvexURL: u.ConvexURL})
+	if err != nil {
+		return nil, err
+	}
+	return record(b), nil
 }
 
 // NormalizeBaseURL accepts an origin or a base URL and returns the Better

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/authscope/authscope/fetcher/authsim"
+)
+
+// TestRunUnaskedTargetFailure: when the target fails in a way the scenario
+// did not ask for (a 5xx, garbage, an oversized body, a dropped connection,
+// a redirect loop), `run` reports a connection error (exit 2) and names the
+// cause in the table, instead of a regression (exit 1, "FAIL (unexpected)").
+func TestRunUnaskedTargetFailure(t *testing.T) {
+	status := func(code int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) }
+	}
+	for _, tc := range []struct {
+		name, file, path string
+		misbehave        http.HandlerFunc
+		convex           bool
+		want             string
+	}{
+		{"token 503", "03-rotation-in-flight", "/api/auth/convex/token", status(http.StatusServiceUnavailable), false, "token: HTTP 503"},
+		{"token garbage", "03-rotation-in-flight", "/api/auth/convex/token", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte("<<<this is not JSON"))
+		}, false, "bad response"},
+		{"token too large", "03-rotation-in-flight", "/api/auth/convex/token", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"token":"` + strings.Repeat("a", 4<<20) + `"}`))
+		}, false, "too large"},
+		{"change-password reset", "03-rotation-in-flight", "/api/auth/change-password", func(w http.ResponseWriter, r *http.Request) {
+			panic(http.ErrAbortHandler)
+		}, false, "change-password: network error"},
+		{"sign-out redirect loop", "05-logout-ssr-token", "/api/auth/sign-out", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+		}, false, "sign-out: HTTP 302"},
+		{"query 502", "20-rotation-flicker", "/api/query", status(http.StatusBadGateway), true, "query: HTTP 502"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sim *authsim.Server
+			var hits atomic.Int32
+			ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == tc.path && hits.Add(1) == 1 {
+					tc.misbehave(w, r)
+					return
+				}
+				sim.ServeHTTP(w, r)
+			}))
+			origin := "http://" + ts.Listener.Addr().String()
+			var err error
+			if sim, err = authsim.New(authsim.Options{Origin: origin}); err != nil {
+				t.Fatal(err)
+			}
+			ts.Start()
+			defer ts.Close()
+			args := []string{"run", "../../scenarios/" + tc.file + ".yaml", "--policy", "pr329", "--target", origin + "/api/auth",
+				"--email", authsim.DefaultEmail, "--password", authsim.DefaultPassword}
+			if tc.convex {
+				args = append(args, "--convex-url", origin)
+			}
+			code, out, errOut := runCLI(t, "", args...)
+			if hits.Load() == 0 {
+				t.Fatalf("the scenario never called %s", tc.path)
+			}
+			if code != exitUsage {
+				t.Errorf("exit %d, want 2 (a connection error)", code)
+			}
+			for _, want := range []string{"ERROR (target failed)", "the target failed where the scenario asked for no fault", tc.want} {
+				if !strings.Contains(out, want) {
+					t.Errorf("table lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "FAIL (unexpected)") || !strings.Contains(errOut, "the target failed") {
+				t.Errorf("stdout:\n%s\nstderr: %s", out, errOut)
+			}
+		})
+	}
+}
+
+// TestRunAskedFaultIsAVerdict: a fault the scenario's own steps inject is
+// the behaviour under test, not a connection error.
+func TestRunAskedFaultIsAVerdict(t *testing.T) {
+	code, out, _ := runCLI(t, "", "run", "../../scenarios/12-transient-token-failure.yaml", "--policy", "v0.12,hardened")
+	if code != exitFailed || !strings.Contains(out, "FAIL (reproduces)") || strings.Contains(out, "ERROR") {
+		t.Fatalf("exit %d, want 1 with v0.12 reproducing:\n%s", code, out)
+	}
+}

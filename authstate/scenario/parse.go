@@ -7,6 +7,7 @@ package scenario
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -210,23 +211,20 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// Load reads and parses a scenario file.
+// Load reads and parses a scenario file. It reads at most MaxFileSize
+// bytes, so a device or a pipe that never ends (/dev/zero) is refused too.
 func Load(path string) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > MaxFileSize {
-		return nil, &ParseError{File: path, Msg: fmt.Sprintf("file is %d bytes; scenario files are limited to %d", st.Size(), MaxFileSize)}
-	}
-	data := make([]byte, st.Size())
-	if _, err := f.Read(data); err != nil && st.Size() > 0 {
-		return nil, err
+	if len(data) > MaxFileSize {
+		return nil, &ParseError{File: path, Msg: fmt.Sprintf("more than %d bytes; scenario files are limited to 1 MiB", MaxFileSize)}
 	}
 	return Parse(path, data)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -105,7 +106,7 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		}
 	}
 	if path != "" {
-		if err := readConfigFile(v, path); err != nil {
+		if err := readConfigFile(cmd.Context(), v, path); err != nil {
 			if explicit == "" && errors.Is(err, os.ErrNotExist) {
 				path = ""
 			} else {
@@ -162,13 +163,18 @@ func sourceOf(v *viper.Viper, key, file string) string {
 
 // readConfigFile parses the file strictly: YAML errors name the line, and
 // unknown keys are refused by name, so a typo does not pass silently.
-func readConfigFile(v *viper.Viper, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
+func readConfigFile(ctx context.Context, v *viper.Viper, path string) error {
+	data, err := orInterrupt(ctx, "reading config file "+path, func() ([]byte, error) {
+		return readFileLimited(path, maxConfigSize)
+	})
+	var ee *exitError
+	switch {
+	case errors.Is(err, errTooLarge):
+		return fmt.Errorf("config file %s: more than 1 MiB; config files are limited to 1 MiB", path)
+	case errors.As(err, &ee):
+		return err
+	case err != nil:
 		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if len(data) > 1<<20 {
-		return fmt.Errorf("config file %s: %d bytes; config files are limited to 1 MiB", path, len(data))
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -190,6 +196,10 @@ func readConfigFile(v *viper.Viper, path string) error {
 	}
 	return nil
 }
+
+// maxConfigSize bounds a config file, like scenario.MaxFileSize does a
+// scenario file.
+const maxConfigSize = 1 << 20
 
 // knownKeys lists every key a config file may hold, nested ones dotted.
 func knownKeys() map[string]bool {

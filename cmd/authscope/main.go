@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // Exit statuses (DESIGN "CLI").
@@ -58,8 +60,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &q) {
 		return int(q)
 	}
-	fmt.Fprintln(stderr, "authscope:", err)
 	var ee *exitError
+	if ctx.Err() != nil && !(errors.As(err, &ee) && ee.code == exitInterrupted) {
+		// A signal ended the work; whatever failed after it is its echo.
+		err = &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted (%w)", err)}
+	}
+	// Errors quote files and servers: nothing in them may act on the terminal.
+	fmt.Fprintln(stderr, "authscope:", termtext.Text(err.Error()))
 	if errors.As(err, &ee) {
 		return ee.code
 	}

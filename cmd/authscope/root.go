@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -44,7 +45,10 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 					}
 				}
 			}
-			if err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err // interrupted
+			} else if err != nil {
 				return fail(exitUsage, "%w", err)
 			}
 			inv.cfg = lc

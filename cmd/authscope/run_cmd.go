@@ -69,7 +69,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 	}
 	var scs []*scenario.Scenario
 	for _, f := range files {
-		sc, err := scenario.Load(f)
+		sc, err := orInterrupt(cmd.Context(), "reading "+f, func() (*scenario.Scenario, error) { return scenario.Load(f) })
 		if err != nil {
 			return fail(exitUsage, "%w", err)
 		}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
+
+	"github.com/authscope/authscope/tui"
 )
 
 // Configuration: every setting has a key in the config file, an
@@ -106,7 +110,11 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		}
 	}
 	if path != "" {
-		if err := readConfigFile(cmd.Context(), v, path); err != nil {
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := readConfigFile(ctx, v, path); err != nil {
 			if explicit == "" && errors.Is(err, os.ErrNotExist) {
 				path = ""
 			} else {
@@ -176,9 +184,9 @@ func readConfigFile(ctx context.Context, v *viper.Viper, path string) error {
 	case err != nil:
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	doc, err := oneDocument(data)
+	if err != nil {
+		return fmt.Errorf("config file %s%s", path, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil // empty file: nothing set
@@ -216,17 +224,51 @@ func knownKeys() map[string]bool {
 	return m
 }
 
+// oneDocument parses data as a single YAML document: a second one would
+// be ignored by every reader, so it is refused. A YAML error is returned
+// as ":LINE: message" or ": message", to follow the file name.
+func oneDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return &doc, nil // empty
+		}
+		return nil, errors.New(": " + strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+		return &doc, nil
+	case err != nil:
+		return nil, errors.New(": " + strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil, fmt.Errorf(":%d: a second YAML document starts here: a config file holds one", next.Line)
+}
+
+// checkKeys refuses unknown and repeated keys, by line. It runs on the
+// parsed nodes before viper decodes the file into maps, which costs the
+// square of the number of keys in a mapping (yaml.v3 compares each key
+// with every other): what passes here is a few dozen keys at most.
 func checkKeys(path string, n *yaml.Node, prefix string) error {
 	known := knownKeys()
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := prefix + k.Value
 		if !known[key] {
 			return fmt.Errorf("config file %s:%d: unknown key %q (known keys: %s)", path, k.Line, key, strings.Join(sortedKeys(known), ", "))
 		}
+		if line, dup := seen[key]; dup {
+			return fmt.Errorf("config file %s:%d: key %q is already set on line %d", path, k.Line, key, line)
+		}
+		seen[key] = k.Line
 		if key == "keymap" {
 			if val.Kind != yaml.MappingNode {
 				return fmt.Errorf("config file %s:%d: keymap must map binding names to lists of keys", path, val.Line)
+			}
+			if err := checkKeymapNames(path, val); err != nil {
+				return err
 			}
 			continue
 		}
@@ -240,6 +282,29 @@ func checkKeys(path string, n *yaml.Node, prefix string) error {
 		} else if isSection(key) && prefix == "" {
 			return fmt.Errorf("config file %s:%d: %s is a section: give it keys (for example %s)", path, val.Line, key, sectionExample(key))
 		}
+	}
+	return nil
+}
+
+// checkKeymapNames refuses keymap entries that name no binding, or one
+// binding twice; the keys themselves are checked by tui.ValidateKeys.
+func checkKeymapNames(path string, n *yaml.Node) error {
+	known := tui.DefaultKeys()
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if _, ok := known[k.Value]; !ok {
+			names := make([]string, 0, len(known))
+			for name := range known {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("config file %s:%d: keymap: unknown binding %q (known: %s)", path, k.Line, k.Value, strings.Join(names, ", "))
+		}
+		if line, dup := seen[k.Value]; dup {
+			return fmt.Errorf("config file %s:%d: keymap: binding %q is already set on line %d", path, k.Line, k.Value, line)
+		}
+		seen[k.Value] = k.Line
 	}
 	return nil
 }

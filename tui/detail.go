@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // detailView is one event opened with enter: every field, and the raw JWT
@@ -112,7 +113,7 @@ func (m *Model) detailLines(width int) []string {
 		if v == "" {
 			return ""
 		}
-		return st.Label.Render(k+" ") + st.Value.Render(v)
+		return st.Label.Render(k+" ") + st.Value.Render(safe(v))
 	}
 	num := func(n int) string {
 		if n == 0 {
@@ -127,7 +128,7 @@ func (m *Model) detailLines(width int) []string {
 		if v == "" {
 			return
 		}
-		for i, l := range wrap(v, max(width-len(k)-1, 10)) {
+		for i, l := range wrap(termtext.Text(v), max(width-len(k)-1, 10)) {
 			if i == 0 {
 				out = append(out, st.Label.Render(k+" ")+st.Value.Render(l))
 			} else {
@@ -152,7 +153,7 @@ func (m *Model) detailLines(width int) []string {
 	if t := ev.Token; t != nil {
 		sig := st.Good.Render("signature verified")
 		if !t.Verified {
-			sig = st.Bad.Render("signature NOT verified: " + orDash(t.Problem))
+			sig = st.Bad.Render("signature NOT verified: " + safe(orDash(t.Problem)))
 		}
 		out = append(out, title(st, "Token", t.Fingerprint, width))
 		group(kv("sessionId", t.Session+" "+m.mask.id(t.SessionID)), sig)
@@ -164,7 +165,7 @@ func (m *Model) detailLines(width int) []string {
 		case m.mask.on:
 			out = append(out, m.mask.jwt(m.detail.raw))
 		default:
-			out = append(out, hardWrap(m.detail.raw, width)...)
+			out = append(out, hardWrap(safe(m.detail.raw), width)...)
 		}
 	}
 	return out

@@ -7,7 +7,7 @@ import "strings"
 func (m *Model) sessionPanel(width int, compact bool) []string {
 	st := m.styles
 	s := m.snap
-	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
 	var who, when []string
 	switch {
 	case !m.haveSnap || s.SessionPending:
@@ -40,7 +40,7 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 			res = "FAILED: " + strings.TrimPrefix(res, "failed: ")
 			style = st.Bad
 		}
-		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(res))
+		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(safe(res)))
 	}
 	sep := st.Dim.Render(" · ")
 	if compact {

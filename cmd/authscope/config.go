@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
+	"github.com/authscope/authscope/internal/termtext"
 	"github.com/authscope/authscope/tui"
 )
 
@@ -386,6 +388,69 @@ func (lc *loadedConfig) keymap() (map[string][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// summary says which config file was read and what it sets, with the
+// values that decide where credentials go (target, convex.url) and where
+// the log is written; "" when no file was read. A file found in the
+// current directory is applied without being named, so this is how a
+// user notices one that points somewhere unexpected.
+func (lc *loadedConfig) summary() string {
+	if lc == nil || lc.file == "" {
+		return ""
+	}
+	name := lc.file
+	if abs, err := filepath.Abs(name); err == nil {
+		name = abs
+	}
+	var set []string
+	for _, s := range settings {
+		if !lc.v.InConfig(s.key) {
+			continue
+		}
+		switch s.key {
+		case "target", "convex.url", "log_file":
+			val := lc.v.GetString(s.key)
+			if u, err := url.Parse(val); err == nil && u.User != nil {
+				val = u.Redacted()
+			}
+			set = append(set, s.key+"="+val)
+		default:
+			set = append(set, s.key)
+		}
+	}
+	for _, k := range fileOnly {
+		if lc.v.InConfig(k) {
+			set = append(set, k)
+		}
+	}
+	out := "config file " + name
+	if len(set) > 0 {
+		out += " sets " + strings.Join(set, ", ")
+	}
+	return termtext.Line(out)
+}
+
+// secretFlags are flags whose value other users can read in the process
+// list (ps) and that shells keep in their history.
+var secretFlags = []struct{ flag, env string }{
+	{"password", "AUTHSCOPE_PASSWORD"},
+	{"session-cookie", "AUTHSCOPE_SESSION_COOKIE"},
+}
+
+// secretFlagWarning warns about a credential given as a flag, "" if none.
+// The simulator's --password names its own made-up user: no warning.
+func secretFlagWarning(cmd *cobra.Command) string {
+	if cmd.Name() == "sim" {
+		return ""
+	}
+	var out []string
+	for _, s := range secretFlags {
+		if f := cmd.Flags().Lookup(s.flag); f != nil && f.Changed {
+			out = append(out, fmt.Sprintf("--%s is visible to other users in the process list (ps) and stays in your shell history: prefer $%s", s.flag, s.env))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // invocation carries what the root command's pre-run learned to the

@@ -70,3 +70,29 @@ func TestDecodeStdinInterrupted(t *testing.T) {
 		t.Fatal("decode still waits on stdin after the signal context ended")
 	}
 }
+
+// A scenario file is data too: its name reaches the table and the JSON
+// lines escaped, so it cannot set the clipboard or the title, or clear
+// the screen.
+func TestRunEscapesScenarioStrings(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "evil.yaml")
+	body := "name: \"evil \\e]52;c;cHduZWQ=\\a\\e]2;owned\\a\\e[2J\\e[5;31m\\u009b\\u202e\"\n" +
+		"steps: [rotate]\nexpect:\n  - no_violations: true\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"run", p, "--policy", "pr329"}, {"run", p, "--policy", "pr329", "--json"}} {
+		code, out, errOut := runCLI(t, "", args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		for _, bad := range []string{"\x1b", "\a", "\u009b", "\u202e"} {
+			if strings.Contains(out, bad) || strings.Contains(errOut, bad) {
+				t.Errorf("%v: output holds %q:\n%q", args[3:], bad, out)
+			}
+		}
+		if !strings.Contains(out, `]52;c;cHduZWQ=`) {
+			t.Errorf("%v: the name is not shown:\n%s", args[3:], out)
+		}
+	}
+}

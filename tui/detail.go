@@ -41,6 +41,12 @@ func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail):
 		m.mode = modeNormal
 	case key.Matches(msg, k.Copy):
+		if m.detail.raw != "" && m.mask.on {
+			// The clipboard is not masked: copy what the screen shows.
+			cmd := m.copyEvent(m.detail.ev)
+			m.setStatus("demo mode: copied event #%d, not its raw JWT", m.detail.ev.Seq)
+			return cmd
+		}
 		if m.detail.raw != "" {
 			m.setStatus("copied the raw JWT (%d bytes) to the clipboard over OSC 52", len(m.detail.raw))
 			m.logger.Info("copy", "what", "raw JWT", "fingerprint", m.detail.ev.Token.Fingerprint)
@@ -182,7 +188,7 @@ func orDash(s string) string {
 func (m *Model) detailPanel(width, height int) []string {
 	head := "event #" + fmt.Sprint(m.detail.ev.Seq)
 	hint := "esc/enter back · y copies the event"
-	if m.detail.raw != "" {
+	if m.detail.raw != "" && !m.mask.on {
 		hint = "esc/enter back · y copies the raw JWT"
 	}
 	out := []string{title(m.styles, "Detail", head+" · "+hint, width)}

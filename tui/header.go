@@ -9,7 +9,7 @@ import (
 func (m *Model) headerLines(width int) []string {
 	st := m.styles
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
-	target := m.opts.Target
+	target := m.target()
 	if m.opts.RealTarget {
 		target += " (real server)"
 	}
@@ -19,7 +19,7 @@ func (m *Model) headerLines(width int) []string {
 	}
 	items = append(items, kv("target", target))
 	if m.opts.ConfigFile != "" {
-		items = append(items, kv("config", m.opts.ConfigFile))
+		items = append(items, kv("config", m.mask.path(m.opts.ConfigFile)))
 	}
 	policy := m.snap.Policy
 	if policy == "" {

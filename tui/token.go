@@ -89,7 +89,7 @@ func (m *Model) tokenPanel(width int, d density) []string {
 		{kv("iat", clock(tok.IssuedAt, wide)+" ("+relTime(tok.IssuedAt, now)+")"), expiry, sig},
 	}
 	if d == roomy {
-		groups = append(groups, []string{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(tok.Issuer)), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
+		groups = append(groups, []string{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(m.mask.url(tok.Issuer))), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
 	}
 	for _, group := range groups {
 		out = append(out, joinItems(group, sep, width)...)

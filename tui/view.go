@@ -126,7 +126,7 @@ func (m *Model) View() tea.View {
 	}
 	v := tea.NewView(strings.Join(lines, "\n"))
 	v.AltScreen = true
-	v.WindowTitle = "authscope · " + safe(m.opts.Target)
+	v.WindowTitle = "authscope · " + safe(m.target())
 	return v
 }
 

@@ -82,20 +82,8 @@ var configFileFlag = "config"
 // was named; a broken one is an error that names the file, the line or the
 // key.
 func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
-	v := viper.New()
-	v.SetEnvPrefix("AUTHSCOPE")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
-	v.AutomaticEnv()
-	// Env variables are only seen for keys viper knows about
-	// (spf13/viper#761), so every key is bound explicitly.
-	for _, s := range settings {
-		_ = v.BindEnv(s.key)
-	}
-	for _, k := range fileOnly {
-		_ = v.BindEnv(k)
-	}
-
-	lc := &loadedConfig{v: v}
+	lc := &loadedConfig{v: newConfigViper()}
+	v := lc.v
 	explicit := ""
 	if f := cmd.Flags().Lookup(configFileFlag); f != nil && f.Changed {
 		explicit = f.Value.String()
@@ -125,7 +113,33 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		}
 		lc.file = path
 	}
+	if err := lc.apply(cmd); err != nil {
+		return nil, err
+	}
+	return lc, nil
+}
 
+// newConfigViper is a viper that reads the environment for every key.
+func newConfigViper() *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix("AUTHSCOPE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.AutomaticEnv()
+	// Env variables are only seen for keys viper knows about
+	// (spf13/viper#761), so every key is bound explicitly.
+	for _, s := range settings {
+		_ = v.BindEnv(s.key)
+	}
+	for _, k := range fileOnly {
+		_ = v.BindEnv(k)
+	}
+	return v
+}
+
+// apply fills every flag of cmd the user did not set from the file or
+// the environment.
+func (lc *loadedConfig) apply(cmd *cobra.Command) error {
+	v := lc.v
 	for _, s := range settings {
 		f := cmd.Flags().Lookup(s.flag)
 		if f == nil || f.Changed || !v.IsSet(s.key) || !s.appliesTo(cmd) {
@@ -136,10 +150,10 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 			val = invertBool(val)
 		}
 		if err := f.Value.Set(val); err != nil {
-			return nil, fmt.Errorf("config %s (%s): %s: %w", s.key, sourceOf(v, s.key, lc.file), quoteVal(s.key, val), err)
+			return fmt.Errorf("config %s (%s): %s: %w", s.key, sourceOf(v, s.key, lc.file), quoteVal(s.key, val), err)
 		}
 	}
-	return lc, nil
+	return nil
 }
 
 func invertBool(s string) string {
@@ -186,6 +200,11 @@ func readConfigFile(ctx context.Context, v *viper.Viper, path string) error {
 	case err != nil:
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
+	return parseConfig(v, path, data)
+}
+
+// parseConfig checks a config file's text and loads it into v.
+func parseConfig(v *viper.Viper, path string, data []byte) error {
 	doc, err := oneDocument(data)
 	if err != nil {
 		return fmt.Errorf("config file %s%s", path, err)

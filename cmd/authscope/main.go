@@ -57,13 +57,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	var q quiet
-	if errors.As(err, &q) {
-		return int(q)
-	}
 	var ee *exitError
-	if ctx.Err() != nil && !(errors.As(err, &ee) && ee.code == exitInterrupted) {
-		// A signal ended the work; whatever failed after it is its echo.
+	switch {
+	case errors.As(err, &ee) && ee.code == exitInterrupted:
+	case ctx.Err() != nil && errors.As(err, &q):
+		// A signal ended the work: the results so far are not a verdict.
+		err = &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case ctx.Err() != nil:
+		// Whatever failed after the signal is its echo.
 		err = &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted (%w)", err)}
+	case errors.As(err, &q):
+		return int(q)
 	}
 	// Errors quote files and servers: nothing in them may act on the terminal.
 	fmt.Fprintln(stderr, "authscope:", termtext.Text(err.Error()))

@@ -96,3 +96,14 @@ func TestRunEscapesScenarioStrings(t *testing.T) {
 		}
 	}
 }
+
+// A run cut short by a signal is no verdict: exit 130, not 1.
+func TestRunInterruptedIsNoVerdict(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"run", "../../scenarios/03-rotation-in-flight.yaml", "--policy", "v0.12"}, strings.NewReader(""), &out, &errb)
+	if code != exitInterrupted || !strings.Contains(errb.String(), "interrupted") {
+		t.Fatalf("exit %d, stderr %q; want 130", code, errb.String())
+	}
+}

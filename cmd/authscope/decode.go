@@ -82,7 +82,7 @@ func runDecode(ctx context.Context, o decodeOptions, raw string, stdout io.Write
 		problems = uncheckedProblems(tok, now)
 	}
 	if o.json {
-		v := map[string]any{"header": tok.Header, "claims": tok.Claims.Raw, "verified": verdict == "", "signature_checked": verdict != notChecked}
+		v := map[string]any{"header": tok.Header, "claims": tok.Claims.Raw, "verified": verdict == "", "signature_checked": verdict != notChecked, "problem": ""}
 		switch {
 		case verdict != "" && verdict != notChecked:
 			v["problem"] = verdict

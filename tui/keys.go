@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	"charm.land/bubbles/v2/key"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // keyMap is every binding of the TUI. Bindings that do not apply in the
@@ -165,7 +167,7 @@ func ValidateKeys(overrides map[string][]string) error {
 			return fmt.Errorf("keys: binding %q has %d keys; at most %d", n, len(keys), MaxKeysPerBinding)
 		}
 		for _, k := range keys {
-			if k == "" || strings.IndexFunc(k, unicode.IsSpace) >= 0 {
+			if k == "" || strings.IndexFunc(k, unicode.IsSpace) >= 0 || !termtext.Safe(k) {
 				return fmt.Errorf("keys: binding %q: %q is not a key name (write space as \"space\")", n, k)
 			}
 			if k == "ctrl+c" && n != "quit" {

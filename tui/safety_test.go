@@ -146,3 +146,17 @@ func TestHeaderNamesTheConfigFile(t *testing.T) {
 		t.Fatal("a header without a config file names one")
 	}
 }
+
+// Key names come from the config file and are drawn in the help: one that
+// holds a control character is refused.
+func TestKeyNamesWithControlsRefused(t *testing.T) {
+	for _, k := range []string{"\x1b]2;owned\a", "x\u009b", "\u202ey"} {
+		err := ValidateKeys(map[string][]string{"fetch": {k}})
+		if err == nil || !strings.Contains(err.Error(), "is not a key name") {
+			t.Errorf("key %q: %v", k, err)
+		}
+		if err != nil {
+			assertNoInjection(t, "the error", err.Error())
+		}
+	}
+}

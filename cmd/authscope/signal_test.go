@@ -9,38 +9,22 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-var built struct {
-	once sync.Once
-	bin  string
-	err  error
-	out  []byte
-}
-
-// buildBinary builds authscope once per test process.
+// buildBinary builds authscope into a directory of the test.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "authscope-bin-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.bin = filepath.Join(dir, "authscope")
-		built.out, built.err = exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput()
-	})
-	if built.err != nil {
-		t.Fatalf("go build: %v\n%s", built.err, built.out)
+	bin := filepath.Join(t.TempDir(), "authscope")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return built.bin
+	return bin
 }
 
 // A FIFO nobody writes to blocks a reader for ever. SIGINT or SIGTERM must

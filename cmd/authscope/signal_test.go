@@ -42,7 +42,10 @@ func TestSignalEndsBlockedRead(t *testing.T) {
 	}{
 		{"run on a FIFO, SIGINT", syscall.SIGINT, []string{"run", "FIFO"}, false, "interrupted while reading "},
 		{"config FIFO, SIGTERM", syscall.SIGTERM, []string{"run", "--config", "FIFO", "x.yaml"}, false, "interrupted while reading config file "},
-		{"decode waiting on stdin, SIGTERM", syscall.SIGTERM, []string{"decode", "-", "--config", "FIFO"}, true, "interrupted while waiting for a token on stdin"},
+		// The signal may still find it reading the config (nothing tells
+		// the test when it moved on to stdin); TestDecodeStdinInterrupted
+		// covers the stdin wait itself.
+		{"decode waiting on stdin, SIGTERM", syscall.SIGTERM, []string{"decode", "-", "--config", "FIFO"}, true, "interrupted while "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // Redacted replaces every secret value in strings, logs and error excerpts.
@@ -98,20 +99,9 @@ func redactValue(v any) any {
 	}
 }
 
-// printable makes s valid UTF-8 and replaces control characters, so a garbage
-// body cannot corrupt a terminal through an error message.
-func printable(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || r == '\r' {
-			return ' '
-		}
-		if !unicode.IsPrint(r) && r != ' ' {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-}
+// printable escapes control characters (see termtext), so a garbage body
+// cannot act on a terminal through an error message.
+func printable(s string) string { return termtext.Line(s) }
 
 func truncateRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {

@@ -68,7 +68,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.ChangePassword):
 		m.ask(pendingAction{
 			action: authstate.ActionChangePassword, signal: true,
-			question: "Change the password on " + m.opts.Target + " with revokeOtherSessions? Every other session of this user is signed out.",
+			question: "Change the password on " + m.target() + " with revokeOtherSessions? Every other session of this user is signed out.",
 			done:     "change-password (revokeOtherSessions) sent; the session signal follows",
 		})
 	case key.Matches(msg, k.Rotate):
@@ -78,7 +78,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		m.ask(pendingAction{
 			action: authstate.ActionChangePassword, signal: false,
-			question: "Rotate the session on " + m.opts.Target + " silently (change-password, revokeOtherSessions, no session signal)?",
+			question: "Rotate the session on " + m.target() + " silently (change-password, revokeOtherSessions, no session signal)?",
 			done:     done,
 		})
 	case key.Matches(msg, k.ForceFetch):

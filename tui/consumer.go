@@ -23,7 +23,7 @@ func (m *Model) consumerPanel(width int, d density) []string {
 	st := m.styles
 	sep := st.Dim.Render(" · ")
 	wide := width >= 110
-	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
 	hook := m.hookWord(c)
 	query := m.queryWord(c)
 	machine := []string{
@@ -61,7 +61,7 @@ func (m *Model) consumerPanel(width int, d density) []string {
 		holds = "holds " + m.snap.Label(c.Auth.SessionID) + "'s token " + c.Auth.Fingerprint()
 	}
 	out = append(out, joinItems(append(machine, m.socketWord(c.Socket), st.Dim.Render(holds)), sep, width)...)
-	queryItems := []string{st.Label.Render("query "+c.Query+": ") + query}
+	queryItems := []string{st.Label.Render("query "+safe(c.Query)+": ") + query}
 	if c.AnonymousQueries > 0 {
 		queryItems = append(queryItems, st.Warn.Render(fmt.Sprintf("ran %d time%s with no identity", c.AnonymousQueries, plural(c.AnonymousQueries, "", "s"))))
 	}
@@ -115,7 +115,7 @@ func (m *Model) queryWord(c authstate.ConvexState) string {
 	case r.OK():
 		return st.Good.Render("ok")
 	default:
-		return st.Bad.Render("FAILS: " + r.String())
+		return st.Bad.Render("FAILS: " + safe(r.String()))
 	}
 }
 
@@ -205,7 +205,7 @@ func (m *Model) flickerWindows(width, n int) []string {
 			state = " (open)"
 		}
 		line := fmt.Sprintf("  #%d %s %7s%s  %s", i+1+m.snap.Flicker.Count-len(ws), w.Start.Format("15:04:05.000"), humanDur(windowDuration(w, m.now)), state, w.Why)
-		out = append(out, fit(st.Value.Render(line), width))
+		out = append(out, fit(st.Value.Render(safe(line)), width))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // detailView is one event opened with enter: every field, and the raw JWT
@@ -40,6 +41,12 @@ func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail):
 		m.mode = modeNormal
 	case key.Matches(msg, k.Copy):
+		if m.detail.raw != "" && m.mask.on {
+			// The clipboard is not masked: copy what the screen shows.
+			cmd := m.copyEvent(m.detail.ev)
+			m.setStatus("demo mode: copied event #%d, not its raw JWT", m.detail.ev.Seq)
+			return cmd
+		}
 		if m.detail.raw != "" {
 			m.setStatus("copied the raw JWT (%d bytes) to the clipboard over OSC 52", len(m.detail.raw))
 			m.logger.Info("copy", "what", "raw JWT", "fingerprint", m.detail.ev.Token.Fingerprint)
@@ -112,7 +119,7 @@ func (m *Model) detailLines(width int) []string {
 		if v == "" {
 			return ""
 		}
-		return st.Label.Render(k+" ") + st.Value.Render(v)
+		return st.Label.Render(k+" ") + st.Value.Render(safe(v))
 	}
 	num := func(n int) string {
 		if n == 0 {
@@ -127,7 +134,7 @@ func (m *Model) detailLines(width int) []string {
 		if v == "" {
 			return
 		}
-		for i, l := range wrap(v, max(width-len(k)-1, 10)) {
+		for i, l := range wrap(termtext.Text(v), max(width-len(k)-1, 10)) {
 			if i == 0 {
 				out = append(out, st.Label.Render(k+" ")+st.Value.Render(l))
 			} else {
@@ -152,7 +159,7 @@ func (m *Model) detailLines(width int) []string {
 	if t := ev.Token; t != nil {
 		sig := st.Good.Render("signature verified")
 		if !t.Verified {
-			sig = st.Bad.Render("signature NOT verified: " + orDash(t.Problem))
+			sig = st.Bad.Render("signature NOT verified: " + safe(orDash(t.Problem)))
 		}
 		out = append(out, title(st, "Token", t.Fingerprint, width))
 		group(kv("sessionId", t.Session+" "+m.mask.id(t.SessionID)), sig)
@@ -164,7 +171,7 @@ func (m *Model) detailLines(width int) []string {
 		case m.mask.on:
 			out = append(out, m.mask.jwt(m.detail.raw))
 		default:
-			out = append(out, hardWrap(m.detail.raw, width)...)
+			out = append(out, hardWrap(safe(m.detail.raw), width)...)
 		}
 	}
 	return out
@@ -181,7 +188,7 @@ func orDash(s string) string {
 func (m *Model) detailPanel(width, height int) []string {
 	head := "event #" + fmt.Sprint(m.detail.ev.Seq)
 	hint := "esc/enter back · y copies the event"
-	if m.detail.raw != "" {
+	if m.detail.raw != "" && !m.mask.on {
 		hint = "esc/enter back · y copies the raw JWT"
 	}
 	out := []string{title(m.styles, "Detail", head+" · "+hint, width)}

@@ -320,7 +320,7 @@ func (m *Model) eventRow(ev authstate.Event, width int, wide, selected bool) str
 	st := m.styles
 	ts := ev.At.Format("15:04:05.000")
 	kind := pad(ev.Kind.String(), 17)
-	text := eventText(ev)
+	text := safe(eventText(ev))
 	mark := "  "
 	if selected {
 		mark = "› "

@@ -180,6 +180,6 @@ func fetchLine(r *fetchRow, now time.Time, wide bool) (string, bool) {
 			status = "✗ " + r.outcome
 		}
 	}
-	line := fmt.Sprintf("#%-3d %s %s sent under %-4s %7s %s", r.id, kind, pad(short(cause, causeW), causeW), session, humanDur(max(elapsed, 0)), status)
+	line := fmt.Sprintf("#%-3d %s %s sent under %-4s %7s %s", r.id, kind, pad(short(safe(cause), causeW), causeW), safe(session), humanDur(max(elapsed, 0)), safe(status))
 	return line, r.done() && r.bad
 }

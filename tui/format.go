@@ -6,7 +6,14 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
+
+// safe escapes what a terminal would act on (see termtext): every string
+// that came from a server, a token or a file goes through it before it is
+// styled and shown.
+func safe(s string) string { return termtext.Line(s) }
 
 // humanDur is a short duration for a narrow column: 850ms, 1.2s, 14m07s,
 // 6d23h.

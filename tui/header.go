@@ -8,8 +8,8 @@ import (
 // state and live/paused, packed into as few lines as the width allows.
 func (m *Model) headerLines(width int) []string {
 	st := m.styles
-	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
-	target := m.opts.Target
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
+	target := m.target()
 	if m.opts.RealTarget {
 		target += " (real server)"
 	}
@@ -18,6 +18,9 @@ func (m *Model) headerLines(width int) []string {
 		items = append(items, st.Title.Render(fmt.Sprintf("device %d/%d", m.num, len(m.devs))))
 	}
 	items = append(items, kv("target", target))
+	if m.opts.ConfigFile != "" {
+		items = append(items, kv("config", m.mask.path(m.opts.ConfigFile)))
+	}
 	policy := m.snap.Policy
 	if policy == "" {
 		policy = "…"
@@ -55,7 +58,7 @@ func (m *Model) headerLines(width int) []string {
 			if d.snap.Convex.Enabled {
 				style = m.phaseStyle(d.timeline.cur.phase())
 			}
-			items = append(items, style.Render(d.summary()))
+			items = append(items, style.Render(safe(d.summary())))
 		}
 	}
 	if m.opts.Demo {
@@ -88,5 +91,5 @@ func (m *Model) statusLine(width int) string {
 	if m.status == "" {
 		return fit(m.styles.Dim.Render("ready · p change password · r rotate silently · f forced fetch · ? help"), width)
 	}
-	return fit(m.styles.Status.Render("» "+m.status), width)
+	return fit(m.styles.Status.Render("» "+safe(m.status)), width)
 }

@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	"charm.land/bubbles/v2/key"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // keyMap is every binding of the TUI. Bindings that do not apply in the
@@ -134,10 +136,14 @@ func DefaultKeys() map[string][]string {
 	return out
 }
 
+// MaxKeysPerBinding bounds the keys of one binding: each shows in the help.
+const MaxKeysPerBinding = 10
+
 // ValidateKeys checks overrides of the default keymap: every name must be
-// a binding of KeyNames, every list must hold at least one key, no key may
-// be blank or hold spaces, ctrl+c stays quit, and after the overrides no
-// key may do two things in the same mode. The error names the bad entry.
+// a binding of KeyNames, every list must hold one to MaxKeysPerBinding
+// keys, no key may be blank or hold spaces, ctrl+c stays quit, and after
+// the overrides no key may do two things in the same mode. The error names
+// the bad entry.
 func ValidateKeys(overrides map[string][]string) error {
 	names := make([]string, 0, len(overrides))
 	for n := range overrides {
@@ -157,8 +163,11 @@ func ValidateKeys(overrides map[string][]string) error {
 		if len(keys) == 0 {
 			return fmt.Errorf("keys: binding %q has no keys", n)
 		}
+		if len(keys) > MaxKeysPerBinding {
+			return fmt.Errorf("keys: binding %q has %d keys; at most %d", n, len(keys), MaxKeysPerBinding)
+		}
 		for _, k := range keys {
-			if k == "" || strings.IndexFunc(k, unicode.IsSpace) >= 0 {
+			if k == "" || strings.IndexFunc(k, unicode.IsSpace) >= 0 || !termtext.Safe(k) {
 				return fmt.Errorf("keys: binding %q: %q is not a key name (write space as \"space\")", n, k)
 			}
 			if k == "ctrl+c" && n != "quit" {

@@ -122,6 +122,9 @@ func New(o Options) *Model {
 		m.setStatus("default keys in use: %v", err)
 		m.logger.Warn("keys", "err", err)
 	}
+	if o.Notice != "" && m.status == "" {
+		m.setStatus("%s", o.Notice)
+	}
 	m.keys = km
 	m.keys.multiDevice = len(m.devs) > 1
 	switch o.Theme {

@@ -74,6 +74,13 @@ type Options struct {
 	// Theme is ThemeAuto (ask the terminal for its background; the
 	// default), ThemeDark or ThemeLight. Check it with ValidateTheme.
 	Theme string
+	// ConfigFile names the config file the settings came from ("" for
+	// none), for the header: a file found in the current directory can
+	// change the target, so the user sees which one it was.
+	ConfigFile string
+	// Notice is shown on the status line until the first key, e.g. a
+	// warning about how the TUI was started.
+	Notice string
 }
 
 // Themes.

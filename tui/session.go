@@ -11,7 +11,7 @@ import (
 func (m *Model) sessionPanel(width int, compact bool) []string {
 	st := m.styles
 	s := m.snap
-	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
 	var who, when []string
 	switch {
 	case !m.haveSnap || s.SessionPending:
@@ -44,7 +44,7 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 			res = "FAILED: " + strings.TrimPrefix(res, "failed: ")
 			style = st.Bad
 		}
-		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(res))
+		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(safe(res)))
 	}
 	if inFlight := m.pollInFlight(); inFlight != "" {
 		// What the poller is waiting for comes first: it is the news.

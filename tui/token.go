@@ -50,7 +50,7 @@ func tokenVerdict(t *authstate.Token, s authstate.Snapshot, serverNow time.Time)
 func (m *Model) tokenPanel(width int, d density) []string {
 	compact := d == cramped
 	st := m.styles
-	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
 	sep := st.Dim.Render(" · ")
 	tok, which := m.shownToken()
 	if tok == nil {
@@ -62,13 +62,13 @@ func (m *Model) tokenPanel(width int, d density) []string {
 	wide := width >= 110
 	now := m.serverNow()
 	verdict, ok := tokenVerdict(tok, m.snap, now)
-	vs := st.Good.Render(verdict)
+	vs := st.Good.Render(safe(verdict))
 	if !ok {
-		vs = st.Bad.Render(verdict)
+		vs = st.Bad.Render(safe(verdict))
 	}
 	sig := st.Good.Render("signature verified")
 	if !tok.Verified {
-		sig = st.Bad.Render("signature NOT verified: " + orDash(tok.Problem))
+		sig = st.Bad.Render("signature NOT verified: " + safe(orDash(tok.Problem)))
 	}
 	idW := 12
 	if wide {
@@ -89,7 +89,7 @@ func (m *Model) tokenPanel(width int, d density) []string {
 		{kv("iat", clock(tok.IssuedAt, wide)+" ("+relTime(tok.IssuedAt, now)+")"), expiry, sig},
 	}
 	if d == roomy {
-		groups = append(groups, []string{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(tok.Issuer)), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
+		groups = append(groups, []string{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(m.mask.url(tok.Issuer))), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
 	}
 	for _, group := range groups {
 		out = append(out, joinItems(group, sep, width)...)

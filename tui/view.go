@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // frame is the screen minus the event rows: every other panel already
@@ -124,7 +126,7 @@ func (m *Model) View() tea.View {
 	}
 	v := tea.NewView(strings.Join(lines, "\n"))
 	v.AltScreen = true
-	v.WindowTitle = "authscope · " + m.opts.Target
+	v.WindowTitle = "authscope · " + safe(m.target())
 	return v
 }
 
@@ -133,7 +135,7 @@ func (m *Model) bottomLines(width int) []string {
 	help := m.helpLines()
 	if m.mode == modeConfirm {
 		var out []string
-		for _, l := range wrap(m.confirm.question, width) {
+		for _, l := range wrap(termtext.Text(m.confirm.question), width) {
 			out = append(out, m.styles.Prompt.Render(l))
 		}
 		return append(out, help...)

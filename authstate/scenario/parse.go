@@ -6,7 +6,9 @@
 package scenario
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -18,6 +20,14 @@ import (
 
 // MaxFileSize bounds a scenario file; anything larger is refused.
 const MaxFileSize = 1 << 20
+
+// MaxSteps bounds the steps, and MaxExpectations the expectations, of one
+// scenario: generous for a file written by hand or exported, and a bound
+// on how long a run can take.
+const (
+	MaxSteps        = 1000
+	MaxExpectations = 1000
+)
 
 // Scenario is one parsed scenario file.
 type Scenario struct {
@@ -210,23 +220,20 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// Load reads and parses a scenario file.
+// Load reads and parses a scenario file. It reads at most MaxFileSize
+// bytes, so a device or a pipe that never ends (/dev/zero) is refused too.
 func Load(path string) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > MaxFileSize {
-		return nil, &ParseError{File: path, Msg: fmt.Sprintf("file is %d bytes; scenario files are limited to %d", st.Size(), MaxFileSize)}
-	}
-	data := make([]byte, st.Size())
-	if _, err := f.Read(data); err != nil && st.Size() > 0 {
-		return nil, err
+	if len(data) > MaxFileSize {
+		return nil, &ParseError{File: path, Msg: fmt.Sprintf("more than %d bytes; scenario files are limited to 1 MiB", MaxFileSize)}
 	}
 	return Parse(path, data)
 }
@@ -237,12 +244,20 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, &ParseError{File: file, Msg: "file too large"}
 	}
 	p := parser{file: file}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		return nil, p.yamlErr(err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &ParseError{File: file, Msg: "empty scenario file"}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, p.errf(&next, "a second YAML document starts here: a scenario file holds one scenario")
+	case err != io.EOF:
+		return nil, p.yamlErr(err)
 	}
 	sc, err := p.scenario(doc.Content[0])
 	if err != nil {
@@ -452,6 +467,9 @@ func (p parser) steps(v *yaml.Node) ([]Step, error) {
 	if v.Kind != yaml.SequenceNode {
 		return nil, p.errf(v, "steps must be a list, got %s", kindName(v))
 	}
+	if len(v.Content) > MaxSteps {
+		return nil, p.errf(v.Content[MaxSteps], "more than %d steps; a scenario is limited to %d", MaxSteps, MaxSteps)
+	}
 	var out []Step
 	for _, n := range v.Content {
 		s, err := p.step(n)
@@ -603,6 +621,9 @@ func (p parser) selector(n *yaml.Node, what string) (string, error) {
 func (p parser) expectations(v *yaml.Node) ([]Expectation, error) {
 	if v.Kind != yaml.SequenceNode {
 		return nil, p.errf(v, "expect must be a list, got %s", kindName(v))
+	}
+	if len(v.Content) > MaxExpectations {
+		return nil, p.errf(v.Content[MaxExpectations], "more than %d expectations; a scenario is limited to %d", MaxExpectations, MaxExpectations)
 	}
 	var out []Expectation
 	for _, n := range v.Content {

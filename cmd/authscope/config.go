@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
+
+	"github.com/authscope/authscope/internal/termtext"
+	"github.com/authscope/authscope/tui"
 )
 
 // Configuration: every setting has a key in the config file, an
@@ -75,20 +82,8 @@ var configFileFlag = "config"
 // was named; a broken one is an error that names the file, the line or the
 // key.
 func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
-	v := viper.New()
-	v.SetEnvPrefix("AUTHSCOPE")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
-	v.AutomaticEnv()
-	// Env variables are only seen for keys viper knows about
-	// (spf13/viper#761), so every key is bound explicitly.
-	for _, s := range settings {
-		_ = v.BindEnv(s.key)
-	}
-	for _, k := range fileOnly {
-		_ = v.BindEnv(k)
-	}
-
-	lc := &loadedConfig{v: v}
+	lc := &loadedConfig{v: newConfigViper()}
+	v := lc.v
 	explicit := ""
 	if f := cmd.Flags().Lookup(configFileFlag); f != nil && f.Changed {
 		explicit = f.Value.String()
@@ -105,7 +100,11 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		}
 	}
 	if path != "" {
-		if err := readConfigFile(v, path); err != nil {
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := readConfigFile(ctx, v, path); err != nil {
 			if explicit == "" && errors.Is(err, os.ErrNotExist) {
 				path = ""
 			} else {
@@ -114,7 +113,33 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		}
 		lc.file = path
 	}
+	if err := lc.apply(cmd); err != nil {
+		return nil, err
+	}
+	return lc, nil
+}
 
+// newConfigViper is a viper that reads the environment for every key.
+func newConfigViper() *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix("AUTHSCOPE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.AutomaticEnv()
+	// Env variables are only seen for keys viper knows about
+	// (spf13/viper#761), so every key is bound explicitly.
+	for _, s := range settings {
+		_ = v.BindEnv(s.key)
+	}
+	for _, k := range fileOnly {
+		_ = v.BindEnv(k)
+	}
+	return v
+}
+
+// apply fills every flag of cmd the user did not set from the file or
+// the environment.
+func (lc *loadedConfig) apply(cmd *cobra.Command) error {
+	v := lc.v
 	for _, s := range settings {
 		f := cmd.Flags().Lookup(s.flag)
 		if f == nil || f.Changed || !v.IsSet(s.key) || !s.appliesTo(cmd) {
@@ -125,10 +150,10 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 			val = invertBool(val)
 		}
 		if err := f.Value.Set(val); err != nil {
-			return nil, fmt.Errorf("config %s (%s): %s: %w", s.key, sourceOf(v, s.key, lc.file), quoteVal(s.key, val), err)
+			return fmt.Errorf("config %s (%s): %s: %w", s.key, sourceOf(v, s.key, lc.file), quoteVal(s.key, val), err)
 		}
 	}
-	return lc, nil
+	return nil
 }
 
 func invertBool(s string) string {
@@ -162,17 +187,27 @@ func sourceOf(v *viper.Viper, key, file string) string {
 
 // readConfigFile parses the file strictly: YAML errors name the line, and
 // unknown keys are refused by name, so a typo does not pass silently.
-func readConfigFile(v *viper.Viper, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
+func readConfigFile(ctx context.Context, v *viper.Viper, path string) error {
+	data, err := orInterrupt(ctx, "reading config file "+path, func() ([]byte, error) {
+		return readFileLimited(path, maxConfigSize)
+	})
+	var ee *exitError
+	switch {
+	case errors.Is(err, errTooLarge):
+		return fmt.Errorf("config file %s: more than 1 MiB; config files are limited to 1 MiB", path)
+	case errors.As(err, &ee):
+		return err
+	case err != nil:
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
-	if len(data) > 1<<20 {
-		return fmt.Errorf("config file %s: %d bytes; config files are limited to 1 MiB", path, len(data))
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	return parseConfig(v, path, data)
+}
+
+// parseConfig checks a config file's text and loads it into v.
+func parseConfig(v *viper.Viper, path string, data []byte) error {
+	doc, err := oneDocument(data)
+	if err != nil {
+		return fmt.Errorf("config file %s%s", path, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil // empty file: nothing set
@@ -191,6 +226,10 @@ func readConfigFile(v *viper.Viper, path string) error {
 	return nil
 }
 
+// maxConfigSize bounds a config file, like scenario.MaxFileSize does a
+// scenario file.
+const maxConfigSize = 1 << 20
+
 // knownKeys lists every key a config file may hold, nested ones dotted.
 func knownKeys() map[string]bool {
 	m := map[string]bool{}
@@ -206,17 +245,51 @@ func knownKeys() map[string]bool {
 	return m
 }
 
+// oneDocument parses data as a single YAML document: a second one would
+// be ignored by every reader, so it is refused. A YAML error is returned
+// as ":LINE: message" or ": message", to follow the file name.
+func oneDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return &doc, nil // empty
+		}
+		return nil, errors.New(": " + strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+		return &doc, nil
+	case err != nil:
+		return nil, errors.New(": " + strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil, fmt.Errorf(":%d: a second YAML document starts here: a config file holds one", next.Line)
+}
+
+// checkKeys refuses unknown and repeated keys, by line. It runs on the
+// parsed nodes before viper decodes the file into maps, which costs the
+// square of the number of keys in a mapping (yaml.v3 compares each key
+// with every other): what passes here is a few dozen keys at most.
 func checkKeys(path string, n *yaml.Node, prefix string) error {
 	known := knownKeys()
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := prefix + k.Value
 		if !known[key] {
 			return fmt.Errorf("config file %s:%d: unknown key %q (known keys: %s)", path, k.Line, key, strings.Join(sortedKeys(known), ", "))
 		}
+		if line, dup := seen[key]; dup {
+			return fmt.Errorf("config file %s:%d: key %q is already set on line %d", path, k.Line, key, line)
+		}
+		seen[key] = k.Line
 		if key == "keymap" {
 			if val.Kind != yaml.MappingNode {
 				return fmt.Errorf("config file %s:%d: keymap must map binding names to lists of keys", path, val.Line)
+			}
+			if err := checkKeymapNames(path, val); err != nil {
+				return err
 			}
 			continue
 		}
@@ -230,6 +303,29 @@ func checkKeys(path string, n *yaml.Node, prefix string) error {
 		} else if isSection(key) && prefix == "" {
 			return fmt.Errorf("config file %s:%d: %s is a section: give it keys (for example %s)", path, val.Line, key, sectionExample(key))
 		}
+	}
+	return nil
+}
+
+// checkKeymapNames refuses keymap entries that name no binding, or one
+// binding twice; the keys themselves are checked by tui.ValidateKeys.
+func checkKeymapNames(path string, n *yaml.Node) error {
+	known := tui.DefaultKeys()
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if _, ok := known[k.Value]; !ok {
+			names := make([]string, 0, len(known))
+			for name := range known {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("config file %s:%d: keymap: unknown binding %q (known: %s)", path, k.Line, k.Value, strings.Join(names, ", "))
+		}
+		if line, dup := seen[k.Value]; dup {
+			return fmt.Errorf("config file %s:%d: keymap: binding %q is already set on line %d", path, k.Line, k.Value, line)
+		}
+		seen[k.Value] = k.Line
 	}
 	return nil
 }
@@ -311,6 +407,69 @@ func (lc *loadedConfig) keymap() (map[string][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// summary says which config file was read and what it sets, with the
+// values that decide where credentials go (target, convex.url) and where
+// the log is written; "" when no file was read. A file found in the
+// current directory is applied without being named, so this is how a
+// user notices one that points somewhere unexpected.
+func (lc *loadedConfig) summary() string {
+	if lc == nil || lc.file == "" {
+		return ""
+	}
+	name := lc.file
+	if abs, err := filepath.Abs(name); err == nil {
+		name = abs
+	}
+	var set []string
+	for _, s := range settings {
+		if !lc.v.InConfig(s.key) {
+			continue
+		}
+		switch s.key {
+		case "target", "convex.url", "log_file":
+			val := lc.v.GetString(s.key)
+			if u, err := url.Parse(val); err == nil && u.User != nil {
+				val = u.Redacted()
+			}
+			set = append(set, s.key+"="+val)
+		default:
+			set = append(set, s.key)
+		}
+	}
+	for _, k := range fileOnly {
+		if lc.v.InConfig(k) {
+			set = append(set, k)
+		}
+	}
+	out := "config file " + name
+	if len(set) > 0 {
+		out += " sets " + strings.Join(set, ", ")
+	}
+	return termtext.Line(out)
+}
+
+// secretFlags are flags whose value other users can read in the process
+// list (ps) and that shells keep in their history.
+var secretFlags = []struct{ flag, env string }{
+	{"password", "AUTHSCOPE_PASSWORD"},
+	{"session-cookie", "AUTHSCOPE_SESSION_COOKIE"},
+}
+
+// secretFlagWarning warns about a credential given as a flag, "" if none.
+// The simulator's --password names its own made-up user: no warning.
+func secretFlagWarning(cmd *cobra.Command) string {
+	if cmd.Name() == "sim" {
+		return ""
+	}
+	var out []string
+	for _, s := range secretFlags {
+		if f := cmd.Flags().Lookup(s.flag); f != nil && f.Changed {
+			out = append(out, fmt.Sprintf("--%s is visible to other users in the process list (ps) and stays in your shell history: prefer $%s", s.flag, s.env))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // invocation carries what the root command's pre-run learned to the

@@ -9,7 +9,7 @@ import (
 	"github.com/authscope/authscope/tui"
 )
 
-func writeConfig(t *testing.T, body string) string {
+func writeConfig(t testing.TB, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "authscope.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/authscope/authscope/fetcher"
 	"github.com/authscope/authscope/fetcher/target"
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 type decodeOptions struct {
@@ -34,7 +34,11 @@ signature against a JWKS (--jwks URL, or the target's /convex/jwks) and its
 claims (aud = convex, exp with leeway, iss if --issuer), and print the claims
 with readable times. The signature itself is never printed.
 
-Exit status: 0 valid; 1 the token is malformed or did not verify; 2 usage or
+Without --jwks or --target nothing is verified, and the output says so; the
+token still fails (exit 1) when its alg is none or HMAC, or it has expired.
+
+Exit status: 0 valid (or, unverified, nothing wrong seen); 1 the token is
+malformed, did not verify, has alg none or HMAC, or has expired; 2 usage or
 connection error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,9 +47,9 @@ connection error.`,
 				raw = args[0]
 			}
 			if raw == "-" {
-				line, err := bufio.NewReader(io.LimitReader(stdin, 64<<10)).ReadString('\n')
-				if err != nil && err != io.EOF {
-					return fail(exitUsage, "read token from stdin: %w", err)
+				line, err := readTokenLine(cmd.Context(), stdin)
+				if err != nil {
+					return err
 				}
 				raw = line
 			}
@@ -72,16 +76,53 @@ func runDecode(ctx context.Context, o decodeOptions, raw string, stdout io.Write
 	if verr != nil {
 		return verr
 	}
-	if o.json {
-		b, _ := json.MarshalIndent(map[string]any{"header": tok.Header, "claims": tok.Claims.Raw, "verified": verdict == "", "problem": verdict}, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-	} else {
-		printToken(stdout, tok, verdict, time.Now())
+	now := time.Now()
+	var problems []string
+	if verdict == notChecked {
+		problems = uncheckedProblems(tok, now)
 	}
-	if verdict != "" && verdict != "not checked" {
+	if o.json {
+		v := map[string]any{"header": tok.Header, "claims": tok.Claims.Raw, "verified": verdict == "", "signature_checked": verdict != notChecked, "problem": ""}
+		switch {
+		case verdict != "" && verdict != notChecked:
+			v["problem"] = verdict
+		case len(problems) > 0:
+			v["problem"] = strings.Join(problems, "; ")
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		fmt.Fprintln(stdout, string(termtext.JSON(b)))
+	} else {
+		printToken(stdout, tok, verdict, problems, now)
+	}
+	if (verdict != "" && verdict != notChecked) || len(problems) > 0 {
 		return quiet(exitFailed)
 	}
 	return nil
+}
+
+// notChecked is verifyWith's verdict when there was no JWKS to check with.
+const notChecked = "not checked"
+
+// uncheckedProblems is what can be said of a token without its JWKS: an
+// alg Convex never accepts (none, or an HMAC secret anyone could hold) or
+// an exp already past (with the verifier's leeway).
+func uncheckedProblems(t *fetcher.Token, now time.Time) []string {
+	var out []string
+	switch alg := t.Header.Alg; {
+	case strings.EqualFold(alg, "none"):
+		out = append(out, "alg none: the token is not signed at all")
+	case strings.HasPrefix(strings.ToUpper(alg), "HS"):
+		out = append(out, fmt.Sprintf("alg %s: an HMAC secret, not a key Convex accepts (EdDSA or RS256)", termtext.Line(alg)))
+	case alg != "EdDSA" && alg != "RS256":
+		out = append(out, fmt.Sprintf("alg %s: not EdDSA or RS256, the algorithms Convex accepts", termtext.Line(alg)))
+	}
+	switch exp := t.Claims.ExpiresAt; {
+	case exp.IsZero():
+		out = append(out, "no exp: the token never expires")
+	case now.After(exp.Add(fetcher.DefaultLeeway)):
+		out = append(out, "expired "+now.Sub(exp).Round(time.Second).String()+" ago")
+	}
+	return out
 }
 
 // verifyWith returns "" when the token verified, a reason when it did not,
@@ -96,7 +137,7 @@ func verifyWith(ctx context.Context, o decodeOptions, raw string) (string, error
 		url = base + "/convex/jwks"
 	}
 	if url == "" {
-		return "not checked", nil
+		return notChecked, nil
 	}
 	keys, err := fetchJWKS(ctx, url)
 	if err != nil {
@@ -131,27 +172,33 @@ func fetchJWKS(ctx context.Context, url string) (*fetcher.JWKS, error) {
 	return &set, nil
 }
 
-func printToken(w io.Writer, t *fetcher.Token, verdict string, now time.Time) {
-	fmt.Fprintf(w, "%-13s alg=%s kid=%s", "header", t.Header.Alg, t.Header.Kid)
+// printToken prints the header and claims, one per line. Every value came
+// from the token, so every value goes through termtext.Line.
+func printToken(w io.Writer, t *fetcher.Token, verdict string, problems []string, now time.Time) {
+	line := func(k, v string) { fmt.Fprintf(w, "%-13s %s\n", termtext.Line(k), termtext.Line(v)) }
+	h := "alg=" + t.Header.Alg + " kid=" + t.Header.Kid
 	if t.Header.Typ != "" {
-		fmt.Fprintf(w, " typ=%s", t.Header.Typ)
+		h += " typ=" + t.Header.Typ
 	}
-	fmt.Fprintln(w)
+	line("header", h)
 	switch verdict {
 	case "":
-		fmt.Fprintf(w, "%-13s verified\n", "signature")
-	case "not checked":
-		fmt.Fprintf(w, "%-13s not checked (give --jwks URL or --target URL)\n", "signature")
+		line("signature", "verified")
+	case notChecked:
+		line("signature", "NOT VERIFIED: nothing was checked (give --jwks URL or --target URL)")
 	default:
-		fmt.Fprintf(w, "%-13s INVALID: %s\n", "signature", verdict)
+		line("signature", "INVALID: "+verdict)
+	}
+	for _, p := range problems {
+		line("problem", p)
 	}
 	c := t.Claims
-	fmt.Fprintf(w, "%-13s %s\n", "sessionId", c.SessionID)
-	fmt.Fprintf(w, "%-13s %s\n", "sub", c.Subject)
-	fmt.Fprintf(w, "%-13s %s\n", "iss", c.Issuer)
-	fmt.Fprintf(w, "%-13s %s\n", "aud", strings.Join(c.Audience, ", "))
-	fmt.Fprintf(w, "%-13s %s\n", "iat", readableTime(c.IssuedAt, now))
-	fmt.Fprintf(w, "%-13s %s\n", "exp", readableTime(c.ExpiresAt, now))
+	line("sessionId", c.SessionID)
+	line("sub", c.Subject)
+	line("iss", c.Issuer)
+	line("aud", strings.Join(c.Audience, ", "))
+	line("iat", readableTime(c.IssuedAt, now))
+	line("exp", readableTime(c.ExpiresAt, now))
 	known := map[string]bool{"sessionId": true, "sub": true, "iss": true, "aud": true, "iat": true, "exp": true}
 	var rest []string
 	for k := range c.Raw {
@@ -161,7 +208,7 @@ func printToken(w io.Writer, t *fetcher.Token, verdict string, now time.Time) {
 	}
 	sort.Strings(rest)
 	for _, k := range rest {
-		fmt.Fprintf(w, "%-13s %v\n", k, c.Raw[k])
+		line(k, fmt.Sprint(c.Raw[k]))
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 // Exit statuses (DESIGN "CLI").
@@ -55,11 +57,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	var q quiet
-	if errors.As(err, &q) {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee) && ee.code == exitInterrupted:
+	case ctx.Err() != nil && errors.As(err, &q):
+		// A signal ended the work: the results so far are not a verdict.
+		err = &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case ctx.Err() != nil:
+		// Whatever failed after the signal is its echo.
+		err = &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted (%w)", err)}
+	case errors.As(err, &q):
 		return int(q)
 	}
-	fmt.Fprintln(stderr, "authscope:", err)
-	var ee *exitError
+	// Errors quote files and servers: nothing in them may act on the terminal.
+	fmt.Fprintln(stderr, "authscope:", termtext.Text(err.Error()))
 	if errors.As(err, &ee) {
 		return ee.code
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -44,10 +45,21 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 					}
 				}
 			}
-			if err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err // interrupted
+			} else if err != nil {
 				return fail(exitUsage, "%w", err)
 			}
 			inv.cfg = lc
+			// On stderr, so that it is seen before the TUI takes the
+			// screen and stays out of run's and decode's output.
+			if s := lc.summary(); s != "" && cmd.HasParent() {
+				fmt.Fprintln(stderr, "authscope:", s)
+			}
+			if w := secretFlagWarning(cmd); w != "" {
+				fmt.Fprintln(stderr, "authscope: warning:", w)
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,6 +68,10 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 				// they were checked in the pre-run.
 				tuiOpts.Theme, _ = inv.cfg.theme()
 				tuiOpts.Keys, _ = inv.cfg.keymap()
+				tuiOpts.ConfigFile = inv.cfg.file
+			}
+			if w := secretFlagWarning(cmd); w != "" {
+				tuiOpts.Notice = "warning: " + w
 			}
 			return runTUI(cmd.Context(), tuiOpts, stdout)
 		},

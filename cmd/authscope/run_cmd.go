@@ -15,6 +15,7 @@ import (
 	"github.com/authscope/authscope/authstate"
 	"github.com/authscope/authscope/authstate/scenario"
 	"github.com/authscope/authscope/fetcher/target"
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 type runOptions struct {
@@ -71,7 +72,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 	}
 	var scs []*scenario.Scenario
 	for _, f := range files {
-		sc, err := scenario.Load(f)
+		sc, err := orInterrupt(cmd.Context(), "reading "+f, func() (*scenario.Scenario, error) { return scenario.Load(f) })
 		if err != nil {
 			return fail(exitUsage, "%w", err)
 		}
@@ -175,7 +176,7 @@ func (j *jsonLines) write(v any) {
 	}
 	b, err := json.Marshal(v)
 	if err == nil {
-		b = append(b, '\n')
+		b = append(termtext.JSON(b), '\n')
 		_, err = j.w.Write(b)
 	}
 	j.err = err
@@ -193,14 +194,14 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 	}
 	fmt.Fprintln(tw)
 	for _, sc := range scs {
-		fmt.Fprint(tw, sc.Name)
+		fmt.Fprint(tw, termtext.Line(sc.Name))
 		for _, p := range policies {
 			r, ok := byKey[sc.Name+"\x00"+p]
 			cell := "-"
 			if ok {
 				cell = verdictCell(r)
 			}
-			fmt.Fprint(tw, "\t"+cell)
+			fmt.Fprint(tw, "\t"+termtext.Line(cell))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -215,7 +216,7 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 			continue
 		}
 		f := r.Failures[0]
-		lines = append(lines, fmt.Sprintf("  %s [%s]: expected %s — %s", r.Scenario, r.Policy, f.Expect, f.Got))
+		lines = append(lines, termtext.Line(fmt.Sprintf("  %s [%s]: expected %s — %s", r.Scenario, r.Policy, f.Expect, f.Got)))
 	}
 	if len(lines) > 0 {
 		fmt.Fprintln(w, "\nWhy (first failure of each):")

@@ -19,6 +19,7 @@ import (
 	"github.com/authscope/authscope/fetcher"
 	"github.com/authscope/authscope/fetcher/authsim"
 	"github.com/authscope/authscope/fetcher/target"
+	"github.com/authscope/authscope/internal/termtext"
 	"github.com/authscope/authscope/tui"
 )
 
@@ -72,6 +73,10 @@ type TUIConfig struct {
 	// tui.KeyNames. Theme is auto, dark or light [theme].
 	Keys  map[string][]string
 	Theme string
+	// ConfigFile is the config file the settings came from, for the
+	// header; Notice is a first status line (a warning).
+	ConfigFile string
+	Notice     string
 }
 
 // tuiLogSize is the engine's event log in the TUI: big enough to scroll
@@ -238,6 +243,8 @@ func (s *tuiSession) options(o tuiOptions, logger *slog.Logger) tui.Options {
 		Logger:     logger,
 		Keys:       o.Keys,
 		Theme:      o.Theme,
+		ConfigFile: termtext.Line(o.ConfigFile),
+		Notice:     o.Notice,
 	}
 }
 

@@ -113,6 +113,10 @@ func NormalizeBaseURL(raw string) (string, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return "", fmt.Errorf("target %q: want an http(s) URL such as http://localhost:3000/api/auth", raw)
 	}
+	if u.User != nil {
+		// The client refuses it too, but its error would quote the URL.
+		return "", fmt.Errorf("target %s: no user or password in the URL (give --email and --password, or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", u.Redacted())
+	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/api/auth"
 	}

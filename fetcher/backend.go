@@ -100,20 +100,15 @@ func (b *Backend) Gates() *Gates { return b.gates }
 // simulator there).
 func (b *Backend) OnClose(f func()) { b.onClose = f }
 
-// FetchToken is GET /convex/token, decoded and verified against the JWKS.
-// A token that does not decode or verify is still returned, as the real
+// FetchToken is GET /convex/token, decoded (once) and verified against the
+// JWKS. A token that does not verify is still returned, as the real
 // provider would use it, with the reason in Problem.
 func (b *Backend) FetchToken(ctx context.Context) (*authstate.Token, error) {
-	raw, err := b.client.ConvexToken(ctx)
+	dec, err := b.client.convexToken(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tok := &authstate.Token{Raw: raw}
-	dec, err := DecodeJWT(raw)
-	if err != nil {
-		tok.Problem = Reason(err)
-		return tok, nil
-	}
+	tok := &authstate.Token{Raw: dec.Raw}
 	fillClaims(tok, dec)
 	v, err := b.client.VerifierFor(ctx, b.issuer, dec.Header.Kid)
 	if err != nil {
@@ -121,7 +116,7 @@ func (b *Backend) FetchToken(ctx context.Context) (*authstate.Token, error) {
 		return tok, nil
 	}
 	v.Now = b.now
-	if _, err := v.Verify(raw); err != nil {
+	if err := v.check(dec); err != nil {
 		tok.Problem = Reason(err)
 		return tok, nil
 	}

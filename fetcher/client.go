@@ -274,19 +274,30 @@ func (c *Client) RevokeOtherSessions(ctx context.Context) error {
 // The answer must hold a decodable JWT; its signature is not checked here
 // (see Verifier).
 func (c *Client) ConvexToken(ctx context.Context) (string, error) {
+	tok, err := c.convexToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tok.Raw, nil
+}
+
+// convexToken is ConvexToken with the token decoded, so that the caller
+// need not decode it again.
+func (c *Client) convexToken(ctx context.Context) (*Token, error) {
 	var w struct {
 		Token *string `json:"token"`
 	}
 	if err := c.callJSON(ctx, EndpointToken, http.MethodGet, "/convex/token", nil, &w); err != nil {
-		return "", err
+		return nil, err
 	}
 	if w.Token == nil || *w.Token == "" {
-		return "", badResponse(EndpointToken, "no token in the answer")
+		return nil, badResponse(EndpointToken, "no token in the answer")
 	}
-	if _, err := DecodeJWT(*w.Token); err != nil {
-		return "", badResponse(EndpointToken, "token is not a JWT: %v", err)
+	tok, err := DecodeJWT(*w.Token)
+	if err != nil {
+		return nil, badResponse(EndpointToken, "token is not a JWT: %v", err)
 	}
-	return *w.Token, nil
+	return tok, nil
 }
 
 // JWKS fetches the key set the Convex plugin signs with (GET convex/jwks).

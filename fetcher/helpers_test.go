@@ -28,7 +28,7 @@ func newClient(t *testing.T, h http.Handler, opts Options) (*Client, *httptest.S
 // a hung test.
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }

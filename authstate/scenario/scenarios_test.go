@@ -115,8 +115,13 @@ func BenchmarkScenarioRun(b *testing.B) {
 //
 //	go test -run '^$' -bench AllScenarios -benchtime 100x ./authstate/scenario/
 func BenchmarkAllScenarios(b *testing.B) {
+	for _, alg := range []string{"EdDSA", "RS256"} {
+		b.Run(alg, func(b *testing.B) { benchmarkAll(b, &target.Sim{Alg: alg}) })
+	}
+}
+
+func benchmarkAll(b *testing.B, tg scenario.Target) {
 	scs := loadAll(b)
-	tg := &target.Sim{}
 	times := map[string][]time.Duration{}
 	var keys []string
 	// One untimed pass first: the first run of each scenario warms caches

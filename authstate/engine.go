@@ -45,7 +45,7 @@ type Engine struct {
 	backend Backend
 	log     *EventLog
 	broker  broker
-	mailbox chan func()
+	mailbox chan message
 	cfg     Config
 
 	sigMu  sync.Mutex
@@ -99,6 +99,17 @@ type Engine struct {
 	// current message is handled, as React renders after the event.
 	renderDirty bool
 	flicker     flickerMeter
+	// reads counts the read-only messages handled (tests use it to show
+	// that a waiter does not spin).
+	reads int
+}
+
+// message is one input to the loop. A read only looks at the state, so it
+// does not close the Changed channel: if it did, a waiter's own reads
+// would wake it, and waiting would spin.
+type message struct {
+	apply func()
+	read  bool
 }
 
 // New checks cfg and returns an engine that is not yet running.
@@ -130,7 +141,7 @@ func New(cfg Config) (*Engine, error) {
 		clock:        cfg.Clock,
 		backend:      cfg.Backend,
 		log:          NewEventLog(cfg.LogSize),
-		mailbox:      make(chan func(), 256),
+		mailbox:      make(chan message, 256),
 		cfg:          cfg,
 		sig:          make(chan struct{}),
 		done:         make(chan struct{}),
@@ -182,7 +193,8 @@ func (e *Engine) Log() *EventLog { return e.log }
 func (e *Engine) Subscribe(buf int) *Subscription { return e.broker.subscribe(buf) }
 
 // Changed returns a channel that is closed the next time the engine
-// finishes handling a message.
+// finishes handling a message that may have changed its state. Reads
+// (Snapshot, Err, the checks of Settle and Await) never close it.
 func (e *Engine) Changed() <-chan struct{} {
 	e.sigMu.Lock()
 	defer e.sigMu.Unlock()
@@ -196,8 +208,12 @@ func (e *Engine) loop() {
 		select {
 		case <-e.ctx.Done():
 			return
-		case f := <-e.mailbox:
-			f()
+		case m := <-e.mailbox:
+			m.apply()
+			if m.read {
+				e.reads++
+				continue
+			}
 			for e.renderDirty {
 				e.renderDirty = false
 				e.consumerRender()
@@ -217,19 +233,27 @@ func (e *Engine) post(f func()) {
 		return
 	}
 	select {
-	case e.mailbox <- f:
+	case e.mailbox <- message{apply: f}:
 	case <-e.ctx.Done():
 	}
 }
 
 // do runs f on the loop and waits for it.
-func (e *Engine) do(f func()) error {
+func (e *Engine) do(f func()) error { return e.run(message{apply: f}) }
+
+// read runs f, which must not change the engine's state, on the loop and
+// waits for it. Unlike do, it does not signal Changed.
+func (e *Engine) read(f func()) error { return e.run(message{apply: f, read: true}) }
+
+func (e *Engine) run(m message) error {
 	if e.ctx == nil {
 		return errors.New("authstate: the engine has not been started")
 	}
 	ran := make(chan struct{})
+	f := m.apply
+	m.apply = func() { f(); close(ran) }
 	select {
-	case e.mailbox <- func() { f(); close(ran) }:
+	case e.mailbox <- m:
 	case <-e.ctx.Done():
 		return e.ctx.Err()
 	}
@@ -326,13 +350,14 @@ func (e *Engine) SetPollInterval(d time.Duration) {
 // Snapshot copies the engine's state.
 func (e *Engine) Snapshot() Snapshot {
 	var s Snapshot
-	if err := e.do(func() { s = e.snapshot() }); err != nil {
+	if err := e.read(func() { s = e.snapshot() }); err != nil {
 		s.Stopped = true
 	}
 	return s
 }
 
-// Await waits until every named call has returned, or ctx ends.
+// Await waits until every named call has returned, or ctx ends. It wakes
+// only when the engine's state changes.
 func (e *Engine) Await(ctx context.Context, names ...string) error {
 	for {
 		ch := e.Changed()
@@ -340,26 +365,48 @@ func (e *Engine) Await(ctx context.Context, names ...string) error {
 		if s.Stopped {
 			return errors.New("engine stopped")
 		}
-		missing := ""
-		for _, n := range names {
-			c, ok := s.Call(n)
-			if !ok || !c.Done {
-				missing = n
-				break
-			}
-		}
+		missing := firstMissing(s, names)
 		if missing == "" {
 			return nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("fetch %q has not returned: %s", missing, e.whyWaiting(s, missing))
+			return notReturned(s, missing)
 		}
 	}
 }
 
-func (e *Engine) whyWaiting(s Snapshot, name string) string {
+// Returned checks, without waiting, that every named call has returned.
+// After Settle this is the whole of an await: a settled engine has nothing
+// left to do, so a call that has not returned waits on something held in
+// the transport, and only a release can free it. The error names the first
+// such call and the request it waits on.
+func (e *Engine) Returned(names ...string) error {
+	s := e.Snapshot()
+	if s.Stopped {
+		return errors.New("engine stopped")
+	}
+	if missing := firstMissing(s, names); missing != "" {
+		return notReturned(s, missing)
+	}
+	return nil
+}
+
+func firstMissing(s Snapshot, names []string) string {
+	for _, n := range names {
+		if c, ok := s.Call(n); !ok || !c.Done {
+			return n
+		}
+	}
+	return ""
+}
+
+func notReturned(s Snapshot, name string) error {
+	return fmt.Errorf("fetch %q has not returned: %s", name, whyWaiting(s, name))
+}
+
+func whyWaiting(s Snapshot, name string) string {
 	c, ok := s.Call(name)
 	if !ok {
 		return "no such fetch was started"
@@ -565,7 +612,7 @@ func (e *Engine) noteErr(err error) {
 // Err is the first server action that failed, if any.
 func (e *Engine) Err() error {
 	var err error
-	if e.do(func() { err = e.firstErr }) != nil {
+	if e.read(func() { err = e.firstErr }) != nil {
 		return nil
 	}
 	return err
@@ -586,7 +633,7 @@ func (e *Engine) Settle(ctx context.Context, held func() int, notify <-chan stru
 	for {
 		changed := e.Changed()
 		var busy, timed int
-		if err := e.do(func() { busy, timed = e.inflight, e.timed }); err != nil {
+		if err := e.read(func() { busy, timed = e.inflight, e.timed }); err != nil {
 			return errors.New("the engine stopped")
 		}
 		h := held()

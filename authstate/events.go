@@ -169,6 +169,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 type EventLog struct {
 	mu    sync.RWMutex
 	buf   []Event
+	size  int // the most events held; buf grows up to it
 	start int // index of the oldest event
 	n     int
 	total uint64
@@ -179,13 +180,21 @@ func NewEventLog(size int) *EventLog {
 	if size <= 0 {
 		size = 1
 	}
-	return &EventLog{buf: make([]Event, size)}
+	return &EventLog{size: size}
 }
 
 func (l *EventLog) append(e Event) {
 	l.mu.Lock()
-	if l.n < len(l.buf) {
-		l.buf[(l.start+l.n)%len(l.buf)] = e
+	if len(l.buf) < l.size {
+		// The ring grows as events come: a scenario run keeps room for
+		// 65536 and emits a few dozen, and allocating it all up front cost
+		// 15 MB a run.
+		if len(l.buf) == cap(l.buf) {
+			grown := make([]Event, len(l.buf), min(max(2*cap(l.buf), 64), l.size))
+			copy(grown, l.buf)
+			l.buf = grown
+		}
+		l.buf = append(l.buf, e)
 		l.n++
 	} else {
 		l.buf[l.start] = e

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/authscope/authscope/authstate"
@@ -53,15 +52,13 @@ type Backend struct {
 	hc         *http.Client
 	cookieOnly bool
 
-	mu       sync.Mutex
-	verifier *Verifier
-	onClose  func()
+	onClose func()
 }
 
 // NewBackend builds a client with fresh gates and an empty cookie jar (or
 // one holding the given session cookie).
 func NewBackend(o BackendOptions) (*Backend, error) {
-	gates := NewGates(nil)
+	gates := NewGates(NewTransport())
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return nil, err
@@ -103,27 +100,23 @@ func (b *Backend) Gates() *Gates { return b.gates }
 // simulator there).
 func (b *Backend) OnClose(f func()) { b.onClose = f }
 
-// FetchToken is GET /convex/token, decoded and verified against the JWKS.
-// A token that does not decode or verify is still returned, as the real
+// FetchToken is GET /convex/token, decoded (once) and verified against the
+// JWKS. A token that does not verify is still returned, as the real
 // provider would use it, with the reason in Problem.
 func (b *Backend) FetchToken(ctx context.Context) (*authstate.Token, error) {
-	raw, err := b.client.ConvexToken(ctx)
+	dec, err := b.client.convexToken(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tok := &authstate.Token{Raw: raw}
-	dec, err := DecodeJWT(raw)
-	if err != nil {
-		tok.Problem = Reason(err)
-		return tok, nil
-	}
+	tok := &authstate.Token{Raw: dec.Raw}
 	fillClaims(tok, dec)
-	v, err := b.verifierFor(ctx, dec.Header.Kid)
+	v, err := b.client.VerifierFor(ctx, b.issuer, dec.Header.Kid)
 	if err != nil {
 		tok.Problem = "not verified: " + err.Error()
 		return tok, nil
 	}
-	if _, err := v.Verify(raw); err != nil {
+	v.Now = b.now
+	if err := v.check(dec); err != nil {
 		tok.Problem = Reason(err)
 		return tok, nil
 	}
@@ -138,44 +131,6 @@ func fillClaims(t *authstate.Token, d *Token) {
 	t.Audience = d.Claims.Audience
 	t.IssuedAt = d.Claims.IssuedAt
 	t.ExpiresAt = d.Claims.ExpiresAt
-}
-
-// verifierFor returns a verifier that knows kid, fetching the JWKS again
-// at once if the cached set does not (the server may have rotated keys or
-// restarted).
-func (b *Backend) verifierFor(ctx context.Context, kid string) (*Verifier, error) {
-	b.mu.Lock()
-	v := b.verifier
-	b.mu.Unlock()
-	if v != nil && hasKid(v.Keys, kid) {
-		return v, nil
-	}
-	if v != nil {
-		if _, err := b.client.RefreshJWKS(ctx); err != nil {
-			return nil, err
-		}
-	}
-	v, err := b.client.Verifier(ctx, b.issuer)
-	if err != nil {
-		return nil, err
-	}
-	v.Now = b.now
-	b.mu.Lock()
-	b.verifier = v
-	b.mu.Unlock()
-	return v, nil
-}
-
-func hasKid(set *JWKS, kid string) bool {
-	if set == nil {
-		return false
-	}
-	for _, k := range set.Keys {
-		if k.Kid == kid {
-			return true
-		}
-	}
-	return false
 }
 
 // GetSession is GET /get-session. Like Better Auth's client, a 401 counts
@@ -295,11 +250,14 @@ func (b *Backend) InjectFault(endpoint string, status int, network bool) error {
 	return nil
 }
 
-// Close releases everything held and runs the OnClose hook.
+// Close releases everything held, closes the idle connections of the
+// backend's transport (so that a server stopping next does not wait for
+// them), and runs the OnClose hook.
 func (b *Backend) Close() {
 	b.gates.HoldRequests("token", false)
 	b.gates.HoldResponses("token", false)
 	b.gates.Release("all")
+	b.gates.CloseIdleConnections()
 	if b.onClose != nil {
 		b.onClose()
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configure a Client. Only BaseURL is required.
@@ -26,7 +28,7 @@ type Options struct {
 	// MaxBody bounds each response body. Default DefaultMaxBody.
 	MaxBody int64
 	// Transport carries the requests (wrap it in Gates to hold or fault them).
-	// Default: a clone of http.DefaultTransport.
+	// Default: a transport of the Client's own (see NewTransport).
 	Transport http.RoundTripper
 	// Jar holds the session cookies. Default: a fresh, empty jar.
 	Jar http.CookieJar
@@ -45,7 +47,18 @@ type Client struct {
 	jwksMu sync.Mutex
 	jwks   *JWKS
 	jwksAt time.Time
+	// kidAt is when a token with a kid the cached set lacked last caused a
+	// fetch (see JWKSUnknownKidInterval).
+	kidAt time.Time
+	// jwksFlight makes concurrent fetches of the JWKS one request.
+	jwksFlight singleflight.Group
 }
+
+// NewTransport returns an HTTP transport for one client, with the
+// settings of http.DefaultTransport. A client owns its transport so that
+// closing it closes only its own connections: a connection it dialed and
+// parked unused would otherwise keep a server's graceful shutdown waiting.
+func NewTransport() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() }
 
 // New checks opts and builds a Client.
 func New(opts Options) (*Client, error) {
@@ -83,7 +96,7 @@ func New(opts Options) (*Client, error) {
 	}
 	rt := opts.Transport
 	if rt == nil {
-		rt = http.DefaultTransport.(*http.Transport).Clone()
+		rt = NewTransport()
 	}
 	jar := opts.Jar
 	if jar == nil {
@@ -101,6 +114,10 @@ func New(opts Options) (*Client, error) {
 
 // BaseURL is the Better Auth base URL, without a trailing slash.
 func (c *Client) BaseURL() string { return c.baseURL }
+
+// CloseIdleConnections closes the connections the client's transport keeps
+// open between requests. Call it before the server stops.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Cookies returns the cookies the jar would send to the base URL. Their values
 // are secrets: show names, never log values.
@@ -257,19 +274,30 @@ func (c *Client) RevokeOtherSessions(ctx context.Context) error {
 // The answer must hold a decodable JWT; its signature is not checked here
 // (see Verifier).
 func (c *Client) ConvexToken(ctx context.Context) (string, error) {
+	tok, err := c.convexToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tok.Raw, nil
+}
+
+// convexToken is ConvexToken with the token decoded, so that the caller
+// need not decode it again.
+func (c *Client) convexToken(ctx context.Context) (*Token, error) {
 	var w struct {
 		Token *string `json:"token"`
 	}
 	if err := c.callJSON(ctx, EndpointToken, http.MethodGet, "/convex/token", nil, &w); err != nil {
-		return "", err
+		return nil, err
 	}
 	if w.Token == nil || *w.Token == "" {
-		return "", badResponse(EndpointToken, "no token in the answer")
+		return nil, badResponse(EndpointToken, "no token in the answer")
 	}
-	if _, err := DecodeJWT(*w.Token); err != nil {
-		return "", badResponse(EndpointToken, "token is not a JWT: %v", err)
+	tok, err := DecodeJWT(*w.Token)
+	if err != nil {
+		return nil, badResponse(EndpointToken, "token is not a JWT: %v", err)
 	}
-	return *w.Token, nil
+	return tok, nil
 }
 
 // JWKS fetches the key set the Convex plugin signs with (GET convex/jwks).
@@ -286,22 +314,42 @@ func (c *Client) JWKS(ctx context.Context) (*JWKS, error) {
 	return &JWKS{Keys: *w.Keys}, nil
 }
 
-// JWKSMaxAge is how long Verifier reuses a fetched JWKS before fetching it
-// again. Short enough that a restarted server or rotated keys are picked up
-// soon, long enough that a burst of tokens costs one fetch.
-const JWKSMaxAge = 30 * time.Second
+const (
+	// JWKSMaxAge is how long Verifier reuses a fetched JWKS before fetching
+	// it again. Short enough that a restarted server or rotated keys are
+	// picked up soon, long enough that a burst of tokens costs one fetch.
+	JWKSMaxAge = 30 * time.Second
+	// JWKSUnknownKidInterval is the least time between two fetches caused
+	// by tokens whose kid the cached set lacks. A server that rotated its
+	// keys is picked up at once; one that signs with keys it does not
+	// publish costs a fetch per interval, not one per token.
+	JWKSUnknownKidInterval = 5 * time.Second
+)
 
 // Verifier returns a Verifier over the server's JWKS, fetched on the first
-// call and reused for JWKSMaxAge (RefreshJWKS forces a fetch). A failed
-// refetch keeps the previous set; a failed first fetch is not cached.
-// issuer, when not empty, must equal each token's iss (the server's
-// CONVEX_SITE_URL).
+// call and reused for JWKSMaxAge (RefreshJWKS forces a fetch). Concurrent
+// callers share one fetch. A failed refetch keeps the previous set; a
+// failed first fetch is not cached. issuer, when not empty, must equal each
+// token's iss (the server's CONVEX_SITE_URL).
 func (c *Client) Verifier(ctx context.Context, issuer string) (*Verifier, error) {
+	return c.VerifierFor(ctx, issuer, "")
+}
+
+// VerifierFor is Verifier for a token signed with kid: when the cached set
+// lacks kid, it fetches the set again, at most once per
+// JWKSUnknownKidInterval. The Verifier it returns may still lack kid; its
+// Verify then says so.
+func (c *Client) VerifierFor(ctx context.Context, issuer, kid string) (*Verifier, error) {
 	c.jwksMu.Lock()
-	keys, fresh := c.jwks, time.Since(c.jwksAt) < JWKSMaxAge
+	keys, at := c.jwks, c.jwksAt
+	refetch := keys == nil || time.Since(at) >= JWKSMaxAge
+	if !refetch && kid != "" && !hasKid(keys, kid) && time.Since(c.kidAt) >= JWKSUnknownKidInterval {
+		refetch = true
+		c.kidAt = time.Now()
+	}
 	c.jwksMu.Unlock()
-	if keys == nil || !fresh {
-		k, err := c.RefreshJWKS(ctx)
+	if refetch {
+		k, err := c.sharedFetch(ctx, at)
 		switch {
 		case err == nil:
 			keys = k
@@ -312,14 +360,56 @@ func (c *Client) Verifier(ctx context.Context, issuer string) (*Verifier, error)
 	return &Verifier{Keys: keys, Issuer: issuer}, nil
 }
 
-// RefreshJWKS fetches the JWKS now and caches it for Verifier.
+// RefreshJWKS fetches the JWKS now and caches it for Verifier. A fetch
+// already under way counts: its answer is the caller's too.
 func (c *Client) RefreshJWKS(ctx context.Context) (*JWKS, error) {
-	keys, err := c.JWKS(ctx)
-	if err != nil {
-		return nil, err
-	}
 	c.jwksMu.Lock()
-	c.jwks, c.jwksAt = keys, time.Now()
+	at := c.jwksAt
 	c.jwksMu.Unlock()
-	return keys, nil
+	return c.sharedFetch(ctx, at)
+}
+
+// sharedFetch fetches the JWKS, unless a set newer than seen (when the
+// caller looked at the cache) has arrived meanwhile, and joins a fetch
+// already under way. The fetch runs on even if the caller who started it
+// gives up, bounded by the client's timeout, since others may be waiting
+// on it.
+func (c *Client) sharedFetch(ctx context.Context, seen time.Time) (*JWKS, error) {
+	ch := c.jwksFlight.DoChan("jwks", func() (any, error) {
+		c.jwksMu.Lock()
+		keys, at := c.jwks, c.jwksAt
+		c.jwksMu.Unlock()
+		if keys != nil && at.After(seen) {
+			return keys, nil
+		}
+		keys, err := c.JWKS(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		c.jwksMu.Lock()
+		c.jwks, c.jwksAt = keys, time.Now()
+		c.jwksMu.Unlock()
+		return keys, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*JWKS), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("fetcher: %s: %w", EndpointJWKS, ctx.Err())
+	}
+}
+
+func hasKid(set *JWKS, kid string) bool {
+	if set == nil {
+		return false
+	}
+	for _, k := range set.Keys {
+		if k.Kid == kid {
+			return true
+		}
+	}
+	return false
 }

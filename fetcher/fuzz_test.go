@@ -3,9 +3,13 @@ package fetcher
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,5 +84,82 @@ func FuzzResponses(f *testing.F) {
 		}
 		_, err = QueryConvex(ctx, &http.Client{Transport: rt}, "http://sim.test", "a:b", nil, "")
 		check(err)
+	})
+}
+
+// FuzzRSAJWK serves a JWKS whose RSA key has an arbitrary modulus,
+// exponent and kid, and verifies an RS256 token against it: the answer is
+// a documented error (or success for the real key), never a panic, an
+// oversized or weak key is refused as ErrKeyInvalid before any costly
+// arithmetic, and no verification takes long.
+func FuzzRSAJWK(f *testing.F) {
+	rs := newRSAKey(f, "r")
+	raw := rs.sign(f, validClaims(time.Now()))
+	f.Add(rs.jwk.N, rs.jwk.E, "r")
+	f.Add(rs.jwk.N, "AAEAAQ", "r")
+	f.Add(rs.jwk.N, "Aw", "r")
+	f.Add(rs.jwk.N, "f____w", "r")
+	f.Add(rs.jwk.N, "AQAA", "r")
+	f.Add(strings.Repeat("_", 1400), "AQAB", "r")
+	f.Add(strings.Repeat("A", 20000)+rs.jwk.N, "AQAB", "r")
+	f.Add("AQAB", rs.jwk.N, "r")
+	f.Add("", "", "")
+	f.Add("!!", "AQAB", "r\x1b[2J")
+	f.Fuzz(func(t *testing.T, n, e, kid string) {
+		body, err := json.Marshal(map[string]any{"keys": []map[string]string{{"kid": kid, "kty": "RSA", "alg": "RS256", "n": n, "e": e}}})
+		if err != nil {
+			t.Skip()
+		}
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			h := http.Header{}
+			h.Set("Content-Type", "application/json")
+			return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+		})
+		c, err := New(Options{BaseURL: "http://sim.test/api/auth", Transport: rt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.VerifierFor(context.Background(), "", "r")
+		if err != nil {
+			var he *HTTPError
+			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrBodyTooLarge) && !errors.As(err, &he) {
+				t.Fatalf("untyped error %v (%T)", err, err)
+			}
+			return
+		}
+		start := time.Now()
+		_, err = v.Verify(raw)
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("one verification took %v", d)
+		}
+		if err == nil {
+			if kid != "r" || n != rs.jwk.N {
+				t.Fatalf("a token verified against n=%.40q e=%q kid=%q", n, e, kid)
+			}
+			return
+		}
+		if kid != "r" {
+			if !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("kid %q: %v, want ErrUnknownKey", kid, err)
+			}
+			return
+		}
+		nb, errN := base64.RawURLEncoding.DecodeString(n)
+		eb, errE := base64.RawURLEncoding.DecodeString(e)
+		if errN != nil || errE != nil {
+			if !errors.Is(err, ErrKeyInvalid) {
+				t.Fatalf("n or e not base64url: %v, want ErrKeyInvalid", err)
+			}
+			return
+		}
+		bits := new(big.Int).SetBytes(nb).BitLen()
+		ev := new(big.Int).SetBytes(eb)
+		bad := len(n) > maxRSAModulusChars || bits < minRSABits || bits > maxRSABits || !ev.IsInt64() || ev.Int64() < 3 || ev.Int64() > maxRSAExponent || ev.Bit(0) == 0
+		if bad != errors.Is(err, ErrKeyInvalid) {
+			t.Fatalf("n of %d bits, e=%s: %v (key should be refused: %v)", bits, ev, err, bad)
+		}
+		if bad && !strings.Contains(Reason(err), "key r:") {
+			t.Fatalf("the reason %q does not name the key", Reason(err))
+		}
 	})
 }

@@ -74,11 +74,11 @@ type heldItem struct {
 // InjectedCode is the "code" of a synthetic fault response.
 const InjectedCode = "AUTHSCOPE_INJECTED"
 
-// NewGates wraps next (http.DefaultTransport when nil). Nothing is held,
-// delayed or faulted until told.
+// NewGates wraps next (a transport of its own, see NewTransport, when nil).
+// Nothing is held, delayed or faulted until told.
 func NewGates(next http.RoundTripper) *Gates {
 	if next == nil {
-		next = http.DefaultTransport
+		next = NewTransport()
 	}
 	return &Gates{
 		next:     next,
@@ -237,6 +237,14 @@ func (g *Gates) Release(which string) int {
 		}
 	}()
 	return len(picked)
+}
+
+// CloseIdleConnections closes the idle connections of the transport
+// underneath, if it keeps any. http.Client.CloseIdleConnections reaches it.
+func (g *Gates) CloseIdleConnections() {
+	if c, ok := g.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // RoundTrip implements http.RoundTripper.

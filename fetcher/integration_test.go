@@ -27,9 +27,17 @@ func uniqueEmail() string {
 	return fmt.Sprintf("fetcher-%d-%d@test.example", time.Now().UnixNano(), emailSeq.Add(1))
 }
 
+// targetCallTimeout bounds each call to a target. The real server hashes
+// passwords with scrypt in JavaScript, on its event loop: on a busy
+// two-core machine one sign-in took longer than DefaultTimeout.
+const targetCallTimeout = time.Minute
+
 func (tg target) client(t *testing.T, opts Options) *Client {
 	t.Helper()
 	opts.BaseURL = tg.baseURL
+	if opts.Timeout == 0 {
+		opts.Timeout = targetCallTimeout
+	}
 	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -116,6 +116,11 @@ type Token struct {
 	Raw    string
 	Header Header
 	Claims Claims
+
+	// signingInput (header.payload) and signature are what Verify checks,
+	// kept from the one decode.
+	signingInput string
+	signature    []byte
 }
 
 func (t *Token) String() string {
@@ -180,7 +185,8 @@ func DecodeJWT(raw string) (*Token, error) {
 	if err != nil {
 		return nil, malformed("payload is not base64url: %v", err)
 	}
-	if _, err := decodeSegment(parts[2]); err != nil {
+	sig, err := decodeSegment(parts[2])
+	if err != nil {
 		return nil, malformed("signature is not base64url: %v", err)
 	}
 	hdr, err := decodeObject(hb)
@@ -192,7 +198,7 @@ func DecodeJWT(raw string) (*Token, error) {
 		return nil, malformed("payload is not a JSON object: %v", err)
 	}
 
-	t := &Token{Raw: raw, Claims: Claims{Raw: payload}}
+	t := &Token{Raw: raw, Claims: Claims{Raw: payload}, signingInput: raw[:len(parts[0])+1+len(parts[1])], signature: sig}
 	for _, f := range []struct {
 		name string
 		dst  *string

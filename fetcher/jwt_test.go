@@ -359,3 +359,54 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// A hostile JWKS cannot make verification expensive or weak: the RSA
+// modulus is capped at maxRSABits (checked before it is decoded) and the
+// exponent must be odd and within 3..2^31-1. The error names the key.
+func TestRSAKeyLimits(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	rs := newRSAKey(t, "r")
+	raw := rs.sign(t, validClaims(now))
+	modulus := func(bits int) string {
+		n := make([]byte, bits/8)
+		for i := range n {
+			n[i] = 0xa5
+		}
+		n[0] = 0xff
+		return b64.EncodeToString(n)
+	}
+	e := func(v uint64) string { return b64.EncodeToString(new(big.Int).SetUint64(v).Bytes()) }
+	for _, tc := range []struct {
+		name string
+		key  JWK
+		want string
+	}{
+		{"524288-bit modulus", JWK{Kid: "big", Kty: "RSA", N: modulus(524288), E: "AQAB"}, "key big: RSA modulus of 65536 bytes, more than an 8192-bit key needs"},
+		{"8200-bit modulus", JWK{Kid: "big", Kty: "RSA", N: modulus(8200), E: "AQAB"}, "key big: RSA modulus of 8200 bits, more than the 8192 allowed"},
+		{"1024-bit modulus", JWK{Kid: "small", Kty: "RSA", N: modulus(1024), E: "AQAB"}, "key small: RSA modulus of 1024 bits is too weak (want 2048 to 8192)"},
+		{"even exponent", JWK{Kid: "r", Kty: "RSA", N: rs.jwk.N, E: e(65536)}, "key r: RSA exponent 65536 (want an odd number from 3 to 2^31-1)"},
+		{"exponent 1", JWK{Kid: "r", Kty: "RSA", N: rs.jwk.N, E: e(1)}, "key r: RSA exponent 1 (want an odd number"},
+		{"exponent 2^32-1", JWK{Kid: "r", Kty: "RSA", N: rs.jwk.N, E: e(1<<32 - 1)}, "key r: RSA exponent 4294967295 (want an odd number"},
+		{"5-byte exponent", JWK{Kid: "r", Kty: "RSA", N: rs.jwk.N, E: e(1<<33 + 1)}, "key r: RSA exponent too large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := tc.key
+			k.Kid = "r"
+			v := &Verifier{Keys: &JWKS{Keys: []JWK{k}}, Now: func() time.Time { return now }}
+			want := strings.Replace(tc.want, "key "+tc.key.Kid+":", "key r:", 1)
+			_, err := v.Verify(raw)
+			if !errors.Is(err, ErrKeyInvalid) || !strings.Contains(Reason(err), want) {
+				t.Fatalf("err = %v, want ErrKeyInvalid saying %q", err, want)
+			}
+		})
+	}
+	// A 2^31-1 exponent is allowed (it only fails the signature), and the
+	// same modulus with 65537 verifies.
+	v := &Verifier{Keys: &JWKS{Keys: []JWK{{Kid: "r", Kty: "RSA", N: rs.jwk.N, E: e(1<<31 - 1)}}}, Now: func() time.Time { return now }}
+	if _, err := v.Verify(raw); !errors.Is(err, ErrSignatureInvalid) {
+		t.Errorf("e = 2^31-1: %v, want a signature failure", err)
+	}
+	if _, err := (&Verifier{Keys: rs.jwks(), Now: func() time.Time { return now }}).Verify(raw); err != nil {
+		t.Errorf("the real key: %v", err)
+	}
+}

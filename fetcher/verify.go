@@ -1,6 +1,7 @@
 package fetcher
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
@@ -39,6 +40,17 @@ const (
 	DefaultLeeway = 5 * time.Second
 	// minRSABits rejects toy RSA keys.
 	minRSABits = 2048
+	// maxRSABits bounds the cost of one verification, which grows with the
+	// square of the modulus: a hostile JWKS with a multi-megabit key would
+	// otherwise hold a core for seconds per token. Real servers use 2048
+	// (Better Auth's RS256 through jose) to 4096.
+	maxRSABits = 8192
+	// maxRSAExponent is the largest public exponent accepted, as crypto/rsa
+	// does; real keys use 65537.
+	maxRSAExponent = 1<<31 - 1
+	// maxRSAModulusChars is the longest base64url n accepted: a maxRSABits
+	// modulus, with room for a few leading zero bytes.
+	maxRSAModulusChars = (maxRSABits/8 + 8) * 4 / 3
 )
 
 // Verifier checks a JWT like Convex does: signature by kid against Keys
@@ -60,13 +72,26 @@ func (v *Verifier) Verify(raw string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := v.check(tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// check verifies a decoded token: the signature over what DecodeJWT kept,
+// then the claims as decoded, so the token is not parsed again.
+func (v *Verifier) check(tok *Token) error {
 	alg := tok.Header.Alg
-	if alg != jwt.SigningMethodEdDSA.Alg() && alg != jwt.SigningMethodRS256.Alg() {
-		return nil, tokenErr(ErrAlgorithmNotAllowed, "alg %s not allowed", clip(alg))
+	method := jwt.GetSigningMethod(alg)
+	if alg != jwt.SigningMethodEdDSA.Alg() && alg != jwt.SigningMethodRS256.Alg() || method == nil {
+		return tokenErr(ErrAlgorithmNotAllowed, "alg %s not allowed", clip(alg))
 	}
 	key, err := v.key(tok.Header)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if err := method.Verify(tok.signingInput, tok.signature, key); err != nil {
+		return &tokenError{kind: ErrSignatureInvalid, reason: "signature invalid", cause: err}
 	}
 
 	now := time.Now
@@ -86,7 +111,6 @@ func (v *Verifier) Verify(raw string) (*Token, error) {
 		aud = DefaultAudience
 	}
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{alg}),
 		jwt.WithTimeFunc(func() time.Time { return at }),
 		jwt.WithLeeway(leeway),
 		jwt.WithExpirationRequired(),
@@ -96,9 +120,8 @@ func (v *Verifier) Verify(raw string) (*Token, error) {
 	if v.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(v.Issuer))
 	}
-	_, err = jwt.NewParser(opts...).Parse(tok.Raw, func(*jwt.Token) (any, error) { return key, nil })
-	if err != nil {
-		return nil, v.explain(err, tok, at, leeway, aud)
+	if err := jwt.NewValidator(opts...).Validate(jwt.MapClaims(tok.Claims.Raw)); err != nil {
+		return v.explain(err, tok, at, leeway, aud)
 	}
 	c := tok.Claims
 	for _, m := range []struct {
@@ -110,10 +133,10 @@ func (v *Verifier) Verify(raw string) (*Token, error) {
 		{"iat", c.IssuedAt.IsZero()},
 	} {
 		if m.missing {
-			return nil, tokenErr(ErrMissingClaim, "missing claim %s", m.name)
+			return tokenErr(ErrMissingClaim, "missing claim %s", m.name)
 		}
 	}
-	return tok, nil
+	return nil
 }
 
 // explain turns a jwt/v5 error into ours, with a reason computed from the
@@ -194,18 +217,38 @@ func (v *Verifier) key(h Header) (any, error) {
 		if k.Kty != "RSA" || (k.Alg != "" && k.Alg != "RS256") {
 			return nil, tokenErr(ErrAlgorithmNotAllowed, "key %s is %s, token says RS256", clip(k.Kid), keyKind(k))
 		}
-		n, errN := decodeSegment(k.N)
-		e, errE := decodeSegment(k.E)
-		if errN != nil || errE != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, tokenErr(ErrKeyInvalid, "key %s: n or e missing, not base64url, or e too large", clip(k.Kid))
-		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		if pub.N.BitLen() < minRSABits || pub.E < 3 || pub.E%2 == 0 {
-			return nil, tokenErr(ErrKeyInvalid, "key %s: RSA key too weak (%d bits, e=%d)", clip(k.Kid), pub.N.BitLen(), pub.E)
-		}
-		return pub, nil
+		return rsaKey(k)
 	}
 	return nil, tokenErr(ErrAlgorithmNotAllowed, "alg %s not allowed", clip(h.Alg))
+}
+
+// rsaKey builds the public key of an RSA JWK, refusing a modulus outside
+// minRSABits..maxRSABits and an exponent that is even or outside
+// 3..maxRSAExponent. The size is checked on the encoded length first, so a
+// huge modulus costs nothing but that check.
+func rsaKey(k *JWK) (*rsa.PublicKey, error) {
+	if len(k.N) > maxRSAModulusChars {
+		return nil, tokenErr(ErrKeyInvalid, "key %s: RSA modulus of %d bytes, more than an %d-bit key needs", clip(k.Kid), len(k.N)*3/4, maxRSABits)
+	}
+	n, errN := decodeSegment(k.N)
+	e, errE := decodeSegment(k.E)
+	if errN != nil || errE != nil || len(n) == 0 || len(e) == 0 {
+		return nil, tokenErr(ErrKeyInvalid, "key %s: RSA n or e missing or not base64url", clip(k.Kid))
+	}
+	e = bytes.TrimLeft(e, "\x00")
+	if len(e) > 4 {
+		return nil, tokenErr(ErrKeyInvalid, "key %s: RSA exponent too large (want an odd number from 3 to 2^31-1)", clip(k.Kid))
+	}
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	switch bits := pub.N.BitLen(); {
+	case bits < minRSABits:
+		return nil, tokenErr(ErrKeyInvalid, "key %s: RSA modulus of %d bits is too weak (want %d to %d)", clip(k.Kid), bits, minRSABits, maxRSABits)
+	case bits > maxRSABits:
+		return nil, tokenErr(ErrKeyInvalid, "key %s: RSA modulus of %d bits, more than the %d allowed", clip(k.Kid), bits, maxRSABits)
+	case pub.E < 3 || pub.E > maxRSAExponent || pub.E%2 == 0:
+		return nil, tokenErr(ErrKeyInvalid, "key %s: RSA exponent %d (want an odd number from 3 to 2^31-1)", clip(k.Kid), pub.E)
+	}
+	return pub, nil
 }
 
 func keyKind(k *JWK) string {

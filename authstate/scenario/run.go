@@ -52,7 +52,9 @@ type Target interface {
 
 // Options tune a run.
 type Options struct {
-	// StepTimeout bounds each step (default 2s).
+	// StepTimeout bounds each step (default DefaultStepTimeout). It is a
+	// safety net for a server that does not answer: a run never waits it
+	// out otherwise, as an await that cannot progress fails at once.
 	StepTimeout time.Duration
 	// OnEvent, if set, receives every engine event in order.
 	OnEvent func(authstate.Event)
@@ -60,8 +62,10 @@ type Options struct {
 	Start time.Time
 }
 
-// DefaultStepTimeout is the default bound on one step.
-const DefaultStepTimeout = 2 * time.Second
+// DefaultStepTimeout is the default bound on one step. Only a server that
+// does not answer reaches it, so it is generous: a busy machine must not
+// turn a slow answer into a failure.
+const DefaultStepTimeout = 10 * time.Second
 
 // Result is the outcome of one scenario under one policy.
 type Result struct {
@@ -295,9 +299,11 @@ func (r *run) step(ctx context.Context, st Step) error {
 		if err := r.settle(ctx, st.String()); err != nil {
 			return err
 		}
-		actx, cancel := context.WithTimeout(ctx, r.opts.StepTimeout)
-		defer cancel()
-		if err := r.eng.Await(actx, st.Names...); err != nil {
+		// Settled, the engine has nothing left to do: a call that has not
+		// returned waits on something held, and no later step can release
+		// it while this one waits. Say so now rather than wait out the
+		// step timeout.
+		if err := r.eng.Returned(st.Names...); err != nil {
 			if h := r.client.HeldSummary(); h != "" {
 				return fmt.Errorf("%w; held in the client transport: %s (add a release step)", err, h)
 			}

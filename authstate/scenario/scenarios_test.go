@@ -74,9 +74,10 @@ func TestScenariosAgainstRealServer(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			srv := realserver.Start(t, realserver.Options{Alg: alg})
 			email, password := srv.SignUp(t)
-			// A real server hashes passwords with scrypt; on a busy
-			// two-core machine a step can take longer than the default.
-			real := checkVerdicts(t, &target.URL{BaseURL: srv.BaseURL, Email: email, Password: password, ConvexURL: srv.URL}, scenario.Options{StepTimeout: 15 * time.Second})
+			// A real server hashes passwords with scrypt on its event loop;
+			// on a busy two-core machine one call can take longer than the
+			// defaults (10 s a call, 10 s a step).
+			real := checkVerdicts(t, &target.URL{BaseURL: srv.BaseURL, Email: email, Password: password, ConvexURL: srv.URL, Timeout: time.Minute}, scenario.Options{StepTimeout: time.Minute})
 			sim := checkVerdicts(t, &target.Sim{Alg: alg}, scenario.Options{})
 			for k, v := range sim {
 				if _, ran := real[k]; !ran {
@@ -103,5 +104,75 @@ func BenchmarkScenarioRun(b *testing.B) {
 		if !res.Passed {
 			b.Fatalf("run failed: %+v", res)
 		}
+	}
+}
+
+// BenchmarkAllScenarios runs every shipped scenario under every policy once
+// per iteration, each against a fresh simulator, and reports how even the
+// run times are: for each scenario × policy the slowest run over the median
+// one, worst case first. A run that waited on the wall clock (a step
+// timeout, a server's shutdown timeout) shows as a ratio far above 2.
+//
+//	go test -run '^$' -bench AllScenarios -benchtime 100x ./authstate/scenario/
+func BenchmarkAllScenarios(b *testing.B) {
+	for _, alg := range []string{"EdDSA", "RS256"} {
+		b.Run(alg, func(b *testing.B) { benchmarkAll(b, &target.Sim{Alg: alg}) })
+	}
+}
+
+func benchmarkAll(b *testing.B, tg scenario.Target) {
+	scs := loadAll(b)
+	times := map[string][]time.Duration{}
+	var keys []string
+	// One untimed pass first: the first run of each scenario warms caches
+	// up (code, connections, the allocator) that every later run finds.
+	for _, sc := range scs {
+		for _, pol := range authstate.PolicyNames() {
+			scenario.Run(context.Background(), tg, sc, pol, scenario.Options{})
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, sc := range scs {
+			for _, pol := range authstate.PolicyNames() {
+				k := sc.Name + " / " + pol
+				began := time.Now()
+				res := scenario.Run(context.Background(), tg, sc, pol, scenario.Options{})
+				d := time.Since(began)
+				if res.Err != "" && !res.Skipped {
+					b.Fatalf("%s: %s", k, res.Err)
+				}
+				if _, ok := times[k]; !ok {
+					keys = append(keys, k)
+				}
+				times[k] = append(times[k], d)
+			}
+		}
+	}
+	var worst float64
+	var worstKey string
+	var all []time.Duration
+	over := 0
+	for _, k := range keys {
+		ds := times[k]
+		all = append(all, ds...)
+		slices.Sort(ds)
+		med, maxD := ds[len(ds)/2], ds[len(ds)-1]
+		if r := float64(maxD) / float64(med); r > worst {
+			worst, worstKey = r, k
+		}
+		for _, d := range ds {
+			if d > 2*med {
+				over++
+			}
+		}
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "median-ms/run")
+	b.ReportMetric(float64(all[len(all)-1].Microseconds())/1000, "max-ms/run")
+	b.ReportMetric(worst, "worst-max/median")
+	b.ReportMetric(float64(over), "runs-over-2x-median")
+	if ds := times[worstKey]; len(ds) > 0 {
+		b.Logf("%d runs per scenario × policy; most uneven: %s (median %v, max %v)", b.N, worstKey, ds[len(ds)/2], ds[len(ds)-1])
 	}
 }

@@ -59,7 +59,7 @@ dropped connection).`,
 	f.StringVar(&o.email, "email", "", "email of an existing user on a real target (or AUTHSCOPE_EMAIL)")
 	f.StringVar(&o.password, "password", "", "password of that user (or AUTHSCOPE_PASSWORD); never printed")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per line: every event, then one result per scenario and policy")
-	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "how long one step may take")
+	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "safety net: how long one step may wait for a server that does not answer")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
 	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator has one)")
 	return cmd

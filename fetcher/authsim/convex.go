@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
+	"sync"
 )
 
 // signingKey is the one JWKS key the simulator signs with; kid is an id like
@@ -30,7 +31,7 @@ func newSigningKey(alg string) (*signingKey, error) {
 		}
 		k.ed = priv
 	case AlgRS256:
-		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		priv, err := processRSAKey()
 		if err != nil {
 			return nil, fmt.Errorf("authsim: rsa key: %w", err)
 		}
@@ -40,6 +41,14 @@ func newSigningKey(alg string) (*signingKey, error) {
 	}
 	return k, nil
 }
+
+// processRSAKey is the RSA key every RS256 simulator of this process signs
+// with, each under its own kid. Generating a 2048-bit key is a random
+// search for primes that takes 50 to 300 ms, which made each scenario run
+// on a fresh RS256 simulator slow, and its run time uneven.
+var processRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
 
 func (k *signingKey) public() crypto.PublicKey {
 	if k.ed != nil {

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// violationCount reads the header's "N violation(s)" (0 when absent).
+var violationCount = regexp.MustCompile(`(\d+) violations?`)
+
+func (s *tmuxSession) violations() string {
+	if m := violationCount.FindStringSubmatch(s.screen()); m != nil {
+		return m[1]
+	}
+	return "0"
+}
+
+// waitMatch polls the pane until re matches it.
+func (s *tmuxSession) waitMatch(what, re string) {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(20 * time.Second)
+	for !rx.MatchString(s.screen()) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: the screen never matched %q:\n%s", what, re, s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2EReadmeRecipeInTmux follows the README's "A stale token in one
+// minute" recipe key by key at 140x45 and checks each thing the README
+// says the user sees: under v0.12 the second t joins the held S1 request
+// and S1's token is served stale; on the repeat under pr329 the session
+// goes S2 → S3, the second t joins the request the Convex client already
+// sent under S3, the first t's S2 answer is discarded by the guard, and no
+// violation is added.
+func TestE2EReadmeRecipeInTmux(t *testing.T) {
+	bin, dir := buildForTmux(t)
+	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"))
+	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "140", "-y", "45"); err != nil {
+		t.Fatalf("resize: %v: %s", err, out)
+	}
+	s.waitScreen("first screen", "S1", "policy pr329", "useConvexAuth authenticated")
+
+	// 1. m m: pr329 → hardened → v0.12.
+	s.keys("m")
+	s.waitScreen("first m", "policy hardened")
+	s.keys("m")
+	s.waitScreen("second m", "policy v0.12")
+	// 2. h, then t: a fetch is sent under S1 and its answer is held.
+	s.keys("h")
+	s.waitScreen("h", "HOLDING token responses")
+	s.keys("t")
+	s.waitScreen("t", "key t", "sent under S1", "in flight")
+	// 3. p: the session goes from S1 to S2.
+	s.keys("p")
+	s.waitScreen("p", "session rotated S1 → S2")
+	// 4. t again joins the held S1 request.
+	s.keys("t")
+	s.waitMatch("second t", `joined in-flight request #\d+ \(sent under S1\)`)
+	// 5. R, then h and R again.
+	s.keys("R")
+	s.waitScreen("R", "resolved: token for S1 (STALE: bound to S1", "STALE: bound to S1, current session is S2")
+	s.keys("h")
+	s.waitScreen("h off", "hold off")
+	s.keys("R")
+	s.waitScreen("after the v0.12 part", "matches the current session")
+	before := s.violations()
+	if before == "0" {
+		t.Fatalf("the header counts no violation after the v0.12 part:\n%s", s.screen())
+	}
+	t.Logf("after the v0.12 part (%s violations):\n%s", before, s.screen())
+
+	// m to pr329, then steps 2–5 again: the labels now run S2 → S3.
+	s.keys("m")
+	s.waitScreen("m", "policy pr329")
+	s.keys("h")
+	s.waitScreen("h", "HOLDING token responses")
+	s.keys("t")
+	s.waitScreen("t", "key t", "sent under S2", "in flight")
+	s.keys("p")
+	s.waitScreen("p", "session rotated S2 → S3", "convex: setConfig", "sent under S3")
+	s.keys("t")
+	s.waitMatch("second t", `joined in-flight request #\d+ \(sent under S3\)`)
+	s.keys("R")
+	s.waitScreen("R", "discarded by guard", "matches the current session")
+	s.keys("h")
+	s.waitScreen("h off", "hold off")
+	s.keys("R")
+	s.waitScreen("after the pr329 part", "useConvexAuth authenticated", "query auth:getAuthUser: ok")
+	if after := s.violations(); after != before {
+		t.Fatalf("the pr329 part changed the violation count from %s to %s:\n%s", before, after, s.screen())
+	}
+	t.Logf("after the pr329 part:\n%s", s.screen())
+	s.keys("q")
+	s.waitExit(dir)
+}

@@ -41,7 +41,7 @@ func watchReceived() (tea.ProgramOption, *atomic.Uint64, chan struct{}) {
 // events from its subscription.
 func waitReceived(t *testing.T, tm *teatest.TestModel, received *atomic.Uint64, seen chan struct{}, want uint64) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(2 * time.Minute) // a safety net for a busy machine
 	for received.Load() != want {
 		tm.Send(probeMsg{})
 		select {

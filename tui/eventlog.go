@@ -55,6 +55,9 @@ type eventPanel struct {
 	// pauseSeq is the newest seq shown while paused: the view freezes
 	// there while the log keeps growing.
 	pauseSeq uint64
+	// newSincePause is how many events arrived after pauseSeq (as of the
+	// last refresh).
+	newSincePause uint64
 	sel, top uint64 // seqs of the selected and the top row (0: none yet)
 
 	filter  string   // as typed
@@ -153,8 +156,10 @@ func (p *eventPanel) view(src logSource) view {
 	total := src.Total()
 	p.first = total - uint64(src.Len()) + 1
 	p.end = total
+	p.newSincePause = 0
 	if p.paused {
 		p.end = min(p.pauseSeq, total)
+		p.newSincePause = total - p.end
 	}
 	if p.needle == "" {
 		n := 0
@@ -268,11 +273,12 @@ func (p *eventPanel) position() string {
 	if p.needle != "" {
 		parts = append(parts, fmt.Sprintf("filter %q: %d match", p.filter, p.count)+plural(p.count, "", "es"))
 	} else {
-		parts = append(parts, fmt.Sprintf("%d held", p.count))
+		parts = append(parts, fmt.Sprint(p.count))
 	}
 	switch {
 	case p.paused:
-		parts = append(parts, "PAUSED")
+		// "paused", not "held": holding is what h does to token responses.
+		parts = append(parts, fmt.Sprintf("paused, %d new", p.newSincePause))
 	case p.follow:
 		parts = append(parts, "following")
 	case p.count > 0:

@@ -252,7 +252,17 @@ func TestKeyPollInterval(t *testing.T) {
 	if got := r.eng.Snapshot().PollInterval; got != time.Minute {
 		t.Fatalf("poll %s, want it capped at 60s", got)
 	}
-	mustContain(t, r.screen(), "poll 1m00s")
+	mustContain(t, r.screen(), "poll 1m", "session poll every 1m")
+	if sc := r.screen(); strings.Contains(sc, "1m00s") {
+		t.Fatalf("the poll interval shows as 1m00s:\n%s", sc)
+	}
+	r.press("[")
+	mustContain(t, r.screen(), "poll 30s", "session poll every 30s")
+	for range 10 {
+		r.press("[")
+	}
+	r.press("]")
+	mustContain(t, r.screen(), "poll 500ms", "session poll every 500ms")
 }
 
 func TestKeyPauseFreezesTheLog(t *testing.T) {
@@ -272,12 +282,19 @@ func TestKeyPauseFreezesTheLog(t *testing.T) {
 		t.Fatal("the log view moved while paused")
 	}
 	sc := r.screen()
-	mustContain(t, sc, "PAUSED")
+	newEvents := r.m.Received() - before
+	// The log says paused and how much is waiting; "held" is the word of
+	// the token hold (h), so the log does not use it.
+	mustContain(t, sc, "PAUSED", fmt.Sprintf("paused, %d new", newEvents))
 	if strings.Contains(sc, "fetch_started") {
 		t.Fatalf("a new event shows while paused:\n%s", sc)
 	}
 	r.press("space")
-	mustContain(t, r.screen(), "LIVE", "fetch_started")
+	sc = r.screen()
+	mustContain(t, sc, "LIVE", "fetch_started", fmt.Sprintf("── Events %d · following", r.m.Received()))
+	if strings.Contains(sc, "held") {
+		t.Fatalf("the screen says held with nothing held:\n%s", sc)
+	}
 }
 
 func TestKeyFilter(t *testing.T) {

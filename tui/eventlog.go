@@ -58,7 +58,7 @@ type eventPanel struct {
 	// newSincePause is how many events arrived after pauseSeq (as of the
 	// last refresh).
 	newSincePause uint64
-	sel, top uint64 // seqs of the selected and the top row (0: none yet)
+	sel, top      uint64 // seqs of the selected and the top row (0: none yet)
 
 	filter  string   // as typed
 	needle  string   // lower-cased filter

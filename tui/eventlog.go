@@ -60,10 +60,11 @@ type eventPanel struct {
 	newSincePause uint64
 	sel, top      uint64 // seqs of the selected and the top row (0: none yet)
 
-	filter  string   // as typed
-	needle  string   // lower-cased filter
-	matches []uint64 // seqs of matching events, ascending
-	indexed uint64   // every seq up to this one has been tested
+	filter  string       // as typed
+	needle  string       // lower-cased filter
+	terms   []filterTerm // the needle parsed
+	matches []uint64     // seqs of matching events, ascending
+	indexed uint64       // every seq up to this one has been tested
 
 	rows       []authstate.Event // the visible window, oldest first
 	count      int               // rows in the current view (all events or the matches)
@@ -78,20 +79,62 @@ func (p *eventPanel) observe(ev authstate.Event) {
 	if p.needle == "" || ev.Seq <= p.indexed {
 		return
 	}
-	if matchEvent(ev, p.needle) {
+	if matchEvent(ev, p.terms) {
 		p.matches = append(p.matches, ev.Seq)
 	}
 	p.indexed = ev.Seq
 }
 
-// matchEvent reports whether the event's kind or text contains needle
-// (already lower case).
-func matchEvent(ev authstate.Event, needle string) bool {
-	if strings.Contains(ev.Kind.String(), needle) {
+// filterTerm is one space-separated word of the filter: text the event's
+// kind or text contains, or with "kind:" a prefix of its kind; a leading
+// "!" negates it.
+type filterTerm struct {
+	not    bool
+	kind   bool
+	needle string // lower case
+}
+
+// parseFilter splits a filter (already lower case) into terms that must
+// all hold. A term with nothing left to match ("!", "kind:") is ignored.
+func parseFilter(needle string) []filterTerm {
+	var out []filterTerm
+	for _, w := range strings.Fields(needle) {
+		t := filterTerm{}
+		if rest, ok := strings.CutPrefix(w, "!"); ok {
+			t.not, w = true, rest
+		}
+		if rest, ok := strings.CutPrefix(w, "kind:"); ok {
+			t.kind, w = true, rest
+		}
+		if w == "" {
+			continue
+		}
+		t.needle = w
+		out = append(out, t)
+	}
+	return out
+}
+
+// matchEvent reports whether the event passes every term.
+func matchEvent(ev authstate.Event, terms []filterTerm) bool {
+	for _, t := range terms {
+		if t.matches(ev) == t.not {
+			return false
+		}
+	}
+	return true
+}
+
+func (t filterTerm) matches(ev authstate.Event) bool {
+	kind := ev.Kind.String()
+	if t.kind {
+		return strings.HasPrefix(kind, t.needle)
+	}
+	if strings.Contains(kind, t.needle) {
 		return true
 	}
 	for _, s := range [...]string{ev.Detail, ev.Reason, ev.Cause, ev.Session, ev.Call} {
-		if s != "" && strings.Contains(strings.ToLower(s), needle) {
+		if s != "" && strings.Contains(strings.ToLower(s), t.needle) {
 			return true
 		}
 	}
@@ -107,6 +150,7 @@ func (p *eventPanel) setFilter(text string, src logSource) {
 		return
 	}
 	p.needle = needle
+	p.terms = parseFilter(needle)
 	p.matches = nil
 	p.indexed = 0
 	p.follow = true
@@ -117,7 +161,7 @@ func (p *eventPanel) setFilter(text string, src logSource) {
 	const chunk = 4096
 	for from := total - uint64(src.Len()) + 1; from <= total; from += chunk {
 		for _, ev := range readSeqs(src, from, min(from+chunk-1, total)) {
-			if matchEvent(ev, needle) {
+			if matchEvent(ev, p.terms) {
 				p.matches = append(p.matches, ev.Seq)
 			}
 		}

@@ -88,7 +88,7 @@ var bindings = []binding{
 	{"poll_down", []string{"["}, "[", "poll faster", "poll interval one step down (to off)", func(k *keyMap) *key.Binding { return &k.PollDown }},
 	{"poll_up", []string{"]"}, "]", "poll slower", "poll interval one step up (to 60 s)", func(k *keyMap) *key.Binding { return &k.PollUp }},
 	{"pause", []string{"space"}, "space", "pause log", "pause the event log (events are still recorded)", func(k *keyMap) *key.Binding { return &k.Pause }},
-	{"filter", []string{"/"}, "/", "filter", "filter the event log by kind or text", func(k *keyMap) *key.Binding { return &k.Filter }},
+	{"filter", []string{"/"}, "/", "filter", "filter the event log: words must all match; !word excludes, kind:prefix matches the kind", func(k *keyMap) *key.Binding { return &k.Filter }},
 	{"detail", []string{"enter"}, "enter", "detail/JWT", "open the selected event, with its raw JWT", func(k *keyMap) *key.Binding { return &k.Detail }},
 	{"copy", []string{"y"}, "y", "copy", "copy the selected line, or the raw JWT in the detail view (OSC 52)", func(k *keyMap) *key.Binding { return &k.Copy }},
 	{"device", []string{"d"}, "d", "switch device", "switch which device the panels show and the keys drive (with two devices)", func(k *keyMap) *key.Binding { return &k.Device }},

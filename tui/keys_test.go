@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -675,4 +676,78 @@ func TestKeyNamesDocumentEveryBinding(t *testing.T) {
 	if DefaultKeys()["quit"][0] != "q" {
 		t.Fatal("DefaultKeys shares its slices")
 	}
+}
+
+// TestFilterNegationAndKindPrefix: "!word" excludes, "kind:prefix"
+// matches the start of the kind only, and words separated by spaces must
+// all hold.
+func TestFilterNegationAndKindPrefix(t *testing.T) {
+	r := newRig(t)
+	r.press("f")
+	r.settle()
+	r.press("p")
+	r.settle()
+	r.press("f")
+	r.settle()
+	typeFilter := func(s string) []authstate.Event {
+		t.Helper()
+		r.press("/")
+		r.m.input.SetValue("")
+		r.m.events.setFilter("", r.m.src)
+		for _, c := range s {
+			r.press(string(c))
+		}
+		r.press("enter")
+		var all []authstate.Event
+		for _, ev := range r.eng.Log().All() {
+			all = append(all, ev)
+		}
+		var got []authstate.Event
+		for _, ev := range all {
+			if slices.Contains(r.m.events.matches, ev.Seq) {
+				got = append(got, ev)
+			}
+		}
+		if len(got) != r.m.events.count {
+			t.Fatalf("%q: %d matches indexed, %d counted", s, len(got), r.m.events.count)
+		}
+		return got
+	}
+	kinds := func(evs []authstate.Event) map[authstate.Kind]int {
+		out := map[authstate.Kind]int{}
+		for _, ev := range evs {
+			out[ev.Kind]++
+		}
+		return out
+	}
+	total := len(r.eng.Log().All())
+
+	// A kind prefix: fetch_started and nothing that merely mentions it.
+	got := kinds(typeFilter("kind:fetch_st"))
+	if got[authstate.KindFetchStarted] != 2 || len(got) != 1 {
+		t.Fatalf("kind:fetch_st matched %v", got)
+	}
+	// kind: is a prefix, not a substring: "kind:started" matches nothing.
+	if n := len(typeFilter("kind:started")); n != 0 {
+		t.Fatalf("kind:started matched %d events", n)
+	}
+	mustContain(t, r.screen(), "no event matches the filter")
+	// Negation: everything but the fetch events.
+	not := typeFilter("!kind:fetch")
+	for _, ev := range not {
+		if strings.HasPrefix(ev.Kind.String(), "fetch") {
+			t.Fatalf("!kind:fetch kept %s", ev.Kind)
+		}
+	}
+	fetches := typeFilter("kind:fetch")
+	if len(not)+len(fetches) != total || len(not) == 0 {
+		t.Fatalf("!kind:fetch %d + kind:fetch %d != %d events", len(not), len(fetches), total)
+	}
+	// Words combine with AND: the request sent under S2 only.
+	both := kinds(typeFilter("kind:fetch_started key"))
+	got = kinds(typeFilter("kind:fetch_started key !s1"))
+	if both[authstate.KindFetchStarted] != 2 || got[authstate.KindFetchStarted] != 1 || len(got) != 1 {
+		t.Fatalf("kind:fetch_started key → %v; with !forced → %v", both, got)
+	}
+	mustContain(t, r.screen(), `filter "kind:fetch_started key !s1": 1 match`, "request #2 sent under S2")
 }

@@ -136,7 +136,7 @@ func New(o Options) *Model {
 		m.opts.Theme = ThemeAuto
 	}
 	m.input.Prompt = "/"
-	m.input.Placeholder = "kind or text"
+	m.input.Placeholder = "text, !text, kind:prefix"
 	m.input.CharLimit = 200
 	m.applyStyles()
 	m.keys.forMode(modeNormal)

@@ -277,6 +277,13 @@ func (p *eventPanel) move(delta int, src logSource) {
 	p.refresh(src)
 }
 
+// selectSeq selects the event seq (a row on screen) and stops following.
+func (p *eventPanel) selectSeq(seq uint64, src logSource) {
+	p.follow = false
+	p.sel = seq
+	p.refresh(src)
+}
+
 func (p *eventPanel) home(src logSource) {
 	v := p.view(src)
 	if v.n == 0 {
@@ -358,7 +365,7 @@ func (m *Model) eventsPanel(width, rows int) []string {
 	}
 	wide := width >= 110
 	for _, ev := range m.events.rows[:min(len(m.events.rows), rows)] {
-		out = append(out, m.eventRow(ev, width, wide, ev.Seq == m.events.sel))
+		out = append(out, m.eventRow(ev, width, wide, ev.Seq == m.events.sel && m.focus == focusEvents))
 	}
 	return out
 }

@@ -51,7 +51,7 @@ func (m *Model) headerLines(width int) []string {
 	if policy == "" {
 		policy = "…"
 	}
-	add(1, kv("policy", policy), "")
+	add(0, kv("policy", policy), "")
 	poll := "off"
 	if m.snap.PollInterval > 0 {
 		poll = humanDur(m.snap.PollInterval)

@@ -220,3 +220,40 @@ func TestMouseSelectsAndScrolls(t *testing.T) {
 		t.Fatal("the wheel over the fetches did not give them the focus")
 	}
 }
+
+// TestConfirmIsABoxOverThePanels: p on a real target asks in a framed box
+// in the middle of the screen, holding the whole question and the
+// answers, at both sizes.
+func TestConfirmIsABoxOverThePanels(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{80, 24}, {140, 45}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			r := newRig(t, realTarget)
+			r.m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
+			r.press("p")
+			lines := strings.Split(r.screen(), "\n")
+			top, bottom := lineWith(r.screen(), "╭─ Confirm"), lineWith(r.screen(), "╰")
+			if top < 0 || bottom < top {
+				t.Fatalf("no box:\n%s", r.screen())
+			}
+			if mid := (top + bottom) / 2; mid < sz.h/2-2 || mid > sz.h/2+2 {
+				t.Errorf("the box is centred on line %d of %d", mid, sz.h)
+			}
+			var inside []string
+			for _, l := range lines[top+1 : bottom] {
+				a, b := strings.Index(l, "│"), strings.LastIndex(l, "│")
+				if a < 0 || b <= a {
+					t.Fatalf("a box line without borders: %q", l)
+				}
+				inside = append(inside, strings.TrimSpace(l[a+len("│"):b]))
+			}
+			text := strings.Join(strings.Fields(strings.Join(inside, " ")), " ")
+			if !strings.Contains(text, r.m.confirm.question) || !strings.Contains(text, "y yes, do it · n/esc cancel") {
+				t.Fatalf("the box says %q, want the question %q and the answers", text, r.m.confirm.question)
+			}
+			if strings.Contains(strings.Join(lines[bottom+1:], "\n"), "Change the password") {
+				t.Errorf("the question is also on the bottom lines:\n%s", r.screen())
+			}
+			t.Logf("\n%s", r.screen())
+		})
+	}
+}

@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/authscope/authscope/internal/termtext"
 )
 
 // frame is the screen minus the event rows: every other panel already
@@ -144,6 +142,10 @@ func (m *Model) View() tea.View {
 	if len(lines) > m.height {
 		lines = lines[:m.height]
 	}
+	if m.mode == modeConfirm {
+		// Over the panels, where the eye is, not on the bottom line.
+		lines = overlay(lines, m.confirmBox(m.width), m.width)
+	}
 	for i, l := range lines {
 		lines[i] = fit(l, m.width)
 	}
@@ -154,17 +156,10 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// bottomLines are the help, or the question of a pending confirmation.
+// bottomLines are the help (a pending question is a box over the panels:
+// see confirmBox).
 func (m *Model) bottomLines(width int) []string {
-	help := m.helpLines()
-	if m.mode == modeConfirm {
-		var out []string
-		for _, l := range wrap(termtext.Text(m.confirm.question), width) {
-			out = append(out, m.styles.Prompt.Render(l))
-		}
-		return append(out, help...)
-	}
-	return help
+	return m.helpLines()
 }
 
 // helpKey is what the help text depends on.

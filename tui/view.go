@@ -203,7 +203,8 @@ func (m *Model) fetchesPanel(width, maxRows int) []string {
 	}
 	focused := m.focus == focusFetches
 	if focused {
-		head += " · ↑↓ enter · tab back"
+		// First, so that a narrow title keeps it.
+		head = "[↑↓ enter · tab back] " + head
 	}
 	out := []string{title(st, "Fetches", head, width)}
 	if len(rows) == 0 {

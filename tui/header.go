@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -45,7 +46,8 @@ func (m *Model) headerLines(width int) []string {
 	}
 	add(targetPrio, kv("target", target), st.Value.Render(safe(bare)))
 	if m.opts.ConfigFile != "" {
-		add(7, kv("config", m.mask.path(m.opts.ConfigFile)), "")
+		cfg := m.mask.path(m.opts.ConfigFile)
+		add(4, kv("config", cfg), kv("config", filepath.Base(cfg)))
 	}
 	policy := m.snap.Policy
 	if policy == "" {

@@ -564,7 +564,7 @@ func TestValidateKeys(t *testing.T) {
 		{"nil", nil, ""},
 		{"rebind one", map[string][]string{"password": {"P"}}, ""},
 		{"swap two", map[string][]string{"password": {"t"}, "fetch": {"p"}}, ""},
-		{"several keys", map[string][]string{"quit": {"q", "ctrl+q"}, "device": {"tab", "D"}}, ""},
+		{"several keys", map[string][]string{"quit": {"q", "ctrl+q"}, "device": {"ctrl+n", "D"}}, ""},
 		{"unknown name", map[string][]string{"pasword": {"p"}}, `unknown binding "pasword"`},
 		{"empty list", map[string][]string{"fetch": {}}, `binding "fetch" has no keys`},
 		{"blank key", map[string][]string{"fetch": {""}}, `binding "fetch": "" is not a key name`},
@@ -642,7 +642,7 @@ func TestBadKeysFallBackToDefaults(t *testing.T) {
 func TestKeyNamesDocumentEveryBinding(t *testing.T) {
 	want := []string{"password", "rotate", "forced_fetch", "fetch", "sign_out", "sign_in", "policy", "hold",
 		"release_oldest", "release_latest", "release_all", "latency_up", "latency_down", "poll_down", "poll_up",
-		"pause", "filter", "detail", "copy", "help", "quit", "device"}
+		"pause", "focus", "filter", "detail", "copy", "help", "quit", "device"}
 	defaults := DefaultKeys()
 	if len(defaults) != len(want) {
 		t.Fatalf("%d bindings, want %d", len(defaults), len(want))

@@ -698,12 +698,8 @@ func TestFilterNegationAndKindPrefix(t *testing.T) {
 			r.press(string(c))
 		}
 		r.press("enter")
-		var all []authstate.Event
-		for _, ev := range r.eng.Log().All() {
-			all = append(all, ev)
-		}
 		var got []authstate.Event
-		for _, ev := range all {
+		for _, ev := range r.eng.Log().All() {
 			if slices.Contains(r.m.events.matches, ev.Seq) {
 				got = append(got, ev)
 			}

@@ -159,6 +159,12 @@ type consumer struct {
 	// message has been handled, before React renders, in order.
 	microtasks []func()
 
+	// reported is what the last consumer_state event said (valid once
+	// reportedOK): a handler that runs inside another one changes the
+	// state first, and the outer one must not report it again.
+	reported   [3]bool
+	reportedOK bool
+
 	// The connection: messages go one at a time, in order.
 	queue       []convexMsg
 	busy        bool
@@ -349,9 +355,14 @@ func (c *consumer) observable() [3]bool {
 }
 
 func (e *Engine) consumerChanged(before [3]bool) {
-	after := e.consumer.observable()
-	if after != before {
-		l, a := e.consumer.useConvexAuth()
+	c := e.consumer
+	after := c.observable()
+	if !c.reportedOK {
+		c.reported, c.reportedOK = before, true
+	}
+	if after != c.reported {
+		c.reported = after
+		l, a := c.useConvexAuth()
 		e.emit(Event{Kind: KindConsumerState, Convex: &ConvexFlags{Loading: l, Authenticated: a, Failing: after[2]},
 			Detail: fmt.Sprintf("useConvexAuth: isLoading=%v isAuthenticated=%v; query %s", l, a, e.consumer.resultWord())})
 	}

@@ -59,6 +59,11 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case modeDetail:
 		return m.detailKey(msg)
 	}
+	if m.focus == focusFetches {
+		if cmd, ok := m.fetchKey(msg); ok {
+			return cmd
+		}
+	}
 
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -125,6 +130,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.input.SetValue(m.events.filter)
 		m.input.CursorEnd()
 		return m.input.Focus()
+	case key.Matches(msg, k.Focus):
+		m.toggleFocus()
 	case key.Matches(msg, k.Back):
 		if m.events.needle != "" {
 			m.input.SetValue("")
@@ -189,6 +196,7 @@ func (m *Model) nextDevice() {
 		return
 	}
 	m.device = m.devs[m.num%len(m.devs)]
+	m.setFocus(m.focus)
 	m.input.SetValue(m.events.filter)
 	m.events.refresh(m.src)
 	m.logger.Info("device", "device", m.num)

@@ -14,6 +14,9 @@ import (
 // detailView is one event opened with enter: every field, and the raw JWT
 // of its token when the engine still has it.
 type detailView struct {
+	// fetch is the request opened from the fetches panel (nil for an
+	// event); ev is then the event that ended it, zero if none.
+	fetch  *fetchRow
 	ev     authstate.Event
 	raw    string // the raw JWT, "" if none or forgotten
 	offset int    // first line shown
@@ -51,6 +54,9 @@ func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.setStatus("copied the raw JWT (%d bytes) to the clipboard over OSC 52", len(m.detail.raw))
 			m.logger.Info("copy", "what", "raw JWT", "fingerprint", m.detail.ev.Token.Fingerprint)
 			return tea.SetClipboard(m.detail.raw)
+		}
+		if m.detail.fetch != nil {
+			return m.copyFetch(m.detail.fetch)
 		}
 		return m.copyEvent(m.detail.ev)
 	case key.Matches(msg, k.Up):
@@ -129,6 +135,12 @@ func (m *Model) detailLines(width int) []string {
 	}
 	sep := st.Dim.Render(" · ")
 	var out []string
+	if f := m.detail.fetch; f != nil {
+		out = m.fetchDetailLines(f, width)
+		if ev.Seq == 0 {
+			return out
+		}
+	}
 	group := func(items ...string) { out = append(out, joinItems(items, sep, width)...) }
 	text := func(k, v string) {
 		if v == "" {
@@ -188,6 +200,10 @@ func orDash(s string) string {
 func (m *Model) detailPanel(width, height int) []string {
 	head := "event #" + fmt.Sprint(m.detail.ev.Seq)
 	hint := "esc/enter back · y copies the event"
+	if f := m.detail.fetch; f != nil {
+		head = fmt.Sprintf("request #%d", f.id)
+		hint = "esc/enter back · y copies the request"
+	}
 	if m.detail.raw != "" && !m.mask.on {
 		hint = "esc/enter back · y copies the raw JWT"
 	}

@@ -55,12 +55,16 @@ type eventPanel struct {
 	// pauseSeq is the newest seq shown while paused: the view freezes
 	// there while the log keeps growing.
 	pauseSeq uint64
-	sel, top uint64 // seqs of the selected and the top row (0: none yet)
+	// newSincePause is how many events arrived after pauseSeq (as of the
+	// last refresh).
+	newSincePause uint64
+	sel, top      uint64 // seqs of the selected and the top row (0: none yet)
 
-	filter  string   // as typed
-	needle  string   // lower-cased filter
-	matches []uint64 // seqs of matching events, ascending
-	indexed uint64   // every seq up to this one has been tested
+	filter  string       // as typed
+	needle  string       // lower-cased filter
+	terms   []filterTerm // the needle parsed
+	matches []uint64     // seqs of matching events, ascending
+	indexed uint64       // every seq up to this one has been tested
 
 	rows       []authstate.Event // the visible window, oldest first
 	count      int               // rows in the current view (all events or the matches)
@@ -75,20 +79,62 @@ func (p *eventPanel) observe(ev authstate.Event) {
 	if p.needle == "" || ev.Seq <= p.indexed {
 		return
 	}
-	if matchEvent(ev, p.needle) {
+	if matchEvent(ev, p.terms) {
 		p.matches = append(p.matches, ev.Seq)
 	}
 	p.indexed = ev.Seq
 }
 
-// matchEvent reports whether the event's kind or text contains needle
-// (already lower case).
-func matchEvent(ev authstate.Event, needle string) bool {
-	if strings.Contains(ev.Kind.String(), needle) {
+// filterTerm is one space-separated word of the filter: text the event's
+// kind or text contains, or with "kind:" a prefix of its kind; a leading
+// "!" negates it.
+type filterTerm struct {
+	not    bool
+	kind   bool
+	needle string // lower case
+}
+
+// parseFilter splits a filter (already lower case) into terms that must
+// all hold. A term with nothing left to match ("!", "kind:") is ignored.
+func parseFilter(needle string) []filterTerm {
+	var out []filterTerm
+	for _, w := range strings.Fields(needle) {
+		t := filterTerm{}
+		if rest, ok := strings.CutPrefix(w, "!"); ok {
+			t.not, w = true, rest
+		}
+		if rest, ok := strings.CutPrefix(w, "kind:"); ok {
+			t.kind, w = true, rest
+		}
+		if w == "" {
+			continue
+		}
+		t.needle = w
+		out = append(out, t)
+	}
+	return out
+}
+
+// matchEvent reports whether the event passes every term.
+func matchEvent(ev authstate.Event, terms []filterTerm) bool {
+	for _, t := range terms {
+		if t.matches(ev) == t.not {
+			return false
+		}
+	}
+	return true
+}
+
+func (t filterTerm) matches(ev authstate.Event) bool {
+	kind := ev.Kind.String()
+	if t.kind {
+		return strings.HasPrefix(kind, t.needle)
+	}
+	if strings.Contains(kind, t.needle) {
 		return true
 	}
 	for _, s := range [...]string{ev.Detail, ev.Reason, ev.Cause, ev.Session, ev.Call} {
-		if s != "" && strings.Contains(strings.ToLower(s), needle) {
+		if s != "" && strings.Contains(strings.ToLower(s), t.needle) {
 			return true
 		}
 	}
@@ -104,6 +150,7 @@ func (p *eventPanel) setFilter(text string, src logSource) {
 		return
 	}
 	p.needle = needle
+	p.terms = parseFilter(needle)
 	p.matches = nil
 	p.indexed = 0
 	p.follow = true
@@ -114,7 +161,7 @@ func (p *eventPanel) setFilter(text string, src logSource) {
 	const chunk = 4096
 	for from := total - uint64(src.Len()) + 1; from <= total; from += chunk {
 		for _, ev := range readSeqs(src, from, min(from+chunk-1, total)) {
-			if matchEvent(ev, needle) {
+			if matchEvent(ev, p.terms) {
 				p.matches = append(p.matches, ev.Seq)
 			}
 		}
@@ -153,8 +200,10 @@ func (p *eventPanel) view(src logSource) view {
 	total := src.Total()
 	p.first = total - uint64(src.Len()) + 1
 	p.end = total
+	p.newSincePause = 0
 	if p.paused {
 		p.end = min(p.pauseSeq, total)
+		p.newSincePause = total - p.end
 	}
 	if p.needle == "" {
 		n := 0
@@ -228,6 +277,13 @@ func (p *eventPanel) move(delta int, src logSource) {
 	p.refresh(src)
 }
 
+// selectSeq selects the event seq (a row on screen) and stops following.
+func (p *eventPanel) selectSeq(seq uint64, src logSource) {
+	p.follow = false
+	p.sel = seq
+	p.refresh(src)
+}
+
 func (p *eventPanel) home(src logSource) {
 	v := p.view(src)
 	if v.n == 0 {
@@ -268,11 +324,12 @@ func (p *eventPanel) position() string {
 	if p.needle != "" {
 		parts = append(parts, fmt.Sprintf("filter %q: %d match", p.filter, p.count)+plural(p.count, "", "es"))
 	} else {
-		parts = append(parts, fmt.Sprintf("%d held", p.count))
+		parts = append(parts, fmt.Sprint(p.count))
 	}
 	switch {
 	case p.paused:
-		parts = append(parts, "PAUSED")
+		// "paused", not "held": holding is what h does to token responses.
+		parts = append(parts, fmt.Sprintf("paused, %d new", p.newSincePause))
 	case p.follow:
 		parts = append(parts, "following")
 	case p.count > 0:
@@ -308,7 +365,7 @@ func (m *Model) eventsPanel(width, rows int) []string {
 	}
 	wide := width >= 110
 	for _, ev := range m.events.rows[:min(len(m.events.rows), rows)] {
-		out = append(out, m.eventRow(ev, width, wide, ev.Seq == m.events.sel))
+		out = append(out, m.eventRow(ev, width, wide, ev.Seq == m.events.sel && m.focus == focusEvents))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,6 +27,9 @@ type fetchRow struct {
 	// doneAt is the view's time when the row was first seen finished; the
 	// row goes finishedFor later.
 	doneAt time.Time
+	// last is the event that ended it (zero if none was seen): its detail
+	// view shows that event in full.
+	last authstate.Event
 }
 
 func (r *fetchRow) done() bool { return !r.doneAt.IsZero() }
@@ -34,6 +38,11 @@ func (r *fetchRow) done() bool { return !r.doneAt.IsZero() }
 // list of requests in flight, keeping finished ones on screen briefly.
 type fetchTable struct {
 	rows map[int]*fetchRow
+	// sel is the selected request's id (0: none), for when the panel has
+	// the focus; keep holds finished rows on screen meanwhile, so that the
+	// one being read does not vanish.
+	sel  int
+	keep bool
 }
 
 // maxFetchRows bounds the table under a flood of fetches.
@@ -67,20 +76,20 @@ func (t *fetchTable) observe(ev authstate.Event) {
 		r.attempts++
 	case authstate.KindFetchResolved:
 		r := t.row(ev.Fetch)
-		r.outcome, r.bad, r.ended = "resolved: token for "+ev.Session, false, ev.At
+		r.outcome, r.bad, r.ended, r.last = "resolved: token for "+ev.Session, false, ev.At, ev
 		if ev.Stale {
 			r.outcome += " (STALE: " + ev.Reason + ")"
 			r.bad = true
 		}
 	case authstate.KindFetchFailed:
 		r := t.row(ev.Fetch)
-		r.outcome, r.bad, r.ended = "failed: "+ev.Reason, true, ev.At
+		r.outcome, r.bad, r.ended, r.last = "failed: "+ev.Reason, true, ev.At, ev
 	case authstate.KindFetchRetry:
 		r := t.row(ev.Fetch)
 		r.state = "waiting to retry"
 	case authstate.KindFetchDiscarded:
 		r := t.row(ev.Fetch)
-		r.outcome, r.bad, r.ended = "discarded by guard: "+ev.Reason, true, ev.At
+		r.outcome, r.bad, r.ended, r.last = "discarded by guard: "+ev.Reason, true, ev.At, ev
 	}
 }
 
@@ -108,7 +117,7 @@ func (t *fetchTable) sync(inflight []authstate.FetchInfo, now time.Time) {
 // finished ones beyond maxFetchRows.
 func (t *fetchTable) prune(now time.Time) {
 	for id, r := range t.rows {
-		if r.done() && now.Sub(r.doneAt) >= finishedFor {
+		if r.done() && now.Sub(r.doneAt) >= finishedFor && !t.keep {
 			delete(t.rows, id)
 		}
 	}
@@ -119,10 +128,53 @@ func (t *fetchTable) prune(now time.Time) {
 		if len(t.rows) <= maxFetchRows {
 			break
 		}
-		if r.done() {
+		if r.done() && r.id != t.sel {
 			delete(t.rows, r.id)
 		}
 	}
+}
+
+// window is the rows the panel shows, newest first, at most n of them:
+// the newest, or with a selection the stretch that holds it.
+func (t *fetchTable) window(n int) []*fetchRow {
+	rows := t.sorted()
+	slices.Reverse(rows)
+	if n <= 0 || len(rows) == 0 {
+		return nil
+	}
+	start := 0
+	if i := t.index(rows); i >= n {
+		start = i - n + 1
+	}
+	return rows[start:min(start+n, len(rows))]
+}
+
+// index is the position of the selected row in rows (-1 if none).
+func (t *fetchTable) index(rows []*fetchRow) int {
+	return slices.IndexFunc(rows, func(r *fetchRow) bool { return r.id == t.sel })
+}
+
+// move shifts the selection by delta rows in the panel's order (newest
+// first); with no selection it starts at the newest row.
+func (t *fetchTable) move(delta int) {
+	rows := t.sorted()
+	slices.Reverse(rows)
+	if len(rows) == 0 {
+		t.sel = 0
+		return
+	}
+	i := t.index(rows)
+	if i < 0 {
+		t.sel = rows[0].id
+		return
+	}
+	t.sel = rows[min(max(i+delta, 0), len(rows)-1)].id
+}
+
+// selected is the selected row, if it is still in the table.
+func (t *fetchTable) selected() (*fetchRow, bool) {
+	r, ok := t.rows[t.sel]
+	return r, ok && t.sel != 0
 }
 
 // sorted lists the rows oldest request first.

@@ -15,8 +15,8 @@ import (
 // styled and shown.
 func safe(s string) string { return termtext.Line(s) }
 
-// humanDur is a short duration for a narrow column: 850ms, 1.2s, 14m07s,
-// 6d23h.
+// humanDur is a short duration for a narrow column: 850ms, 1.2s, 30s, 1m,
+// 14m07s, 2h, 6d23h. A whole minute or hour drops its zero part.
 func humanDur(d time.Duration) string {
 	if d < 0 {
 		return "-" + humanDur(-d)
@@ -28,8 +28,12 @@ func humanDur(d time.Duration) string {
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
 	case d < time.Hour:
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", int(d.Hours()))
 	case d < 24*time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}

@@ -2,55 +2,88 @@ package tui
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
-// headerLines are the target, policy, poll interval, token latency, hold
-// state and live/paused, packed into as few lines as the width allows.
+// headerItem is one part of the header: its full and short forms and how
+// much it matters (0 stays whatever the width; higher goes first).
+type headerItem struct {
+	full, short string
+	prio        int
+}
+
+// headerLines is the header in one line: target, policy, poll interval,
+// hold state, live/paused, violations and the rest. When the width is
+// short, every part first takes its short form, then the least important
+// parts go, so the header never wraps.
 func (m *Model) headerLines(width int) []string {
 	st := m.styles
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
-	target := m.target()
-	if m.opts.RealTarget {
-		target += " (real server)"
+	var items []headerItem
+	add := func(prio int, full, short string) {
+		if short == "" {
+			short = full
+		}
+		items = append(items, headerItem{full: full, short: short, prio: prio})
 	}
-	items := []string{st.App.Render("authscope")}
+	add(0, st.App.Render("authscope"), "")
 	if len(m.devs) > 1 {
-		items = append(items, st.Title.Render(fmt.Sprintf("device %d/%d", m.num, len(m.devs))))
+		add(0, st.Title.Render(fmt.Sprintf("device %d/%d", m.num, len(m.devs))), st.Title.Render(fmt.Sprintf("dev %d/%d", m.num, len(m.devs))))
 	}
-	items = append(items, kv("target", target))
+	target, bare := m.target(), m.target()
+	if i := strings.Index(bare, "://"); i >= 0 {
+		bare = bare[i+3:]
+	}
+	targetPrio := 4
+	if m.opts.RealTarget {
+		// Keys change the password there: keep saying where.
+		target += " (real server)"
+		bare += " (real)"
+		targetPrio = 2
+	}
+	add(targetPrio, kv("target", target), st.Value.Render(safe(bare)))
 	if m.opts.ConfigFile != "" {
-		items = append(items, kv("config", m.mask.path(m.opts.ConfigFile)))
+		cfg := m.mask.path(m.opts.ConfigFile)
+		add(4, kv("config", cfg), kv("config", filepath.Base(cfg)))
 	}
 	policy := m.snap.Policy
 	if policy == "" {
 		policy = "…"
 	}
-	items = append(items, kv("policy", policy))
+	add(0, kv("policy", policy), "")
 	poll := "off"
 	if m.snap.PollInterval > 0 {
 		poll = humanDur(m.snap.PollInterval)
 	}
-	items = append(items, kv("poll", poll))
+	add(3, kv("poll", poll), "")
 	if m.transport.ok {
-		items = append(items, kv("token latency", humanDur(m.transport.latency)))
-		items = append(items, m.holdItem())
+		latPrio := 5
+		if m.transport.latency > 0 {
+			latPrio = 4
+		}
+		add(latPrio, kv("token latency", humanDur(m.transport.latency)), kv("lat", humanDur(m.transport.latency)))
+		full, short, prio := m.holdItem()
+		add(prio, full, short)
 	} else {
-		items = append(items, st.Dim.Render("no transport controls"))
+		add(5, st.Dim.Render("no transport controls"), st.Dim.Render("no transport"))
 	}
 	switch {
 	case m.subClosed:
-		items = append(items, st.Bad.Render("ENGINE STOPPED"))
+		add(0, st.Bad.Render("ENGINE STOPPED"), st.Bad.Render("STOPPED"))
 	case m.events.paused:
-		items = append(items, st.Warn.Render("PAUSED"))
+		add(1, st.Warn.Render("PAUSED"), "")
 	default:
-		items = append(items, st.Good.Render("LIVE"))
+		add(2, st.Good.Render("LIVE"), "")
 	}
-	items = append(items, kv("events", fmt.Sprint(m.received)))
+	add(6, kv("events", fmt.Sprint(m.received)), kv("ev", fmt.Sprint(m.received)))
 	if n := m.snap.ViolationCount; n > 0 {
-		items = append(items, st.Bad.Render(fmt.Sprintf("%d violation%s", n, plural(n, "", "s"))))
+		add(0, st.Bad.Render(fmt.Sprintf("%d violation%s", n, plural(n, "", "s"))), st.Bad.Render(fmt.Sprintf("%d viol.", n)))
 	}
 	if m.dropped > 0 {
-		items = append(items, st.Warn.Render(fmt.Sprintf("WARNING: %d events dropped (view behind)", m.dropped)))
+		add(0, st.Warn.Render(fmt.Sprintf("WARNING: %d events dropped (view behind)", m.dropped)), st.Warn.Render(fmt.Sprintf("%d dropped", m.dropped)))
 	}
 	for _, d := range m.devs {
 		if d != m.device {
@@ -58,32 +91,70 @@ func (m *Model) headerLines(width int) []string {
 			if d.snap.Convex.Enabled {
 				style = m.phaseStyle(d.timeline.cur.phase())
 			}
-			items = append(items, style.Render(safe(d.summary())))
+			sum := safe(d.summary())
+			add(1, style.Render(sum), style.Render(strings.Replace(sum, "device ", "dev ", 1)))
 		}
 	}
 	if m.opts.Demo {
-		items = append(items, st.Warn.Render("DEMO"))
+		add(0, st.Warn.Render("DEMO"), "")
 	}
-	return joinItems(items, st.Dim.Render(" · "), width)
+	return []string{fitHeader(items, st.Dim.Render(" · "), width)}
 }
 
-func (m *Model) holdItem() string {
+// fitHeader joins items with sep in one line of at most width cells. The
+// least important parts give way first: each priority level, from the
+// highest number down, takes its short form, then goes; the prio-0 parts
+// are shortened but never dropped, and cut only if even they do not fit.
+func fitHeader(items []headerItem, sep string, width int) string {
+	maxPrio := 0
+	for _, it := range items {
+		maxPrio = max(maxPrio, it.prio)
+	}
+	// Parts with prio > keep are dropped, parts with prio >= shortFrom
+	// are short.
+	join := func(keep, shortFrom int) string {
+		var parts []string
+		for _, it := range items {
+			switch {
+			case it.prio > keep:
+			case it.prio >= shortFrom:
+				parts = append(parts, it.short)
+			default:
+				parts = append(parts, it.full)
+			}
+		}
+		return strings.Join(parts, sep)
+	}
+	s := join(maxPrio, maxPrio+1)
+	for p := maxPrio; p >= 0 && ansi.StringWidth(s) > width; p-- {
+		if s = join(p, p); ansi.StringWidth(s) <= width || p == 0 {
+			break
+		}
+		s = join(p-1, p)
+	}
+	return fit(s, width)
+}
+
+// holdItem is the hold state, in full and short, with its priority: a
+// hold in force matters more than "hold off".
+func (m *Model) holdItem() (full, short string, prio int) {
 	st := m.styles
 	t := m.transport
-	held := ""
+	held, heldShort := "", ""
 	if t.held > 0 {
 		held = fmt.Sprintf(" (%d held)", t.held)
+		heldShort = fmt.Sprintf(" (%d)", t.held)
 	}
 	switch t.holding {
 	case "token":
-		return st.Warn.Render("HOLDING token responses" + held)
+		return st.Warn.Render("HOLDING token responses" + held), st.Warn.Render("HOLD tokens" + heldShort), 1
 	case "token_request":
-		return st.Warn.Render("HOLDING token requests" + held)
+		return st.Warn.Render("HOLDING token requests" + held), st.Warn.Render("HOLD requests" + heldShort), 1
 	}
 	if t.held > 0 {
-		return st.Warn.Render("hold off" + held)
+		return st.Warn.Render("hold off" + held), st.Warn.Render("held" + heldShort), 1
 	}
-	return st.Label.Render("hold ") + st.Value.Render("off")
+	return st.Label.Render("hold ") + st.Value.Render("off"), "", 5
 }
 
 // statusLine is the result of the last key, or a hint.

@@ -34,6 +34,7 @@ type keyMap struct {
 	PollUp        key.Binding
 
 	Pause    key.Binding
+	Focus    key.Binding
 	Filter   key.Binding
 	Detail   key.Binding
 	Copy     key.Binding
@@ -88,7 +89,8 @@ var bindings = []binding{
 	{"poll_down", []string{"["}, "[", "poll faster", "poll interval one step down (to off)", func(k *keyMap) *key.Binding { return &k.PollDown }},
 	{"poll_up", []string{"]"}, "]", "poll slower", "poll interval one step up (to 60 s)", func(k *keyMap) *key.Binding { return &k.PollUp }},
 	{"pause", []string{"space"}, "space", "pause log", "pause the event log (events are still recorded)", func(k *keyMap) *key.Binding { return &k.Pause }},
-	{"filter", []string{"/"}, "/", "filter", "filter the event log by kind or text", func(k *keyMap) *key.Binding { return &k.Filter }},
+	{"focus", []string{"tab"}, "tab", "fetches/log", "move the focus between the event log and the fetches panel: ↑/↓, enter and y then act on the requests", func(k *keyMap) *key.Binding { return &k.Focus }},
+	{"filter", []string{"/"}, "/", "filter", "filter the event log: words must all match; !word excludes, kind:prefix matches the kind", func(k *keyMap) *key.Binding { return &k.Filter }},
 	{"detail", []string{"enter"}, "enter", "detail/JWT", "open the selected event, with its raw JWT", func(k *keyMap) *key.Binding { return &k.Detail }},
 	{"copy", []string{"y"}, "y", "copy", "copy the selected line, or the raw JWT in the detail view (OSC 52)", func(k *keyMap) *key.Binding { return &k.Copy }},
 	{"device", []string{"d"}, "d", "switch device", "switch which device the panels show and the keys drive (with two devices)", func(k *keyMap) *key.Binding { return &k.Device }},
@@ -246,7 +248,7 @@ func (k *keyMap) forMode(md mode) {
 	driving := []*key.Binding{
 		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device,
 		&k.Hold, &k.ReleaseOldest, &k.ReleaseLatest, &k.ReleaseAll, &k.LatencyUp, &k.LatencyDown,
-		&k.PollDown, &k.PollUp, &k.Pause, &k.Filter, &k.Help,
+		&k.PollDown, &k.PollUp, &k.Pause, &k.Focus, &k.Filter, &k.Help,
 	}
 	for _, b := range driving {
 		b.SetEnabled(md == modeNormal)
@@ -282,7 +284,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 	if k.multiDevice {
 		out = append(out, k.Device)
 	}
-	return append(out, k.Pause, k.Filter, k.Detail, k.Copy, k.Back, k.Help, k.Quit)
+	return append(out, k.Pause, k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Help, k.Quit)
 }
 
 // FullHelp is the help shown by ?, one column per group. The device key
@@ -295,7 +297,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		driving,
 		{k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollDown, k.PollUp},
-		{k.Pause, k.Filter, k.Detail, k.Copy, k.Back, k.Up, k.Down},
+		{k.Pause, k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Up, k.Down},
 		{k.PageUp, k.PageDown, k.Home, k.End, k.Confirm, k.Cancel, k.Help, k.Quit},
 	}
 }

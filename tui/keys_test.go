@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,7 +253,17 @@ func TestKeyPollInterval(t *testing.T) {
 	if got := r.eng.Snapshot().PollInterval; got != time.Minute {
 		t.Fatalf("poll %s, want it capped at 60s", got)
 	}
-	mustContain(t, r.screen(), "poll 1m00s")
+	mustContain(t, r.screen(), "poll 1m", "session poll every 1m")
+	if sc := r.screen(); strings.Contains(sc, "1m00s") {
+		t.Fatalf("the poll interval shows as 1m00s:\n%s", sc)
+	}
+	r.press("[")
+	mustContain(t, r.screen(), "poll 30s", "session poll every 30s")
+	for range 10 {
+		r.press("[")
+	}
+	r.press("]")
+	mustContain(t, r.screen(), "poll 500ms", "session poll every 500ms")
 }
 
 func TestKeyPauseFreezesTheLog(t *testing.T) {
@@ -272,12 +283,19 @@ func TestKeyPauseFreezesTheLog(t *testing.T) {
 		t.Fatal("the log view moved while paused")
 	}
 	sc := r.screen()
-	mustContain(t, sc, "PAUSED")
+	newEvents := r.m.Received() - before
+	// The log says paused and how much is waiting; "held" is the word of
+	// the token hold (h), so the log does not use it.
+	mustContain(t, sc, "PAUSED", fmt.Sprintf("paused, %d new", newEvents))
 	if strings.Contains(sc, "fetch_started") {
 		t.Fatalf("a new event shows while paused:\n%s", sc)
 	}
 	r.press("space")
-	mustContain(t, r.screen(), "LIVE", "fetch_started")
+	sc = r.screen()
+	mustContain(t, sc, "LIVE", "fetch_started", fmt.Sprintf("── Events %d · following", r.m.Received()))
+	if strings.Contains(sc, "held") {
+		t.Fatalf("the screen says held with nothing held:\n%s", sc)
+	}
 }
 
 func TestKeyFilter(t *testing.T) {
@@ -546,7 +564,7 @@ func TestValidateKeys(t *testing.T) {
 		{"nil", nil, ""},
 		{"rebind one", map[string][]string{"password": {"P"}}, ""},
 		{"swap two", map[string][]string{"password": {"t"}, "fetch": {"p"}}, ""},
-		{"several keys", map[string][]string{"quit": {"q", "ctrl+q"}, "device": {"tab", "D"}}, ""},
+		{"several keys", map[string][]string{"quit": {"q", "ctrl+q"}, "device": {"ctrl+n", "D"}}, ""},
 		{"unknown name", map[string][]string{"pasword": {"p"}}, `unknown binding "pasword"`},
 		{"empty list", map[string][]string{"fetch": {}}, `binding "fetch" has no keys`},
 		{"blank key", map[string][]string{"fetch": {""}}, `binding "fetch": "" is not a key name`},
@@ -624,7 +642,7 @@ func TestBadKeysFallBackToDefaults(t *testing.T) {
 func TestKeyNamesDocumentEveryBinding(t *testing.T) {
 	want := []string{"password", "rotate", "forced_fetch", "fetch", "sign_out", "sign_in", "policy", "hold",
 		"release_oldest", "release_latest", "release_all", "latency_up", "latency_down", "poll_down", "poll_up",
-		"pause", "filter", "detail", "copy", "help", "quit", "device"}
+		"pause", "focus", "filter", "detail", "copy", "help", "quit", "device"}
 	defaults := DefaultKeys()
 	if len(defaults) != len(want) {
 		t.Fatalf("%d bindings, want %d", len(defaults), len(want))
@@ -658,4 +676,74 @@ func TestKeyNamesDocumentEveryBinding(t *testing.T) {
 	if DefaultKeys()["quit"][0] != "q" {
 		t.Fatal("DefaultKeys shares its slices")
 	}
+}
+
+// TestFilterNegationAndKindPrefix: "!word" excludes, "kind:prefix"
+// matches the start of the kind only, and words separated by spaces must
+// all hold.
+func TestFilterNegationAndKindPrefix(t *testing.T) {
+	r := newRig(t)
+	r.press("f")
+	r.settle()
+	r.press("p")
+	r.settle()
+	r.press("f")
+	r.settle()
+	typeFilter := func(s string) []authstate.Event {
+		t.Helper()
+		r.press("/")
+		r.m.input.SetValue("")
+		r.m.events.setFilter("", r.m.src)
+		for _, c := range s {
+			r.press(string(c))
+		}
+		r.press("enter")
+		var got []authstate.Event
+		for _, ev := range r.eng.Log().All() {
+			if slices.Contains(r.m.events.matches, ev.Seq) {
+				got = append(got, ev)
+			}
+		}
+		if len(got) != r.m.events.count {
+			t.Fatalf("%q: %d matches indexed, %d counted", s, len(got), r.m.events.count)
+		}
+		return got
+	}
+	kinds := func(evs []authstate.Event) map[authstate.Kind]int {
+		out := map[authstate.Kind]int{}
+		for _, ev := range evs {
+			out[ev.Kind]++
+		}
+		return out
+	}
+	total := len(r.eng.Log().All())
+
+	// A kind prefix: fetch_started and nothing that merely mentions it.
+	got := kinds(typeFilter("kind:fetch_st"))
+	if got[authstate.KindFetchStarted] != 2 || len(got) != 1 {
+		t.Fatalf("kind:fetch_st matched %v", got)
+	}
+	// kind: is a prefix, not a substring: "kind:started" matches nothing.
+	if n := len(typeFilter("kind:started")); n != 0 {
+		t.Fatalf("kind:started matched %d events", n)
+	}
+	mustContain(t, r.screen(), "no event matches the filter")
+	// Negation: everything but the fetch events.
+	not := typeFilter("!kind:fetch")
+	for _, ev := range not {
+		if strings.HasPrefix(ev.Kind.String(), "fetch") {
+			t.Fatalf("!kind:fetch kept %s", ev.Kind)
+		}
+	}
+	fetches := typeFilter("kind:fetch")
+	if len(not)+len(fetches) != total || len(not) == 0 {
+		t.Fatalf("!kind:fetch %d + kind:fetch %d != %d events", len(not), len(fetches), total)
+	}
+	// Words combine with AND: the request sent under S2 only.
+	both := kinds(typeFilter("kind:fetch_started key"))
+	got = kinds(typeFilter("kind:fetch_started key !s1"))
+	if both[authstate.KindFetchStarted] != 2 || got[authstate.KindFetchStarted] != 1 || len(got) != 1 {
+		t.Fatalf("kind:fetch_started key → %v; with !forced → %v", both, got)
+	}
+	mustContain(t, r.screen(), `filter "kind:fetch_started key !s1": 1 match`, "request #2 sent under S2")
 }

@@ -66,6 +66,7 @@ type Model struct {
 	now           time.Time
 
 	mode    mode
+	focus   focus
 	confirm pendingAction
 	detail  detailView
 	status  string
@@ -136,7 +137,7 @@ func New(o Options) *Model {
 		m.opts.Theme = ThemeAuto
 	}
 	m.input.Prompt = "/"
-	m.input.Placeholder = "kind or text"
+	m.input.Placeholder = "text, !text, kind:prefix"
 	m.input.CharLimit = 200
 	m.applyStyles()
 	m.keys.forMode(modeNormal)
@@ -272,6 +273,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.tick()
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	case tea.MouseWheelMsg:
+		m.mouseWheel(msg)
+		return nil
+	case tea.MouseClickMsg:
+		m.mouseClick(msg)
+		return nil
 	}
 	if m.mode == modeFilter {
 		// Pastes and the cursor's own messages.

@@ -84,7 +84,9 @@ func assertNoInjection(t *testing.T, where, content string) {
 // and the status line.
 func TestViewEscapesServerStrings(t *testing.T) {
 	r := newRig(t, consumer, hostile)
-	r.m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+	// Wide enough for the header to show the long hostile target and
+	// config path rather than drop them.
+	r.m.Update(tea.WindowSizeMsg{Width: 400, Height: 50})
 	assertNoInjection(t, "first frame (header, notice)", r.m.View().Content)
 	r.press("f")
 	r.settle()

@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/authscope/authscope/internal/termtext"
 )
 
 // frame is the screen minus the event rows: every other panel already
@@ -17,6 +15,10 @@ type frame struct {
 	bottom    []string // help or the confirmation question
 	eventRows int
 	detail    bool
+	// Where rows are on screen, for the mouse: the fetch rows from line
+	// fetchY (ids in order), the event rows from line eventY.
+	fetchY, eventY int
+	fetchIDs       []int
 }
 
 // compactBelow is the body height under which panels drop their titles.
@@ -65,21 +67,35 @@ func (m *Model) frame() frame {
 		}
 	}
 	f.eventRows = max(avail-len(f.panels)-1, 0)
+	if len(m.fetches.rows) > 0 {
+		shown := m.fetches.window(fetchRowsFor(d, h))
+		f.fetchY = len(f.top) + len(f.panels) - len(shown)
+		for _, r := range shown {
+			f.fetchIDs = append(f.fetchIDs, r.id)
+		}
+	}
+	f.eventY = len(f.top) + len(f.panels) + 1
 	return f
+}
+
+// fetchRowsFor is how many fetch rows the panel shows at a density on a
+// screen h lines tall.
+func fetchRowsFor(d density, h int) int {
+	switch {
+	case d == cramped:
+		return 1
+	case d == tight:
+		return 2
+	case h < 30:
+		return 3
+	}
+	return 8
 }
 
 // panels renders the session, token, Convex and fetches panels at one
 // density.
 func (m *Model) panels(w, h int, d density) []string {
-	maxFetch := 8
-	switch {
-	case d == cramped:
-		maxFetch = 1
-	case d == tight:
-		maxFetch = 2
-	case h < 30:
-		maxFetch = 3
-	}
+	maxFetch := fetchRowsFor(d, h)
 	var out []string
 	out = append(out, m.sessionPanel(w, d == cramped)...)
 	out = append(out, m.tokenPanel(w, d)...)
@@ -93,6 +109,11 @@ func (m *Model) panels(w, h int, d density) []string {
 func (m *Model) layout() {
 	m.help.SetWidth(m.width)
 	m.input.SetWidth(max(m.width/3, 10))
+	if m.focus == focusFetches {
+		if _, ok := m.fetches.selected(); !ok {
+			m.fetches.move(0)
+		}
+	}
 	m.chrome = m.frame()
 	if m.chrome.detail {
 		return
@@ -121,26 +142,24 @@ func (m *Model) View() tea.View {
 	if len(lines) > m.height {
 		lines = lines[:m.height]
 	}
+	if m.mode == modeConfirm {
+		// Over the panels, where the eye is, not on the bottom line.
+		lines = overlay(lines, m.confirmBox(m.width), m.width)
+	}
 	for i, l := range lines {
 		lines[i] = fit(l, m.width)
 	}
 	v := tea.NewView(strings.Join(lines, "\n"))
 	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "authscope · " + safe(m.target())
 	return v
 }
 
-// bottomLines are the help, or the question of a pending confirmation.
+// bottomLines are the help (a pending question is a box over the panels:
+// see confirmBox).
 func (m *Model) bottomLines(width int) []string {
-	help := m.helpLines()
-	if m.mode == modeConfirm {
-		var out []string
-		for _, l := range wrap(termtext.Text(m.confirm.question), width) {
-			out = append(out, m.styles.Prompt.Render(l))
-		}
-		return append(out, help...)
-	}
-	return help
+	return m.helpLines()
 }
 
 // helpKey is what the help text depends on.
@@ -163,7 +182,8 @@ func (m *Model) helpLines() []string {
 }
 
 // fetchesPanel lists requests in flight and those that just finished,
-// newest first, in at most maxRows rows.
+// newest first, in at most maxRows rows. With the focus, the selected row
+// is marked and the title says what the keys do.
 func (m *Model) fetchesPanel(width, maxRows int) []string {
 	st := m.styles
 	rows := m.fetches.sorted()
@@ -173,25 +193,37 @@ func (m *Model) fetchesPanel(width, maxRows int) []string {
 			live++
 		}
 	}
-	n := min(len(rows), maxRows)
+	shown := m.fetches.window(maxRows)
 	head := fmt.Sprintf("%d in flight", live)
 	if done := len(rows) - live; done > 0 {
 		head += fmt.Sprintf(", %d just finished", done)
 	}
-	if hidden := len(rows) - n; hidden > 0 {
-		head += fmt.Sprintf(" (%d older not shown)", hidden)
+	if hidden := len(rows) - len(shown); hidden > 0 {
+		head += fmt.Sprintf(" (%d more not shown)", hidden)
+	}
+	focused := m.focus == focusFetches
+	if focused {
+		// First, so that a narrow title keeps it.
+		head = "[↑↓ enter · tab back] " + head
 	}
 	out := []string{title(st, "Fetches", head, width)}
 	if len(rows) == 0 {
 		return append(out, st.Dim.Render("no token requests in flight"))
 	}
 	wide := width >= 110
-	for i := len(rows) - 1; i >= len(rows)-n; i-- {
-		line, bad := fetchLine(rows[i], m.now, wide)
+	for _, r := range shown {
+		line, bad := fetchLine(r, m.now, wide)
+		if focused {
+			if r.id == m.fetches.sel {
+				out = append(out, st.Selected.Render(pad(fit("› "+line, width), width)))
+				continue
+			}
+			line = "  " + line
+		}
 		switch {
 		case bad:
 			line = st.Bad.Render(line)
-		case rows[i].done():
+		case r.done():
 			line = st.Dim.Render(line)
 		default:
 			line = st.Value.Render(line)

@@ -92,6 +92,12 @@ func buildForTmux(t *testing.T) (bin, dir string) {
 // status goes to dir/status.
 func startTmux(t *testing.T, bin, dir string, args ...string) *tmuxSession {
 	t.Helper()
+	return startTmuxSize(t, bin, dir, 80, 24, args...)
+}
+
+// startTmuxSize is startTmux in a pane of w×h cells.
+func startTmuxSize(t *testing.T, bin, dir string, w, h int, args ...string) *tmuxSession {
+	t.Helper()
 	socket := filepath.Join(dir, "tmux.sock")
 	if len(socket) > 100 { // sun_path is short
 		socket = filepath.Join(os.TempDir(), fmt.Sprintf("authscope-e2e-%d-%s.sock", os.Getpid(), filepath.Base(dir)))
@@ -109,7 +115,7 @@ func startTmux(t *testing.T, bin, dir string, args ...string) *tmuxSession {
 	script := fmt.Sprintf("%s; echo $? > %s", cmd, shellQuote(filepath.Join(dir, "status")))
 	// remain-on-exit keeps the pane after the program ends, to check the
 	// terminal it leaves behind.
-	if out, err := s.tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", s.name, "sh", "-c", script,
+	if out, err := s.tmux("new-session", "-d", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), "-s", s.name, "sh", "-c", script,
 		";", "set-option", "-t", s.name, "remain-on-exit", "on"); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}

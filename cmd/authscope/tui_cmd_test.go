@@ -168,7 +168,7 @@ func TestTUIOptionsResolve(t *testing.T) {
 		{"defaults", func(o *tuiOptions) {}, ""},
 		{"bad theme", func(o *tuiOptions) { o.Theme = "purple" }, `theme "purple"`},
 		{"bad keymap", func(o *tuiOptions) { o.Keys = map[string][]string{"fetch": {"p"}} }, `config keymap: keys: binding "fetch": "p" is already bound to password`},
-		{"good keymap", func(o *tuiOptions) { o.Keys = map[string][]string{"device": {"tab"}}; o.Theme = "light" }, ""},
+		{"good keymap", func(o *tuiOptions) { o.Keys = map[string][]string{"device": {"ctrl+n"}}; o.Theme = "light" }, ""},
 		{"negative latency", func(o *tuiOptions) { o.SessionLatency = -time.Second }, "--session-latency: must not be negative"},
 		{"zero devices means one", func(o *tuiOptions) { o.Devices = 0 }, ""},
 		{"cookie on a real target", func(o *tuiOptions) { o.target = "http://127.0.0.1:1"; o.SessionCookie = "c" }, ""},

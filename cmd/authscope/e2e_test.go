@@ -174,18 +174,19 @@ func TestE2ETUIInTmux(t *testing.T) {
 	}
 }
 
-// TestE2ETwoDevicesInTmux: with --devices 2, p on device 1 ends device 2's
-// session at its next poll, which the header says without switching; d
-// then shows device 2 signed out.
+// TestE2ETwoDevicesInTmux: with --devices 2, each session has one label on
+// every device (device 2's own session is S2, not a second S1); p on
+// device 1 ends device 2's session at its next poll, which the header says
+// without switching; d then shows device 2 signed out.
 func TestE2ETwoDevicesInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
 	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"), "--devices", "2")
-	s.waitScreen("first screen", "device 1/2", "device 2: S1, Convex authenticated")
+	s.waitScreen("first screen", "device 1/2", "S1", "device 2: S2, Convex authenticated")
 	s.keys("p")
 	// Device 2 polls every 2 s (and re-runs its query every second).
-	s.waitScreen("after p", "S2", "device 2: signed out")
+	s.waitScreen("after p", "S3", "device 2: signed out")
 	s.keys("d")
-	s.waitScreen("device 2", "device 2/2", "device 1: S2, Convex authenticated", "signed out · (no session; i signs in)", "_ signed out")
+	s.waitScreen("device 2", "device 2/2", "device 1: S3, Convex authenticated", "signed out · (no session; i signs in)", "_ signed out")
 	t.Logf("device 2 after p on device 1:\n%s", s.screen())
 	s.keys("q")
 	s.waitExit(dir)

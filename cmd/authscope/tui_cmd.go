@@ -205,9 +205,8 @@ func runTUI(ctx context.Context, o tuiOptions, stdout io.Writer) error {
 	model := tui.New(s.options(o, logger))
 	for i, d := range s.devices {
 		logEvents(d.Engine, logger, i+1)
-		d.Engine.Start(ctx)
-		defer d.Engine.Stop()
 	}
+	defer s.start(ctx)()
 
 	_, err = tea.NewProgram(model, tea.WithContext(ctx)).Run()
 	logger.Info("stopped", "received", model.Received(), "dropped", model.Dropped(), "err", err)
@@ -225,6 +224,47 @@ type tuiSession struct {
 	consumer bool
 	devices  []tui.Device
 	closers  []func()
+}
+
+// mountWait bounds how long start waits for one device's first look at
+// its session before it starts the next.
+const mountWait = 15 * time.Second
+
+// start starts the devices' engines in order, each once the one before has
+// mounted, so that labels follow the devices: device 1's session is S1,
+// device 2's S2. The returned func stops them all.
+func (s *tuiSession) start(ctx context.Context) (stop func()) {
+	for i, d := range s.devices {
+		d.Engine.Start(ctx)
+		if i < len(s.devices)-1 {
+			awaitMounted(ctx, d.Engine, mountWait)
+		}
+	}
+	return func() {
+		for _, d := range s.devices {
+			d.Engine.Stop()
+		}
+	}
+}
+
+// awaitMounted waits until eng has made its first observation (whatever
+// its outcome), stopped, or the wait is over.
+func awaitMounted(ctx context.Context, eng *authstate.Engine, wait time.Duration) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		ch := eng.Changed()
+		if sn := eng.Snapshot(); sn.Mounted || sn.Stopped {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 func (s *tuiSession) close() {
@@ -281,12 +321,15 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 	logger.Info("starting", "target", s.display, "real", s.real, "policy", o.policy, "poll", o.poll,
 		"devices", o.Devices, "consumer", s.consumer, "pr83", o.PR83, "session_cookie", o.SessionCookie != "")
 
+	// One labeller for every device: a session is S2 on both devices,
+	// and device 2's first session is not a second S1.
+	labels := authstate.NewLabeller()
 	for i := range o.Devices {
 		bo := base
 		if i == 0 && o.SessionCookie != "" {
 			bo.SessionCookie, bo.Password = o.SessionCookie, ""
 		}
-		d, err := openDevice(ctx, o, bo, s.consumer)
+		d, err := openDevice(ctx, o, bo, s.consumer, labels)
 		if err != nil {
 			return nil, fmt.Errorf("device %d on %s: %w", i+1, s.display, err)
 		}
@@ -297,7 +340,7 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 }
 
 // openDevice signs one client in and builds its engine.
-func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool) (tui.Device, error) {
+func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool, labels *authstate.Labeller) (tui.Device, error) {
 	backend, err := fetcher.NewBackend(bo)
 	if err != nil {
 		return tui.Device{}, err
@@ -325,6 +368,7 @@ func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, co
 		Clock:        authstate.RealClock{},
 		LogSize:      tuiLogSize,
 		PollInterval: o.poll,
+		Labels:       labels,
 	}
 	if consumer {
 		cfg.Consumer = &authstate.ConsumerConfig{Backend: backend, Query: o.Query, QueryInterval: o.QueryInterval, PR83: o.PR83}

@@ -32,10 +32,7 @@ func openStarted(t *testing.T, o tuiOptions) *tuiSession {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.close)
-	for _, d := range s.devices {
-		d.Engine.Start(context.Background())
-		t.Cleanup(d.Engine.Stop)
-	}
+	t.Cleanup(s.start(context.Background()))
 	settleAll(t, s)
 	return s
 }
@@ -70,6 +67,11 @@ func TestTUISessionOnTheSimulator(t *testing.T) {
 	if s1.Session == nil || s2.Session == nil || s1.Session.ID == s2.Session.ID {
 		t.Fatal("the devices do not have sessions of their own")
 	}
+	// One label per session on every device: device 2's session is S2,
+	// and device 1's S1 is S1 on device 2 too.
+	if s1.SessionLabel != "S1" || s2.SessionLabel != "S2" || s2.Label(s1.Session.ID) != "S1" || s1.Label(s2.Session.ID) != "S2" {
+		t.Fatalf("labels: device 1 %s, device 2 %s (device 2 calls device 1's %s)", s1.SessionLabel, s2.SessionLabel, s2.Label(s1.Session.ID))
+	}
 	if got := s.devices[1].Transport.Latency(fetcher.EndpointToken); got != 30*time.Millisecond {
 		t.Fatalf("--token-latency on device 2: %s", got)
 	}
@@ -79,6 +81,9 @@ func TestTUISessionOnTheSimulator(t *testing.T) {
 	settleAll(t, s)
 	if d2.Snapshot().Session != nil || d1.Snapshot().Session == nil {
 		t.Fatal("p on device 1 did not end device 2's session")
+	}
+	if got := d1.Snapshot().SessionLabel; got != "S3" {
+		t.Fatalf("device 1's new session is %s, want S3 (S1 and S2 were taken)", got)
 	}
 	opts := s.options(o, discard)
 	if len(opts.Devices) != 2 || opts.RealTarget {

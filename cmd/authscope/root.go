@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/authscope/authscope/internal/termtext"
 	"github.com/authscope/authscope/tui"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; the
+// version command adds the commit from the binary's build info.
 var version = "dev"
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -89,7 +92,10 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 			Use:   "version",
 			Short: "Print the version",
 			Args:  cobra.NoArgs,
-			Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "authscope", version) },
+			Run: func(cmd *cobra.Command, args []string) {
+				info, ok := debug.ReadBuildInfo()
+				fmt.Fprintln(stdout, termtext.Line(versionLine(version, info, ok)))
+			},
 		},
 	)
 	return root

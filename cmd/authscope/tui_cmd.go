@@ -93,6 +93,7 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.email, "email", "", "email of an existing user on --target (or AUTHSCOPE_EMAIL)")
 	f.StringVar(&o.password, "password", "", "password of that user (or AUTHSCOPE_PASSWORD); never printed or logged")
 	f.StringVar(&o.policy, "policy", "pr329", "token-cache policy to start with: v0.12, pr329 or hardened (m switches live)")
+	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(false))
 	f.DurationVar(&o.poll, "poll", 2*time.Second, "session poll interval; 0 turns polling off ([ and ] change it live)")
 	f.StringVar(&o.logFile, "log-file", "", "where to write the log (default: <user cache dir>/authscope/authscope.log)")
 	f.BoolVar(&o.demo, "demo", false, "mask emails, ids and raw JWTs on screen, for screen sharing")

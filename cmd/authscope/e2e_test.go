@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authscope/authscope/fetcher/authsim"
+	"github.com/authscope/authscope/fetcher/target"
 )
 
 // tmuxSession is a detached tmux session on a private socket.
@@ -223,4 +224,38 @@ func TestTUIUsageErrors(t *testing.T) {
 	if code != exitUsage || strings.Contains(errOut, "hunter2-secret") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestE2EConvexPanelOnATargetInTmux: with --target of a running `authscope
+// sim` and no --convex-url, the Convex panel is there, the client
+// authenticated against the simulator's own /api/query, at 80x24 and at
+// 140x45; a real target without --convex-url keeps a one-line panel that
+// says what to pass.
+func TestE2EConvexPanelOnATargetInTmux(t *testing.T) {
+	bin, dir := buildForTmux(t)
+	base, _, _, _ := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	simDir := filepath.Join(dir, "sim")
+	os.Mkdir(simDir, 0o700)
+	s := startTmux(t, bin, simDir, "--log-file", filepath.Join(dir, "sim.log"), "--target", base, "--email", "e@x.test", "--password", "pw-123456789")
+	s.waitScreen("sim target at 80x24", "S1", "Convex authenticated", "█ authenticated")
+	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "140", "-y", "45"); err != nil {
+		t.Fatalf("resize: %v: %s", err, out)
+	}
+	s.waitScreen("sim target at 140x45", "── Convex client model (convex-js 1.45)", "useConvexAuth authenticated")
+	t.Logf("a running authscope sim as --target, no --convex-url:\n%s", s.screen())
+	s.keys("q")
+	s.waitExit(simDir)
+
+	srv, origin, stop, err := target.StartSim(authsim.Options{}) // no /_authsim: a stand-in for a real server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	email, password := srv.DefaultUser()
+	realDir := filepath.Join(dir, "real")
+	os.Mkdir(realDir, 0o700)
+	s = startTmux(t, bin, realDir, "--log-file", filepath.Join(dir, "real.log"), "--target", origin, "--email", email, "--password", password)
+	s.waitScreen("real target at 80x24", "S1", "── Convex off: --convex-url https://<name>.convex.cloud (or config convex.url)")
+	s.keys("q")
+	s.waitExit(realDir)
 }

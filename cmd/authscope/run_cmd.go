@@ -64,7 +64,7 @@ dropped connection).`,
 	f.BoolVar(&o.json, "json", false, "print one JSON object per line: every event, then one result per scenario and policy")
 	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "how long one step may take")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
-	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator has one)")
+	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator, built-in or authscope sim, has one)")
 	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(true))
 	return cmd
 }
@@ -100,7 +100,16 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		if o.email == "" || o.password == "" {
 			return fail(exitUsage, "--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", base)
 		}
-		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password, ConvexURL: o.convexURL}
+		convexURL := o.convexURL
+		if convexURL == "" {
+			if origin, ok := target.DetectSim(cmd.Context(), base); ok {
+				// `authscope sim` serves its own Convex query endpoint, so
+				// the consumer scenarios run against it too.
+				convexURL = origin
+				fmt.Fprintf(cmd.ErrOrStderr(), "authscope: %s is an authscope simulator: the Convex client model queries its %s/api/query\n", base, origin)
+			}
+		}
+		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password, ConvexURL: convexURL}
 	}
 
 	out := &jsonLines{w: stdout}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/authscope/authscope/fetcher/authsim"
 )
@@ -144,5 +145,21 @@ func TestPolicyCompletion(t *testing.T) {
 		if strings.Contains(out, tc.not) || !strings.Contains(out, ":4") && !strings.Contains(out, ":6") {
 			t.Errorf("%v: %q offers %q or file names", tc.args, out, tc.not)
 		}
+	}
+}
+
+// run --target of a running `authscope sim` without --convex-url runs the
+// consumer scenarios against the simulator's own /api/query instead of
+// skipping them.
+func TestRunConsumerScenarioOnSimTarget(t *testing.T) {
+	base, _, _, _ := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	t.Setenv("AUTHSCOPE_CONVEX_URL", "")
+	code, out, errOut := runCLI(t, "", "run", "../../scenarios/20-rotation-flicker.yaml", "--policy", "hardened",
+		"--target", base, "--email", "e@x.test", "--password", "pw-123456789")
+	if strings.Contains(out, "SKIP") || strings.Contains(out, "skipped") || code == exitUsage {
+		t.Fatalf("exit %d: the consumer scenario did not run:\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "is an authscope simulator: the Convex client model queries its") {
+		t.Fatalf("stderr does not say the simulator's query endpoint is used: %q", errOut)
 	}
 }

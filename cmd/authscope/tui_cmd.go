@@ -223,8 +223,10 @@ type tuiSession struct {
 	display  string
 	real     bool
 	consumer bool
-	devices  []tui.Device
-	closers  []func()
+	// convexOff is the Convex panel's one line when the model cannot run.
+	convexOff string
+	devices   []tui.Device
+	closers   []func()
 }
 
 // mountWait bounds how long start waits for one device's first look at
@@ -286,8 +288,14 @@ func (s *tuiSession) options(o tuiOptions, logger *slog.Logger) tui.Options {
 		Theme:      o.Theme,
 		ConfigFile: termtext.Line(o.ConfigFile),
 		Notice:     o.Notice,
+		ConvexOff:  s.convexOff,
 	}
 }
+
+// convexOffHint is the Convex panel on a real target without a Convex
+// deployment: what to pass to run the Convex client model (it fits 80
+// columns).
+const convexOffHint = "off: --convex-url https://<name>.convex.cloud (or config convex.url)"
 
 // openTUISession starts the simulator when there is no real target, and
 // builds and signs in each device: its own backend (cookie jar, transport
@@ -307,6 +315,15 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 			s.display = u.Redacted() // a password in the URL stays off the screen
 		}
 		s.consumer = o.ConvexURL != "" && !o.NoConsumer
+		if !s.consumer && !o.NoConsumer {
+			if origin, ok := target.DetectSim(ctx, o.target); ok {
+				// `authscope sim` serves its own Convex query endpoint.
+				base.ConvexURL, s.consumer = origin, true
+				logger.Info("the target is an authscope simulator: the Convex client model queries its /api/query")
+			} else {
+				s.convexOff = convexOffHint
+			}
+		}
 	} else {
 		srv, origin, stop, err := target.StartSim(authsim.Options{Alg: o.alg})
 		if err != nil {

@@ -194,3 +194,46 @@ func TestTUIOptionsResolve(t *testing.T) {
 		})
 	}
 }
+
+// --target of a running `authscope sim` without --convex-url: the Convex
+// client model runs against the simulator's own /api/query.
+func TestTUIConvexOnASimTarget(t *testing.T) {
+	base, _, _, _ := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	for _, env := range []string{"AUTHSCOPE_EMAIL", "AUTHSCOPE_PASSWORD", "AUTHSCOPE_SESSION_COOKIE", "AUTHSCOPE_CONVEX_URL"} {
+		t.Setenv(env, "")
+	}
+	o := simTUIOptions()
+	o.target, o.email, o.password = base, "e@x.test", "pw-123456789"
+	s := openStarted(t, o)
+	c := s.devices[0].Engine.Snapshot().Convex
+	if !s.real || !s.consumer || !c.Enabled || !c.IsAuthenticated || s.options(o, discard).ConvexOff != "" {
+		t.Fatalf("real %v, consumer %v, Convex %+v", s.real, s.consumer, c)
+	}
+}
+
+// A real target without --convex-url keeps a one-line Convex panel that
+// says what to pass; --no-consumer hides it.
+func TestTUIConvexOffSaysWhatToPass(t *testing.T) {
+	srv, origin, stop, err := target.StartSim(authsim.Options{}) // no /_authsim: a stand-in for a real server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, env := range []string{"AUTHSCOPE_EMAIL", "AUTHSCOPE_PASSWORD", "AUTHSCOPE_SESSION_COOKIE", "AUTHSCOPE_CONVEX_URL"} {
+		t.Setenv(env, "")
+	}
+	o := simTUIOptions()
+	o.target = origin
+	o.email, o.password = srv.DefaultUser()
+	s := openStarted(t, o)
+	if s.consumer || s.devices[0].Engine.Snapshot().Convex.Enabled {
+		t.Fatal("the Convex client model runs without a deployment")
+	}
+	if got := s.options(o, discard).ConvexOff; !strings.Contains(got, "--convex-url https://<name>.convex.cloud") || !strings.Contains(got, "convex.url") {
+		t.Fatalf("ConvexOff %q", got)
+	}
+	o.NoConsumer = true
+	if got := openStarted(t, o).options(o, discard).ConvexOff; got != "" {
+		t.Fatalf("--no-consumer: ConvexOff %q", got)
+	}
+}

@@ -101,7 +101,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 			return fail(exitUsage, "--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", base)
 		}
 		convexURL := o.convexURL
-		if convexURL == "" {
+		if convexURL == "" && needsConvex(scs) {
 			if origin, ok := target.DetectSim(cmd.Context(), base); ok {
 				// `authscope sim` serves its own Convex query endpoint, so
 				// the consumer scenarios run against it too.
@@ -158,6 +158,16 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		}
 	}
 	return nil
+}
+
+// needsConvex says whether a scenario runs the Convex client model.
+func needsConvex(scs []*scenario.Scenario) bool {
+	for _, sc := range scs {
+		if sc.Start.Consumer {
+			return true
+		}
+	}
+	return false
 }
 
 // expandDirs replaces each directory among args by the *.yaml files in it,

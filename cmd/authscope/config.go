@@ -84,7 +84,7 @@ var configFileFlag = "config"
 // loadConfig reads the config file and the environment and fills every
 // flag of cmd that the user did not set. A missing file is fine unless it
 // was named; a broken one is an error that names the file, the line or the
-// key.
+// key. A bad value comes back with the config that holds it.
 func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 	lc := &loadedConfig{v: newConfigViper()}
 	v := lc.v
@@ -118,7 +118,7 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		lc.file = path
 	}
 	if err := lc.apply(cmd); err != nil {
-		return nil, err
+		return lc, err // the file was read: the caller may still name it
 	}
 	return lc, nil
 }

@@ -161,7 +161,7 @@ func TestConfigValuesBlamedOnTheKey(t *testing.T) {
 		want := "authscope: " + strings.ReplaceAll(tc.want, "CONFIG", cfg)
 		for _, args := range [][]string{{"--config", cfg}, {"run", sc, "--config", cfg}, {"decode", "x", "--config", cfg}} {
 			code, _, errOut := runCLI(t, "", args...)
-			if code != exitUsage || !strings.HasPrefix(errOut, want) || strings.Contains(errOut, "--") {
+			if code != exitUsage || !strings.Contains("\n"+errOut, "\n"+want) || strings.Contains(errOut, "--") {
 				t.Errorf("%q, %v: exit %d, stderr %q; want 2 and %q", tc.body, args[:len(args)-2], code, errOut, want)
 			}
 		}

@@ -36,6 +36,12 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 		Args:          cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			lc, err := loadConfig(cmd)
+			if err != nil && lc != nil && cmd.HasParent() {
+				// Which file holds the bad value, before the error.
+				if s := lc.summary(); s != "" {
+					fmt.Fprintln(stderr, "authscope:", s)
+				}
+			}
 			if err == nil {
 				_, err = lc.theme()
 			}

@@ -237,7 +237,7 @@ func TestE2EConvexPanelOnATargetInTmux(t *testing.T) {
 	simDir := filepath.Join(dir, "sim")
 	os.Mkdir(simDir, 0o700)
 	s := startTmux(t, bin, simDir, "--log-file", filepath.Join(dir, "sim.log"), "--target", base, "--email", "e@x.test", "--password", "pw-123456789")
-	s.waitScreen("sim target at 80x24", "S1", "Convex authenticated", "█ authenticated")
+	s.waitScreen("sim target at 80x24", "target sim 127.0.0.1:", "S1", "Convex authenticated", "█ authenticated")
 	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "140", "-y", "45"); err != nil {
 		t.Fatalf("resize: %v: %s", err, out)
 	}

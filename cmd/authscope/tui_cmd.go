@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -317,8 +318,11 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 		s.consumer = o.ConvexURL != "" && !o.NoConsumer
 		if !s.consumer && !o.NoConsumer {
 			if origin, ok := target.DetectSim(ctx, o.target); ok {
-				// `authscope sim` serves its own Convex query endpoint.
+				// `authscope sim` serves its own Convex query endpoint; and
+				// it is a simulator: the header says so, and p needs no
+				// confirmation.
 				base.ConvexURL, s.consumer = origin, true
+				s.real, s.display = false, "sim "+strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://")
 				logger.Info("the target is an authscope simulator: the Convex client model queries its /api/query")
 			} else {
 				s.convexOff = convexOffHint

@@ -206,8 +206,11 @@ func TestTUIConvexOnASimTarget(t *testing.T) {
 	o.target, o.email, o.password = base, "e@x.test", "pw-123456789"
 	s := openStarted(t, o)
 	c := s.devices[0].Engine.Snapshot().Convex
-	if !s.real || !s.consumer || !c.Enabled || !c.IsAuthenticated || s.options(o, discard).ConvexOff != "" {
+	if s.real || !s.consumer || !c.Enabled || !c.IsAuthenticated || s.options(o, discard).ConvexOff != "" {
 		t.Fatalf("real %v, consumer %v, Convex %+v", s.real, s.consumer, c)
+	}
+	if want := "sim " + strings.TrimPrefix(strings.TrimSuffix(base, "/api/auth"), "http://"); s.display != want {
+		t.Fatalf("the header names the target %q, want %q", s.display, want)
 	}
 }
 

@@ -31,6 +31,9 @@ type Config struct {
 	// Consumer, if set, runs the Convex client model on top of the
 	// provider: ConvexProviderWithAuth and the AuthenticationManager.
 	Consumer *ConsumerConfig
+	// Labels names sessions S1, S2, …; engines that share one label a
+	// session alike on every device. Nil: the engine has its own.
+	Labels *Labeller
 }
 
 // DefaultSignalDelay mirrors Better Auth's 10 ms setTimeout before the
@@ -58,7 +61,7 @@ type Engine struct {
 	seq        uint64
 	policy     Policy
 	view       sessionView
-	labels     map[string]string
+	labels     *Labeller
 	gone       map[string]bool
 	prov       *provider
 	fetcherGen int
@@ -147,12 +150,15 @@ func New(cfg Config) (*Engine, error) {
 		done:         make(chan struct{}),
 		policy:       pol,
 		view:         sessionView{pending: true},
-		labels:       make(map[string]string),
+		labels:       cfg.Labels,
 		gone:         make(map[string]bool),
 		promises:     make(map[int]*promise),
 		calls:        make(map[string]*Call),
 		checker:      chk,
 		pollInterval: cfg.PollInterval,
+	}
+	if e.labels == nil {
+		e.labels = NewLabeller()
 	}
 	e.prov = &provider{gen: 1}
 	if cfg.Consumer != nil {
@@ -455,18 +461,9 @@ func (e *Engine) emit(ev Event) {
 	}
 }
 
-// label names a session id S1, S2, … in the order the client first sees it.
-func (e *Engine) label(id string) string {
-	if id == "" {
-		return "none"
-	}
-	if l, ok := e.labels[id]; ok {
-		return l
-	}
-	l := fmt.Sprintf("S%d", len(e.labels)+1)
-	e.labels[id] = l
-	return l
-}
+// label names a session id S1, S2, … in the order the client (or, with a
+// shared Labeller, any device) first sees it.
+func (e *Engine) label(id string) string { return e.labels.Label(id) }
 
 // maxRaw bounds how many raw tokens RawToken can still find.
 const maxRaw = 64

@@ -16,13 +16,10 @@ func (e *Engine) snapshot() Snapshot {
 		Busy:           e.inflight,
 		Timed:          e.timed,
 		PollInterval:   e.pollInterval,
-		Labels:         make(map[string]string, len(e.labels)),
+		Labels:         e.labels.all(),
 		Violations:     append([]Event(nil), e.violations...),
 		ViolationCount: e.violationCount,
 		Mounted:        e.mounted,
-	}
-	for id, l := range e.labels {
-		s.Labels[id] = l
 	}
 	if e.poll != nil {
 		s.PollInFlight, s.PollStarted = e.poll.seq, e.poll.started

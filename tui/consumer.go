@@ -14,9 +14,13 @@ import (
 // consumerPanel shows the Convex client model: useConvexAuth, the
 // AuthenticationManager, the socket, the subscribed query, the flicker
 // windows and the timeline strip. It says in words that a flicker is the
-// Convex side disagreeing with Better Auth. Nil when the model is off.
+// Convex side disagreeing with Better Auth. When the model is off, the one
+// line of Options.ConvexOff, or nil.
 func (m *Model) consumerPanel(width int, d density) []string {
 	c := m.snap.Convex
+	if m.haveSnap && !c.Enabled && m.opts.ConvexOff != "" {
+		return []string{convexTitle(m.styles, []string{m.styles.Dim.Render(safe(m.opts.ConvexOff))}, width)}
+	}
 	if !m.haveSnap || !c.Enabled {
 		return nil
 	}

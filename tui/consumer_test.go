@@ -123,6 +123,17 @@ func TestConsumerPanelOffWithoutTheModel(t *testing.T) {
 	}
 }
 
+// On a real target without a Convex deployment the panel stays, as one
+// line saying what to pass, whole at 80 columns.
+func TestConsumerPanelSaysWhatTurnsItOn(t *testing.T) {
+	const hint = "off: --convex-url https://<name>.convex.cloud (or config convex.url)"
+	r := newRig(t, realTarget, func(c *authstate.Config, o *Options) { o.ConvexOff = hint })
+	for _, sz := range [][2]int{{80, 24}, {140, 45}} {
+		r.m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		mustContain(t, r.screen(), "── Convex "+hint)
+	}
+}
+
 // TestThemeChangesColoursOnly: a fixed light or dark theme renders the
 // same text in other colours, and ignores the terminal's background.
 func TestThemeChangesColoursOnly(t *testing.T) {

@@ -81,6 +81,10 @@ type Options struct {
 	// Notice is shown on the status line until the first key, e.g. a
 	// warning about how the TUI was started.
 	Notice string
+	// ConvexOff, when the Convex client model is not running, says why
+	// and what turns it on; the Convex panel is then that one line. ""
+	// hides the panel (the model was turned off on purpose).
+	ConvexOff string
 }
 
 // Themes.

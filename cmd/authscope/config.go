@@ -10,12 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
+	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/fetcher/target"
 	"github.com/authscope/authscope/internal/termtext"
 	"github.com/authscope/authscope/tui"
 )
@@ -80,7 +84,7 @@ var configFileFlag = "config"
 // loadConfig reads the config file and the environment and fills every
 // flag of cmd that the user did not set. A missing file is fine unless it
 // was named; a broken one is an error that names the file, the line or the
-// key.
+// key. A bad value comes back with the config that holds it.
 func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 	lc := &loadedConfig{v: newConfigViper()}
 	v := lc.v
@@ -114,7 +118,7 @@ func loadConfig(cmd *cobra.Command) (*loadedConfig, error) {
 		lc.file = path
 	}
 	if err := lc.apply(cmd); err != nil {
-		return nil, err
+		return lc, err // the file was read: the caller may still name it
 	}
 	return lc, nil
 }
@@ -136,10 +140,23 @@ func newConfigViper() *viper.Viper {
 	return v
 }
 
-// apply fills every flag of cmd the user did not set from the file or
-// the environment.
+// apply checks every value the file or the environment gives, whether or
+// not cmd uses it, and fills every flag of cmd the user did not set. A bad
+// value is blamed on its key and where it came from, not on a flag.
 func (lc *loadedConfig) apply(cmd *cobra.Command) error {
 	v := lc.v
+	for _, s := range settings {
+		if f := cmd.Flags().Lookup(s.flag); f != nil && f.Changed && s.appliesTo(cmd) {
+			continue // the flag overrides it: the value is not used
+		}
+		check := valueChecks[s.key]
+		if check == nil || !v.IsSet(s.key) {
+			continue
+		}
+		if err := check(cmd, strings.TrimSpace(v.GetString(s.key))); err != nil {
+			return fmt.Errorf("config %s (%s): %w", s.key, sourceOf(v, s.key, lc.file), err)
+		}
+	}
 	for _, s := range settings {
 		f := cmd.Flags().Lookup(s.flag)
 		if f == nil || f.Changed || !v.IsSet(s.key) || !s.appliesTo(cmd) {
@@ -152,6 +169,74 @@ func (lc *loadedConfig) apply(cmd *cobra.Command) error {
 		if err := f.Value.Set(val); err != nil {
 			return fmt.Errorf("config %s (%s): %s: %w", s.key, sourceOf(v, s.key, lc.file), quoteVal(s.key, val), err)
 		}
+	}
+	return nil
+}
+
+// valueChecks check a setting's value from the file or the environment
+// the way the command that uses it would, so that every command refuses a
+// bad value, even one only the TUI reads. Keys not listed take any string.
+var valueChecks = map[string]func(cmd *cobra.Command, val string) error{
+	"target": func(_ *cobra.Command, val string) error {
+		if val == "" || val == "sim" {
+			return nil
+		}
+		_, err := target.NormalizeBaseURL(val)
+		return err
+	},
+	"policy": func(cmd *cobra.Command, val string) error {
+		if !cmd.HasParent() { // the TUI starts with one policy
+			_, err := authstate.PolicyByName(val)
+			return err
+		}
+		_, err := authstate.ParsePolicies(val)
+		return err
+	},
+	"poll_interval":         checkDuration,
+	"step_timeout":          checkDuration,
+	"convex.query_interval": checkDuration,
+	"latency.token":         checkDuration,
+	"latency.get_session":   checkDuration,
+	"alg": func(_ *cobra.Command, val string) error {
+		if val != "EdDSA" && val != "RS256" {
+			return fmt.Errorf("want EdDSA or RS256, got %q", val)
+		}
+		return nil
+	},
+	"devices": func(_ *cobra.Command, val string) error {
+		if n, err := strconv.Atoi(val); err != nil || (n != 1 && n != 2) {
+			return fmt.Errorf("want 1 or 2, got %q", val)
+		}
+		return nil
+	},
+	"demo":            checkBool,
+	"convex.pr83":     checkBool,
+	"convex.consumer": checkBool,
+	"convex.url": func(_ *cobra.Command, val string) error {
+		if val == "" {
+			return nil
+		}
+		if u, err := url.Parse(val); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q: want the deployment's http(s) URL, e.g. https://<name>.convex.cloud", val)
+		}
+		return nil
+	},
+}
+
+func checkDuration(_ *cobra.Command, val string) error {
+	d, err := time.ParseDuration(val)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q: want a duration such as 2s or 500ms", val)
+	case d < 0:
+		return fmt.Errorf("%q: must not be negative", val)
+	}
+	return nil
+}
+
+func checkBool(_ *cobra.Command, val string) error {
+	if _, err := strconv.ParseBool(val); err != nil {
+		return fmt.Errorf("%q: want true or false", val)
 	}
 	return nil
 }
@@ -176,7 +261,7 @@ func quoteVal(key, val string) string {
 // sourceOf says where a value came from, for error messages.
 func sourceOf(v *viper.Viper, key, file string) string {
 	env := "AUTHSCOPE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
-	if _, ok := os.LookupEnv(env); ok {
+	if os.Getenv(env) != "" { // viper ignores an empty variable too
 		return "from $" + env
 	}
 	if file != "" {
@@ -292,6 +377,13 @@ func checkKeys(path string, n *yaml.Node, prefix string) error {
 				return err
 			}
 			continue
+		}
+		if val.Kind == yaml.SequenceNode {
+			hint := ""
+			if key == "policy" {
+				hint = ` (for run, several policies are one value: "v0.12,pr329")`
+			}
+			return fmt.Errorf("config file %s:%d: %s takes one value, not a list%s", path, val.Line, key, hint)
 		}
 		if val.Kind == yaml.MappingNode {
 			if prefix != "" || !isSection(key) {

@@ -136,3 +136,45 @@ func TestConfigExampleLoads(t *testing.T) {
 		}
 	}
 }
+
+// A bad value in the config file is blamed on its key and the file, not on
+// a flag the user never typed, and every command refuses it, even a value
+// only the TUI reads.
+func TestConfigValuesBlamedOnTheKey(t *testing.T) {
+	for _, env := range []string{"AUTHSCOPE_EMAIL", "AUTHSCOPE_PASSWORD", "AUTHSCOPE_DEVICES", "AUTHSCOPE_CONFIG"} {
+		t.Setenv(env, "")
+	}
+	sc := "../../scenarios/03-rotation-in-flight.yaml"
+	for _, tc := range []struct{ body, want string }{
+		{"policy: v0.13\n", `config policy (in CONFIG): unknown policy "v0.13"`},
+		{"devices: 3\n", `config devices (in CONFIG): want 1 or 2, got "3"`},
+		{"poll_interval: -1s\n", `config poll_interval (in CONFIG): "-1s": must not be negative`},
+		{"poll_interval: soon\n", `config poll_interval (in CONFIG): "soon": want a duration`},
+		{"target: ftp://x\n", `config target (in CONFIG): `},
+		{"alg: HS256\n", `config alg (in CONFIG): want EdDSA or RS256, got "HS256"`},
+		{"convex:\n  url: ftp://x\n", `config convex.url (in CONFIG): "ftp://x": want the deployment's http(s) URL`},
+		{"latency:\n  token: -5ms\n", `config latency.token (in CONFIG): "-5ms": must not be negative`},
+		{"demo: maybe\n", `config demo (in CONFIG): "maybe": want true or false`},
+		{"policy: [v0.12]\n", `config file CONFIG:1: policy takes one value, not a list`},
+	} {
+		cfg := writeConfig(t, tc.body)
+		want := "authscope: " + strings.ReplaceAll(tc.want, "CONFIG", cfg)
+		for _, args := range [][]string{{"--config", cfg}, {"run", sc, "--config", cfg}, {"decode", "x", "--config", cfg}} {
+			code, _, errOut := runCLI(t, "", args...)
+			if code != exitUsage || !strings.Contains("\n"+errOut, "\n"+want) || strings.Contains(errOut, "--") {
+				t.Errorf("%q, %v: exit %d, stderr %q; want 2 and %q", tc.body, args[:len(args)-2], code, errOut, want)
+			}
+		}
+	}
+	// The environment is named as the source, and a flag that overrides a
+	// bad value makes it harmless.
+	t.Setenv("AUTHSCOPE_DEVICES", "5")
+	if code, _, errOut := runCLI(t, "", "run", sc, "--policy", "hardened"); code != exitUsage || !strings.Contains(errOut, `config devices (from $AUTHSCOPE_DEVICES): want 1 or 2, got "5"`) {
+		t.Errorf("env: exit %d, %q", code, errOut)
+	}
+	t.Setenv("AUTHSCOPE_DEVICES", "")
+	cfg := writeConfig(t, "policy: v0.13\n")
+	if code, out, errOut := runCLI(t, "", "run", sc, "--config", cfg, "--policy", "hardened"); code != 0 {
+		t.Errorf("--policy over a bad file value: exit %d\n%s%s", code, out, errOut)
+	}
+}

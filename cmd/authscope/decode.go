@@ -29,7 +29,8 @@ func newDecodeCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "decode [TOKEN|-]",
 		Short: "Decode one JWT, verify it, and print its claims",
-		Long: `Decode one JWT (an argument, or "-" / nothing to read it from stdin), verify its
+		Long: `Decode one JWT (an argument, or "-" / nothing to read it from stdin; as the
+compact token, "Bearer <jwt>", or the token endpoint's {"token": "<jwt>"}), verify its
 signature against a JWKS (--jwks URL, or the target's /convex/jwks) and its
 claims (aud = convex, exp with leeway, iss if --issuer), and print the claims
 with readable times. The signature itself is never printed.
@@ -53,7 +54,11 @@ connection error.`,
 				}
 				raw = line
 			}
-			return runDecode(cmd.Context(), o, strings.TrimSpace(raw), stdout)
+			tok, err := tokenFromInput(raw)
+			if err != nil {
+				return err
+			}
+			return runDecode(cmd.Context(), o, tok, stdout)
 		},
 	}
 	f := cmd.Flags()
@@ -70,7 +75,7 @@ func runDecode(ctx context.Context, o decodeOptions, raw string, stdout io.Write
 	}
 	tok, derr := fetcher.DecodeJWT(raw)
 	if derr != nil {
-		return fail(exitFailed, "malformed token: %s", fetcher.Reason(derr))
+		return fail(exitFailed, "malformed token: %s", strings.TrimPrefix(fetcher.Reason(derr), "malformed: "))
 	}
 	verdict, verr := verifyWith(ctx, o, raw)
 	if verr != nil {
@@ -82,7 +87,12 @@ func runDecode(ctx context.Context, o decodeOptions, raw string, stdout io.Write
 		problems = uncheckedProblems(tok, now)
 	}
 	if o.json {
-		v := map[string]any{"header": tok.Header, "claims": tok.Claims.Raw, "verified": verdict == "", "signature_checked": verdict != notChecked, "problem": ""}
+		// Header keys as in the token, lower case like the claims.
+		header := map[string]string{"alg": tok.Header.Alg, "kid": tok.Header.Kid}
+		if tok.Header.Typ != "" {
+			header["typ"] = tok.Header.Typ
+		}
+		v := map[string]any{"header": header, "claims": tok.Claims.Raw, "verified": verdict == "", "signature_checked": verdict != notChecked, "problem": ""}
 		switch {
 		case verdict != "" && verdict != notChecked:
 			v["problem"] = verdict
@@ -98,6 +108,32 @@ func runDecode(ctx context.Context, o decodeOptions, raw string, stdout io.Write
 		return quiet(exitFailed)
 	}
 	return nil
+}
+
+// tokenFromInput takes the token out of what a user is likely to paste:
+// the compact JWT, an Authorization header's "Bearer <jwt>", or the JSON
+// the token endpoint answers ({"token": "<jwt>"}).
+func tokenFromInput(in string) (string, error) {
+	s := strings.TrimSpace(in)
+	if len(s) > 0 && s[0] == '{' {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(s), &body); err != nil {
+			return "", fail(exitFailed, "malformed token: the input starts with { but is not a JSON object: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		raw, ok := body["token"]
+		var tok string
+		if !ok || json.Unmarshal(raw, &tok) != nil {
+			return "", fail(exitFailed, `malformed token: the JSON has no "token" string (decode takes a JWT, "Bearer <jwt>" or {"token": "<jwt>"})`)
+		}
+		s = strings.TrimSpace(tok)
+	}
+	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+		s = strings.TrimSpace(s[7:])
+	}
+	if s == "" {
+		return "", fail(exitUsage, "no token given")
+	}
+	return s, nil
 }
 
 // notChecked is verifyWith's verdict when there was no JWKS to check with.

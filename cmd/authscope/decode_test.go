@@ -96,3 +96,62 @@ func TestDecodeEscapesTerminalControls(t *testing.T) {
 		}
 	}
 }
+
+// decode takes the token in the forms a user copies it from: the token
+// endpoint's JSON (one line or pretty-printed, as an argument or on
+// stdin) and an Authorization header's Bearer prefix.
+func TestDecodeInputForms(t *testing.T) {
+	tok := unsignedJWT(t, map[string]any{"alg": "EdDSA", "kid": "k1", "typ": "JWT"}, claimsExpiringIn(10*time.Minute))
+	for _, tc := range []struct {
+		name, arg, stdin string
+	}{
+		{"token JSON", `{"token":"` + tok + `"}`, ""},
+		{"Bearer", "Bearer " + tok, ""},
+		{"bearer, lower case", "bearer  " + tok, ""},
+		{"token JSON on stdin", "-", `{"token": "` + tok + `"}` + "\n"},
+		{"pretty JSON on stdin", "", "{\n  \"token\": \"" + tok + "\"\n}\n"},
+		{"Bearer on stdin", "-", "Bearer " + tok + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"decode"}
+			if tc.arg != "" {
+				args = append(args, tc.arg)
+			}
+			code, out, errOut := runCLI(t, tc.stdin, args...)
+			if code != exitOK || !strings.Contains(out, "sessionId     s1") {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}
+
+// A bad token gets one clean reason, not "malformed token: malformed: …".
+func TestDecodeErrorsSayItOnce(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"not.a.jwt", "authscope: malformed token: payload is not base64url"},
+		{"abc", "authscope: malformed token: 1 segments, want 3"},
+		{`{"access":"x"}`, `authscope: malformed token: the JSON has no "token" string`},
+		{`{"token":`, "authscope: malformed token: the input starts with { but is not a JSON object"},
+	} {
+		code, _, errOut := runCLI(t, "", "decode", tc.in)
+		if code != exitFailed || !strings.HasPrefix(errOut, tc.want) || strings.Count(errOut, "malformed") != 1 {
+			t.Errorf("%q: exit %d, %q; want 1 and %q", tc.in, code, errOut, tc.want)
+		}
+	}
+}
+
+// --json names the header fields as the token does, lower case like the
+// claims.
+func TestDecodeJSONHeaderKeys(t *testing.T) {
+	tok := unsignedJWT(t, map[string]any{"alg": "EdDSA", "kid": "k1", "typ": "JWT"}, claimsExpiringIn(10*time.Minute))
+	_, out, _ := runCLI(t, "", "decode", tok, "--json")
+	var v struct {
+		Header map[string]any `json:"header"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Header["alg"] != "EdDSA" || v.Header["kid"] != "k1" || v.Header["typ"] != "JWT" || v.Header["Alg"] != nil {
+		t.Fatalf("header %v", v.Header)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authscope/authscope/fetcher/authsim"
+	"github.com/authscope/authscope/fetcher/target"
 )
 
 // tmuxSession is a detached tmux session on a private socket.
@@ -180,18 +181,19 @@ func TestE2ETUIInTmux(t *testing.T) {
 	}
 }
 
-// TestE2ETwoDevicesInTmux: with --devices 2, p on device 1 ends device 2's
-// session at its next poll, which the header says without switching; d
-// then shows device 2 signed out.
+// TestE2ETwoDevicesInTmux: with --devices 2, each session has one label on
+// every device (device 2's own session is S2, not a second S1); p on
+// device 1 ends device 2's session at its next poll, which the header says
+// without switching; d then shows device 2 signed out.
 func TestE2ETwoDevicesInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
 	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"), "--devices", "2")
-	s.waitScreen("first screen", "device 1/2", "device 2: S1, Convex authenticated")
+	s.waitScreen("first screen", "device 1/2", "S1", "device 2: S2, Convex authenticated")
 	s.keys("p")
 	// Device 2 polls every 2 s (and re-runs its query every second).
-	s.waitScreen("after p", "S2", "device 2: signed out")
+	s.waitScreen("after p", "S3", "device 2: signed out")
 	s.keys("d")
-	s.waitScreen("device 2", "device 2/2", "device 1: S2, Convex authenticated", "signed out · (no session; i signs in)", "_ signed out")
+	s.waitScreen("device 2", "device 2/2", "device 1: S3, Convex authenticated", "signed out · (no session; i signs in)", "_ signed out")
 	t.Logf("device 2 after p on device 1:\n%s", s.screen())
 	s.keys("q")
 	s.waitExit(dir)
@@ -228,4 +230,38 @@ func TestTUIUsageErrors(t *testing.T) {
 	if code != exitUsage || strings.Contains(errOut, "hunter2-secret") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestE2EConvexPanelOnATargetInTmux: with --target of a running `authscope
+// sim` and no --convex-url, the Convex panel is there, the client
+// authenticated against the simulator's own /api/query, at 80x24 and at
+// 140x45; a real target without --convex-url keeps a one-line panel that
+// says what to pass.
+func TestE2EConvexPanelOnATargetInTmux(t *testing.T) {
+	bin, dir := buildForTmux(t)
+	base, _, _, _ := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	simDir := filepath.Join(dir, "sim")
+	os.Mkdir(simDir, 0o700)
+	s := startTmux(t, bin, simDir, "--log-file", filepath.Join(dir, "sim.log"), "--target", base, "--email", "e@x.test", "--password", "pw-123456789")
+	s.waitScreen("sim target at 80x24", "target sim 127.0.0.1:", "S1", "Convex authenticated", "█ authenticated")
+	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "140", "-y", "45"); err != nil {
+		t.Fatalf("resize: %v: %s", err, out)
+	}
+	s.waitScreen("sim target at 140x45", "── Convex client model (convex-js 1.45)", "useConvexAuth authenticated")
+	t.Logf("a running authscope sim as --target, no --convex-url:\n%s", s.screen())
+	s.keys("q")
+	s.waitExit(simDir)
+
+	srv, origin, stop, err := target.StartSim(authsim.Options{}) // no /_authsim: a stand-in for a real server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	email, password := srv.DefaultUser()
+	realDir := filepath.Join(dir, "real")
+	os.Mkdir(realDir, 0o700)
+	s = startTmux(t, bin, realDir, "--log-file", filepath.Join(dir, "real.log"), "--target", origin, "--email", email, "--password", password)
+	s.waitScreen("real target at 80x24", "S1", "── Convex off: --convex-url https://<name>.convex.cloud (or config convex.url)")
+	s.keys("q")
+	s.waitExit(realDir)
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // exitInterrupted is the exit status after SIGINT or SIGTERM ended a
@@ -61,10 +63,22 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 // maxTokenLine bounds the token decode reads from stdin.
 const maxTokenLine = 64 << 10
 
-// readTokenLine reads the first line of stdin, giving up on a signal.
+// readTokenLine reads the first line of stdin, giving up on a signal. A
+// line that opens a JSON object (the token endpoint's answer, perhaps
+// pretty-printed) is read on until the object is complete.
 func readTokenLine(ctx context.Context, stdin io.Reader) (string, error) {
 	line, err := orInterrupt(ctx, "waiting for a token on stdin", func() (string, error) {
-		return bufio.NewReader(io.LimitReader(stdin, maxTokenLine)).ReadString('\n')
+		r := bufio.NewReader(io.LimitReader(stdin, maxTokenLine))
+		line, err := r.ReadString('\n')
+		if !strings.HasPrefix(strings.TrimSpace(line), "{") {
+			return line, err
+		}
+		for err == nil && !json.Valid([]byte(line)) {
+			var more string
+			more, err = r.ReadString('\n')
+			line += more
+		}
+		return line, err
 	})
 	if err != nil && err != io.EOF {
 		var ee *exitError

@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/authscope/authscope/internal/termtext"
 	"github.com/authscope/authscope/tui"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; the
+// version command adds the commit from the binary's build info.
 var version = "dev"
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -33,6 +36,12 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 		Args:          cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			lc, err := loadConfig(cmd)
+			if err != nil && lc != nil && cmd.HasParent() {
+				// Which file holds the bad value, before the error.
+				if s := lc.summary(); s != "" {
+					fmt.Fprintln(stderr, "authscope:", s)
+				}
+			}
 			if err == nil {
 				_, err = lc.theme()
 			}
@@ -89,7 +98,10 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 			Use:   "version",
 			Short: "Print the version",
 			Args:  cobra.NoArgs,
-			Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(stdout, "authscope", version) },
+			Run: func(cmd *cobra.Command, args []string) {
+				info, ok := debug.ReadBuildInfo()
+				fmt.Fprintln(stdout, termtext.Line(versionLine(version, info, ok)))
+			},
 		},
 	)
 	return root

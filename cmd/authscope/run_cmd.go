@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -32,11 +34,12 @@ type runOptions struct {
 func newRunCmd(stdout io.Writer) *cobra.Command {
 	o := runOptions{}
 	cmd := &cobra.Command{
-		Use:   "run FILE...",
+		Use:   "run FILE|DIR...",
 		Short: "Run scenario files and check their expectations",
-		Long: `Run scenario files under one or more token-cache policies, against the built-in
-simulator (the default) or a real Better Auth base URL. A scenario describes
-correct behaviour, so a policy that fails it reproduces the bug.
+		Long: `Run scenario files (for a directory: every *.yaml in it, by name) under one
+or more token-cache policies, against the built-in simulator (the default) or
+a real Better Auth base URL. A scenario describes correct behaviour, so a
+policy that fails it reproduces the bug.
 
 Exit status: 0 every expectation held; 1 an expectation failed; 2 usage,
 scenario-file or connection error, including a failure of the target that the
@@ -61,7 +64,8 @@ dropped connection).`,
 	f.BoolVar(&o.json, "json", false, "print one JSON object per line: every event, then one result per scenario and policy")
 	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "safety net: how long one step may wait for a server that does not answer")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
-	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator has one)")
+	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator, built-in or authscope sim, has one)")
+	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(true))
 	return cmd
 }
 
@@ -69,6 +73,10 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 	policies, err := authstate.ParsePolicies(o.policy)
 	if err != nil {
 		return fail(exitUsage, "--policy: %w", err)
+	}
+	files, err = expandDirs(files)
+	if err != nil {
+		return fail(exitUsage, "%w", err)
 	}
 	var scs []*scenario.Scenario
 	for _, f := range files {
@@ -92,7 +100,16 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		if o.email == "" || o.password == "" {
 			return fail(exitUsage, "--target %s needs --email and --password (or AUTHSCOPE_EMAIL and AUTHSCOPE_PASSWORD)", base)
 		}
-		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password, ConvexURL: o.convexURL}
+		convexURL := o.convexURL
+		if convexURL == "" && needsConvex(scs) {
+			if origin, ok := target.DetectSim(cmd.Context(), base); ok {
+				// `authscope sim` serves its own Convex query endpoint, so
+				// the consumer scenarios run against it too.
+				convexURL = origin
+				fmt.Fprintf(cmd.ErrOrStderr(), "authscope: %s is an authscope simulator: the Convex client model queries its %s/api/query\n", base, origin)
+			}
+		}
+		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password, ConvexURL: convexURL}
 	}
 
 	out := &jsonLines{w: stdout}
@@ -141,6 +158,74 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		}
 	}
 	return nil
+}
+
+// needsConvex says whether a scenario runs the Convex client model.
+func needsConvex(scs []*scenario.Scenario) bool {
+	for _, sc := range scs {
+		if sc.Start.Consumer {
+			return true
+		}
+	}
+	return false
+}
+
+// expandDirs replaces each directory among args by the *.yaml files in it,
+// sorted by name, so that `run scenarios/` runs them all in order.
+func expandDirs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil || !fi.IsDir() {
+			out = append(out, a) // the scenario loader says what is wrong
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(a, "*.yaml"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a, err)
+		}
+		var files []string
+		for _, f := range found {
+			if fi, err := os.Stat(f); err == nil && !fi.IsDir() {
+				files = append(files, f)
+			}
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s: a directory with no *.yaml scenario files", a)
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// completePolicies offers the policy names for --policy; with list, a
+// comma-separated list of them or all (run's --policy).
+func completePolicies(list bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		names := authstate.PolicyNames()
+		if !list {
+			return names, cobra.ShellCompDirectiveNoFileComp
+		}
+		done, typed := "", toComplete
+		if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+			done, typed = toComplete[:i+1], toComplete[i+1:]
+		}
+		given := map[string]bool{}
+		for _, p := range strings.Split(done, ",") {
+			given[strings.TrimSpace(p)] = true
+		}
+		var out []cobra.Completion
+		if done == "" {
+			out = append(out, "all")
+		}
+		for _, n := range names {
+			if !given[n] && strings.HasPrefix(n, typed) {
+				out = append(out, done+n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
 }
 
 // isSetup tells a failure to reach the target from a failed expectation.

@@ -3,9 +3,12 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/authscope/authscope/fetcher/authsim"
 )
@@ -88,5 +91,75 @@ func TestRunAskedFaultIsAVerdict(t *testing.T) {
 	code, out, _ := runCLI(t, "", "run", "../../scenarios/12-transient-token-failure.yaml", "--policy", "v0.12,hardened")
 	if code != exitFailed || !strings.Contains(out, "FAIL (reproduces)") || strings.Contains(out, "ERROR") {
 		t.Fatalf("exit %d, want 1 with v0.12 reproducing:\n%s", code, out)
+	}
+}
+
+// `run DIR` runs every *.yaml in the directory, in name order, and skips
+// anything else; a directory without one is a usage error that says so.
+func TestRunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"03-rotation-in-flight.yaml", "01-late-fetch-overwrite.yaml"} {
+		b, err := os.ReadFile(filepath.Join("../../scenarios", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a scenario"), 0o600)
+	os.Mkdir(filepath.Join(dir, "sub.yaml"), 0o700)
+	code, out, errOut := runCLI(t, "", "run", dir, "--policy", "hardened")
+	if code != 0 {
+		t.Fatalf("run DIR: exit %d\n%s%s", code, out, errOut)
+	}
+	first, second := strings.Index(out, "late stale fetch"), strings.Index(out, "rotation while")
+	if first < 0 || second < 0 || first > second || !strings.Contains(out, "2 passed") {
+		t.Fatalf("run DIR did not run both scenarios in name order:\n%s", out)
+	}
+	empty := t.TempDir()
+	code, _, errOut = runCLI(t, "", "run", empty)
+	if code != exitUsage || !strings.Contains(errOut, empty+": a directory with no *.yaml scenario files") {
+		t.Fatalf("run EMPTYDIR: exit %d, %q", code, errOut)
+	}
+}
+
+// --policy completes to policy names (and for run, lists of them and all),
+// never to file names.
+func TestPolicyCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+		not  string
+	}{
+		{[]string{"__complete", "run", "x.yaml", "--policy", ""}, []string{"all", "v0.12", "pr329", "hardened"}, ".yaml"},
+		{[]string{"__complete", "run", "x.yaml", "--policy", "v0.12,"}, []string{"v0.12,pr329", "v0.12,hardened"}, "v0.12,v0.12"},
+		{[]string{"__complete", "--policy", ""}, []string{"v0.12", "pr329", "hardened"}, "all"},
+	} {
+		code, out, _ := runCLI(t, "", tc.args...)
+		for _, w := range tc.want {
+			if code != 0 || !strings.Contains(out, w+"\n") {
+				t.Errorf("%v: exit %d, %q lacks %q", tc.args, code, out, w)
+			}
+		}
+		if strings.Contains(out, tc.not) || !strings.Contains(out, ":4") && !strings.Contains(out, ":6") {
+			t.Errorf("%v: %q offers %q or file names", tc.args, out, tc.not)
+		}
+	}
+}
+
+// run --target of a running `authscope sim` without --convex-url runs the
+// consumer scenarios against the simulator's own /api/query instead of
+// skipping them.
+func TestRunConsumerScenarioOnSimTarget(t *testing.T) {
+	base, _, _, _ := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	t.Setenv("AUTHSCOPE_CONVEX_URL", "")
+	code, out, errOut := runCLI(t, "", "run", "../../scenarios/20-rotation-flicker.yaml", "--policy", "hardened",
+		"--target", base, "--email", "e@x.test", "--password", "pw-123456789")
+	if strings.Contains(out, "SKIP") || strings.Contains(out, "skipped") || code == exitUsage {
+		t.Fatalf("exit %d: the consumer scenario did not run:\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "is an authscope simulator: the Convex client model queries its") {
+		t.Fatalf("stderr does not say the simulator's query endpoint is used: %q", errOut)
 	}
 }

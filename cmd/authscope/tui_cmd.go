@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -93,6 +94,7 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.email, "email", "", "email of an existing user on --target (or AUTHSCOPE_EMAIL)")
 	f.StringVar(&o.password, "password", "", "password of that user (or AUTHSCOPE_PASSWORD); never printed or logged")
 	f.StringVar(&o.policy, "policy", "pr329", "token-cache policy to start with: v0.12, pr329 or hardened (m switches live)")
+	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(false))
 	f.DurationVar(&o.poll, "poll", 2*time.Second, "session poll interval; 0 turns polling off ([ and ] change it live)")
 	f.StringVar(&o.logFile, "log-file", "", "where to write the log (default: <user cache dir>/authscope/authscope.log)")
 	f.BoolVar(&o.demo, "demo", false, "mask emails, ids and raw JWTs on screen, for screen sharing")
@@ -205,9 +207,8 @@ func runTUI(ctx context.Context, o tuiOptions, stdout io.Writer) error {
 	model := tui.New(s.options(o, logger))
 	for i, d := range s.devices {
 		logEvents(d.Engine, logger, i+1)
-		d.Engine.Start(ctx)
-		defer d.Engine.Stop()
 	}
+	defer s.start(ctx)()
 
 	_, err = tea.NewProgram(model, tea.WithContext(ctx)).Run()
 	logger.Info("stopped", "received", model.Received(), "dropped", model.Dropped(), "err", err)
@@ -223,8 +224,51 @@ type tuiSession struct {
 	display  string
 	real     bool
 	consumer bool
-	devices  []tui.Device
-	closers  []func()
+	// convexOff is the Convex panel's one line when the model cannot run.
+	convexOff string
+	devices   []tui.Device
+	closers   []func()
+}
+
+// mountWait bounds how long start waits for one device's first look at
+// its session before it starts the next.
+const mountWait = 15 * time.Second
+
+// start starts the devices' engines in order, each once the one before has
+// mounted, so that labels follow the devices: device 1's session is S1,
+// device 2's S2. The returned func stops them all.
+func (s *tuiSession) start(ctx context.Context) (stop func()) {
+	for i, d := range s.devices {
+		d.Engine.Start(ctx)
+		if i < len(s.devices)-1 {
+			awaitMounted(ctx, d.Engine, mountWait)
+		}
+	}
+	return func() {
+		for _, d := range s.devices {
+			d.Engine.Stop()
+		}
+	}
+}
+
+// awaitMounted waits until eng has made its first observation (whatever
+// its outcome), stopped, or the wait is over.
+func awaitMounted(ctx context.Context, eng *authstate.Engine, wait time.Duration) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		ch := eng.Changed()
+		if sn := eng.Snapshot(); sn.Mounted || sn.Stopped {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 func (s *tuiSession) close() {
@@ -245,8 +289,14 @@ func (s *tuiSession) options(o tuiOptions, logger *slog.Logger) tui.Options {
 		Theme:      o.Theme,
 		ConfigFile: termtext.Line(o.ConfigFile),
 		Notice:     o.Notice,
+		ConvexOff:  s.convexOff,
 	}
 }
+
+// convexOffHint is the Convex panel on a real target without a Convex
+// deployment: what to pass to run the Convex client model (it fits 80
+// columns).
+const convexOffHint = "off: --convex-url https://<name>.convex.cloud (or config convex.url)"
 
 // openTUISession starts the simulator when there is no real target, and
 // builds and signs in each device: its own backend (cookie jar, transport
@@ -266,6 +316,18 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 			s.display = u.Redacted() // a password in the URL stays off the screen
 		}
 		s.consumer = o.ConvexURL != "" && !o.NoConsumer
+		if !s.consumer && !o.NoConsumer {
+			if origin, ok := target.DetectSim(ctx, o.target); ok {
+				// `authscope sim` serves its own Convex query endpoint; and
+				// it is a simulator: the header says so, and p needs no
+				// confirmation.
+				base.ConvexURL, s.consumer = origin, true
+				s.real, s.display = false, "sim "+strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://")
+				logger.Info("the target is an authscope simulator: the Convex client model queries its /api/query")
+			} else {
+				s.convexOff = convexOffHint
+			}
+		}
 	} else {
 		srv, origin, stop, err := target.StartSim(authsim.Options{Alg: o.alg})
 		if err != nil {
@@ -281,12 +343,15 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 	logger.Info("starting", "target", s.display, "real", s.real, "policy", o.policy, "poll", o.poll,
 		"devices", o.Devices, "consumer", s.consumer, "pr83", o.PR83, "session_cookie", o.SessionCookie != "")
 
+	// One labeller for every device: a session is S2 on both devices,
+	// and device 2's first session is not a second S1.
+	labels := authstate.NewLabeller()
 	for i := range o.Devices {
 		bo := base
 		if i == 0 && o.SessionCookie != "" {
 			bo.SessionCookie, bo.Password = o.SessionCookie, ""
 		}
-		d, err := openDevice(ctx, o, bo, s.consumer)
+		d, err := openDevice(ctx, o, bo, s.consumer, labels)
 		if err != nil {
 			return nil, fmt.Errorf("device %d on %s: %w", i+1, s.display, err)
 		}
@@ -297,7 +362,7 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 }
 
 // openDevice signs one client in and builds its engine.
-func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool) (tui.Device, error) {
+func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool, labels *authstate.Labeller) (tui.Device, error) {
 	backend, err := fetcher.NewBackend(bo)
 	if err != nil {
 		return tui.Device{}, err
@@ -325,6 +390,7 @@ func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, co
 		Clock:        authstate.RealClock{},
 		LogSize:      tuiLogSize,
 		PollInterval: o.poll,
+		Labels:       labels,
 	}
 	if consumer {
 		cfg.Consumer = &authstate.ConsumerConfig{Backend: backend, Query: o.Query, QueryInterval: o.QueryInterval, PR83: o.PR83}

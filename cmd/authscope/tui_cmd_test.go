@@ -32,10 +32,7 @@ func openStarted(t *testing.T, o tuiOptions) *tuiSession {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.close)
-	for _, d := range s.devices {
-		d.Engine.Start(context.Background())
-		t.Cleanup(d.Engine.Stop)
-	}
+	t.Cleanup(s.start(context.Background()))
 	settleAll(t, s)
 	return s
 }
@@ -70,6 +67,11 @@ func TestTUISessionOnTheSimulator(t *testing.T) {
 	if s1.Session == nil || s2.Session == nil || s1.Session.ID == s2.Session.ID {
 		t.Fatal("the devices do not have sessions of their own")
 	}
+	// One label per session on every device: device 2's session is S2,
+	// and device 1's S1 is S1 on device 2 too.
+	if s1.SessionLabel != "S1" || s2.SessionLabel != "S2" || s2.Label(s1.Session.ID) != "S1" || s1.Label(s2.Session.ID) != "S2" {
+		t.Fatalf("labels: device 1 %s, device 2 %s (device 2 calls device 1's %s)", s1.SessionLabel, s2.SessionLabel, s2.Label(s1.Session.ID))
+	}
 	if got := s.devices[1].Transport.Latency(fetcher.EndpointToken); got != 30*time.Millisecond {
 		t.Fatalf("--token-latency on device 2: %s", got)
 	}
@@ -79,6 +81,9 @@ func TestTUISessionOnTheSimulator(t *testing.T) {
 	settleAll(t, s)
 	if d2.Snapshot().Session != nil || d1.Snapshot().Session == nil {
 		t.Fatal("p on device 1 did not end device 2's session")
+	}
+	if got := d1.Snapshot().SessionLabel; got != "S3" {
+		t.Fatalf("device 1's new session is %s, want S3 (S1 and S2 were taken)", got)
 	}
 	opts := s.options(o, discard)
 	if len(opts.Devices) != 2 || opts.RealTarget {
@@ -187,5 +192,51 @@ func TestTUIOptionsResolve(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// --target of a running `authscope sim` without --convex-url: the Convex
+// client model runs against the simulator's own /api/query.
+func TestTUIConvexOnASimTarget(t *testing.T) {
+	base, _, _, _ := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789"})
+	for _, env := range []string{"AUTHSCOPE_EMAIL", "AUTHSCOPE_PASSWORD", "AUTHSCOPE_SESSION_COOKIE", "AUTHSCOPE_CONVEX_URL"} {
+		t.Setenv(env, "")
+	}
+	o := simTUIOptions()
+	o.target, o.email, o.password = base, "e@x.test", "pw-123456789"
+	s := openStarted(t, o)
+	c := s.devices[0].Engine.Snapshot().Convex
+	if s.real || !s.consumer || !c.Enabled || !c.IsAuthenticated || s.options(o, discard).ConvexOff != "" {
+		t.Fatalf("real %v, consumer %v, Convex %+v", s.real, s.consumer, c)
+	}
+	if want := "sim " + strings.TrimPrefix(strings.TrimSuffix(base, "/api/auth"), "http://"); s.display != want {
+		t.Fatalf("the header names the target %q, want %q", s.display, want)
+	}
+}
+
+// A real target without --convex-url keeps a one-line Convex panel that
+// says what to pass; --no-consumer hides it.
+func TestTUIConvexOffSaysWhatToPass(t *testing.T) {
+	srv, origin, stop, err := target.StartSim(authsim.Options{}) // no /_authsim: a stand-in for a real server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, env := range []string{"AUTHSCOPE_EMAIL", "AUTHSCOPE_PASSWORD", "AUTHSCOPE_SESSION_COOKIE", "AUTHSCOPE_CONVEX_URL"} {
+		t.Setenv(env, "")
+	}
+	o := simTUIOptions()
+	o.target = origin
+	o.email, o.password = srv.DefaultUser()
+	s := openStarted(t, o)
+	if s.consumer || s.devices[0].Engine.Snapshot().Convex.Enabled {
+		t.Fatal("the Convex client model runs without a deployment")
+	}
+	if got := s.options(o, discard).ConvexOff; !strings.Contains(got, "--convex-url https://<name>.convex.cloud") || !strings.Contains(got, "convex.url") {
+		t.Fatalf("ConvexOff %q", got)
+	}
+	o.NoConsumer = true
+	if got := openStarted(t, o).options(o, discard).ConvexOff; got != "" {
+		t.Fatalf("--no-consumer: ConvexOff %q", got)
 	}
 }

@@ -42,7 +42,7 @@ const (
 // state, shrinking the panels on short screens so the log keeps some rows.
 func (m *Model) frame() frame {
 	w, h := m.width, m.height
-	f := frame{top: append(m.headerLines(w), m.statusLine(w)), bottom: m.bottomLines(w)}
+	f := frame{top: append(m.headerLines(w), m.statusLines(w)...), bottom: m.bottomLines(w)}
 	if h < 12 {
 		// A tiny terminal gets one header line; the rest goes to the log.
 		f.top = f.top[:1]

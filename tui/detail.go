@@ -163,6 +163,14 @@ func (m *Model) detailLines(width int) []string {
 		text("reason", ev.Reason)
 	}
 	text("detail", ev.Detail)
+	if xp, ok := m.explain.explained(ev); ok {
+		out = append(out, title(st, "Why", "", width))
+		for _, p := range xp.more {
+			for _, l := range wrap(termtext.Text(p), width) {
+				out = append(out, st.Value.Render(l))
+			}
+		}
+	}
 	if t := ev.Token; t != nil {
 		sig := st.Good.Render("signature verified")
 		if !t.Verified {

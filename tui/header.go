@@ -88,7 +88,7 @@ func (m *Model) holdItem() string {
 }
 
 // maxStatusLines bounds the status: an explanation of a flicker or a
-// violation is one sentence, which takes two or three lines at 80 columns.
+// violation is one sentence, which takes up to three lines at 80 columns.
 const maxStatusLines = 3
 
 // statusLines are the result of the last key or the explanation of the

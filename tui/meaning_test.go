@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authscope/authscope/authstate"
 )
@@ -50,5 +51,74 @@ func TestViolationDetailSaysItsReasonOnce(t *testing.T) {
 	head := ev.Detail[:30]
 	if n := strings.Count(sc, head); n != 1 {
 		t.Fatalf("the violation's sentence %q shows %d times:\n%s", head, n, sc)
+	}
+}
+
+// TestStatusExplainsTheFlickerAfterP: after p with the Convex client, the
+// status line says what caused the window and what removes it, at 80
+// columns, and the flicker event's detail view says it at length.
+func TestStatusExplainsTheFlickerAfterP(t *testing.T) {
+	for _, pr83 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "pr83_off", true: "pr83_on"}[pr83], func(t *testing.T) {
+			r := newRig(t, func(c *authstate.Config, o *Options) { c.Consumer = &authstate.ConsumerConfig{PR83: pr83} })
+			r.clock.Advance(2 * time.Second)
+			r.rotateHeld("p", 300*time.Millisecond)
+			sc := r.screen()
+			status := statusOf(sc)
+			mustContain(t, status, "Convex flicker of 310ms after the password change", "queries failing under S1's deleted session",
+				"until S2's token was confirmed", "no token-cache policy removes it")
+			if pr83 {
+				mustContain(t, status, "better-auth PR #9345")
+				if strings.Contains(status, "#82") {
+					t.Fatalf("with PR #83 the status blames clearAuth: %s", status)
+				}
+			} else {
+				mustContain(t, status, "clearAuth on the fetcher swap (convex-js #82)", "PR #83 removes clearAuth")
+			}
+			r.openLast(authstate.KindFlicker)
+			mustContain(t, r.screen(), "── Why", "What you see:")
+			r.press("pgdown")
+			mustContain(t, r.screen(), "What removes it: no token-cache policy")
+		})
+	}
+}
+
+// statusOf is the status lines of a screen (they start with »), joined.
+func statusOf(screen string) string {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "» ") {
+			out := []string{strings.TrimPrefix(l, "» ")}
+			for _, n := range lines[i+1 : min(i+maxStatusLines, len(lines))] {
+				if strings.HasPrefix(n, "──") {
+					break
+				}
+				out = append(out, n)
+			}
+			// The wrap breaks lines at spaces and after hyphens.
+			return strings.ReplaceAll(strings.Join(out, " "), "- ", "-")
+		}
+	}
+	return ""
+}
+
+// TestStatusExplainsAViolation: a violation's status line names its cause
+// and the policy that removes it; its detail view says it at length.
+func TestStatusExplainsAViolation(t *testing.T) {
+	r := clobberRig(t)
+	mustContain(t, statusOf(r.screen()), "violation pending-clobber under v0.12", "v0.12's finally empties the pending slot whoever owns it",
+		"pr329 (m) removes it")
+	r.openLast(authstate.KindViolation)
+	mustContain(t, r.screen(), "── Why", "What it means: a request's finally emptied", "What removes it: pr329 (m)")
+}
+
+// TestEveryInvariantIsExplained: the glossary and the status line have
+// words for every violation kind the checker reports.
+func TestEveryInvariantIsExplained(t *testing.T) {
+	for _, inv := range authstate.Invariants {
+		vk, ok := violationKinds[inv]
+		if !ok || vk.meaning == "" || pick(vk.cause, "x") == "" || pick(vk.remedy, "x") == "" {
+			t.Errorf("invariant %q has no explanation", inv)
+		}
 	}
 }

@@ -292,6 +292,9 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 			// The key's status said "sent"; say how it ended.
 			m.setStatus("%s%s", m.devicePrefix(d), ev.Detail)
 		}
+		if xp, ok := d.explain.observe(ev); ok {
+			m.setStatus("%s%s", m.devicePrefix(d), xp.sentence)
+		}
 	}
 	m.refreshDevice(d)
 }

@@ -58,13 +58,16 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.updateInput(msg)
 	case modeDetail:
 		return m.detailKey(msg)
+	case modeHelp:
+		return m.helpPageKey(msg)
 	}
 
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
-		m.help.ShowAll = !m.help.ShowAll
+		m.mode = modeHelp
+		m.helpPage.offset = 0
 	case key.Matches(msg, k.ChangePassword):
 		m.ask(pendingAction{
 			action: authstate.ActionChangePassword, signal: true,

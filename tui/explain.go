@@ -33,6 +33,8 @@ type violationKind struct {
 	remedy map[string]string
 	// more is the long form for the detail view.
 	more string
+	// fixedBy names the policies that remove it, for the glossary.
+	fixedBy string
 }
 
 // modelBug is the remedy of a violation the policy should never show.
@@ -58,6 +60,7 @@ var violationKinds = map[string]violationKind{
 			"":         "the hardened policy (m) never serves a token bound to a session other than the current one",
 		},
 		more: "A Convex query run under that token fails at the app's session check (getAuthUser finds no session), although the JWT's signature and exp are valid: the user sees \"Unauthenticated\" until a forced fetch brings the current session's token.",
+		fixedBy: "pr329 in most cases, hardened in all",
 	},
 	authstate.InvariantUnverified: {
 		meaning: "a call was served a token whose signature or claims did not verify against the server's JWKS",
@@ -69,6 +72,7 @@ var violationKinds = map[string]violationKind{
 			"":         "the hardened policy (m) never caches or serves such a token (it retries instead); on the server, check the JWKS and the signing keys",
 		},
 		more: "Convex rejects such a token with an AuthError and the client reauthenticates with a forced fetch, which returns the same kind of token: the app loops between loading and signed out.",
+		fixedBy: "hardened",
 	},
 	authstate.InvariantExpired: {
 		meaning: "a call was served a token past its exp",
@@ -82,6 +86,7 @@ var violationKinds = map[string]violationKind{
 			"":         "the hardened policy (m) stops serving a cached token 10 s before its exp",
 		},
 		more: "Convex answers an expired token with an AuthError and reauthenticates with a forced fetch: one extra round trip, during which queries fail.",
+		fixedBy: "hardened",
 	},
 	authstate.InvariantLateOverwrite: {
 		meaning: "a request wrote or cleared the cache after a newer request (or a clear made after it started) already had",
@@ -94,6 +99,7 @@ var violationKinds = map[string]violationKind{
 			"":      modelBug,
 		},
 		more: "The next non-forced fetch then returns the older token, for example one bound to a session that no longer exists.",
+		fixedBy: "pr329 and hardened",
 	},
 	authstate.InvariantPendingClobber: {
 		meaning: "a request's finally emptied the pending slot of another request still in flight",
@@ -106,6 +112,7 @@ var violationKinds = map[string]violationKind{
 			"":      modelBug,
 		},
 		more: "The next non-forced call finds the slot empty and sends a duplicate token request instead of joining the one in flight.",
+		fixedBy: "pr329 and hardened",
 	},
 }
 

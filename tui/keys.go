@@ -251,13 +251,15 @@ func (k *keyMap) forMode(md mode) {
 	for _, b := range driving {
 		b.SetEnabled(md == modeNormal)
 	}
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Copy} {
-		b.SetEnabled(md == modeNormal || md == modeDetail)
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End} {
+		b.SetEnabled(md == modeNormal || md == modeDetail || md == modeHelp)
 	}
+	k.Copy.SetEnabled(md == modeNormal || md == modeDetail)
+	k.Help.SetEnabled(md == modeNormal || md == modeHelp)
 	k.Detail.SetEnabled(md == modeNormal || md == modeDetail)
 	k.Confirm.SetEnabled(md == modeConfirm)
 	k.Cancel.SetEnabled(md == modeConfirm)
-	k.Back.SetEnabled(md == modeNormal || md == modeFilter || md == modeDetail)
+	k.Back.SetEnabled(md == modeNormal || md == modeFilter || md == modeDetail || md == modeHelp)
 	k.Accept.SetEnabled(md == modeFilter)
 	// Letters are text while typing a filter; ctrl+c always quits.
 	keys := k.quitKeys

@@ -422,13 +422,18 @@ func TestKeyScrolling(t *testing.T) {
 func TestKeyHelpAndQuit(t *testing.T) {
 	r := newRig(t)
 	r.press("?")
-	if !r.m.help.ShowAll {
-		t.Fatal("? did not open the full help")
+	if r.m.mode != modeHelp {
+		t.Fatal("? did not open the help page")
 	}
 	mustContain(t, r.screen(), "release oldest", "poll slower", "follow tail")
 	r.press("?")
-	if r.m.help.ShowAll {
-		t.Fatal("? did not close the full help")
+	if r.m.mode != modeNormal {
+		t.Fatal("? did not close the help page")
+	}
+	r.press("?")
+	r.press("esc")
+	if r.m.mode != modeNormal {
+		t.Fatal("esc did not close the help page")
 	}
 	for _, k := range []string{"q", "ctrl+c"} {
 		cmd := r.press(k)

@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/authscope/authscope/authstate"
 )
@@ -119,6 +122,50 @@ func TestEveryInvariantIsExplained(t *testing.T) {
 		vk, ok := violationKinds[inv]
 		if !ok || vk.meaning == "" || pick(vk.cause, "x") == "" || pick(vk.remedy, "x") == "" {
 			t.Errorf("invariant %q has no explanation", inv)
+		}
+	}
+}
+
+// TestHelpShowsTheGlossary: ? opens a page that explains, below the keys,
+// every timeline cell, every violation kind and the terms the panels use;
+// at 80×24 it scrolls to its last line.
+func TestHelpShowsTheGlossary(t *testing.T) {
+	wants := []string{
+		"█ authenticated:", "░ loading:", "✗ failing:", "_ signed out:",
+		"pending slot:", "joined:", "configVersion:", "identity version:", "the provider's effects:",
+		"clearAuth:", "PR #83:", "socket ready:", "socket paused:", "socket stopped:", "socket disconnected:",
+	}
+	for _, inv := range authstate.Invariants {
+		wants = append(wants, inv+":")
+	}
+	for _, sz := range [][2]int{{80, 24}, {140, 45}} {
+		r := newRig(t, consumer)
+		r.m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		r.press("?")
+		// Read the page screen by screen, as a user would.
+		seen := r.screen()
+		mustContain(t, seen, "── Help lines 1–", "p password+signal")
+		for range 40 {
+			r.press("pgdown")
+			seen += r.screen()
+		}
+		for _, w := range wants {
+			if !strings.Contains(seen, w) {
+				t.Errorf("%dx%d: the help never shows %q", sz[0], sz[1], w)
+			}
+		}
+		for _, l := range strings.Split(r.screen(), "\n") {
+			if strings.HasPrefix(l, "── Help lines ") {
+				// "lines a–b of n": the last screen ends at n.
+				var a, b, n int
+				if _, err := fmt.Sscanf(strings.TrimPrefix(l, "── Help lines "), "%d–%d of %d", &a, &b, &n); err != nil || b != n {
+					t.Errorf("%dx%d: the help does not scroll to its end: %q (%v)", sz[0], sz[1], l, err)
+				}
+			}
+		}
+		r.press("esc")
+		if r.m.mode != modeNormal {
+			t.Fatal("esc did not close the help")
 		}
 	}
 }

@@ -21,6 +21,7 @@ const (
 	modeFilter       // typing a filter
 	modeDetail       // reading one event (and its JWT)
 	modeConfirm      // a y/n question about a server action
+	modeHelp         // reading the help page (keys and glossary)
 )
 
 func (m mode) String() string {
@@ -31,6 +32,8 @@ func (m mode) String() string {
 		return "detail"
 	case modeConfirm:
 		return "confirm"
+	case modeHelp:
+		return "help"
 	}
 	return "normal"
 }
@@ -65,10 +68,11 @@ type Model struct {
 	width, height int
 	now           time.Time
 
-	mode    mode
-	confirm pendingAction
-	detail  detailView
-	status  string
+	mode     mode
+	confirm  pendingAction
+	detail   detailView
+	helpPage helpPage
+	status   string
 
 	// chrome is every panel but the event rows, rendered by layout at the
 	// end of Update; helpCache is the help text for one width and mode.

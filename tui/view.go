@@ -48,7 +48,7 @@ func (m *Model) frame() frame {
 		f.top = f.top[:1]
 	}
 	avail := h - len(f.top) - len(f.bottom)
-	if m.mode == modeDetail {
+	if m.mode == modeDetail || m.mode == modeHelp {
 		f.detail = true
 		f.eventRows = max(avail, 0)
 		return f
@@ -108,7 +108,9 @@ func (m *Model) View() tea.View {
 	f := m.chrome
 	lines := make([]string, 0, m.height)
 	lines = append(lines, f.top...)
-	if f.detail {
+	if f.detail && m.mode == modeHelp {
+		lines = append(lines, m.helpPanel(m.width, f.eventRows)...)
+	} else if f.detail {
 		lines = append(lines, m.detailPanel(m.width, f.eventRows)...)
 	} else {
 		lines = append(lines, f.panels...)

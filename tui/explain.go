@@ -59,7 +59,7 @@ var violationKinds = map[string]violationKind{
 			"hardened": modelBug,
 			"":         "the hardened policy (m) never serves a token bound to a session other than the current one",
 		},
-		more: "A Convex query run under that token fails at the app's session check (getAuthUser finds no session), although the JWT's signature and exp are valid: the user sees \"Unauthenticated\" until a forced fetch brings the current session's token.",
+		more:    "A Convex query run under that token fails at the app's session check (getAuthUser finds no session), although the JWT's signature and exp are valid: the user sees \"Unauthenticated\" until a forced fetch brings the current session's token.",
 		fixedBy: "pr329 in most cases, hardened in all",
 	},
 	authstate.InvariantUnverified: {
@@ -71,7 +71,7 @@ var violationKinds = map[string]violationKind{
 			"hardened": modelBug,
 			"":         "the hardened policy (m) never caches or serves such a token (it retries instead); on the server, check the JWKS and the signing keys",
 		},
-		more: "Convex rejects such a token with an AuthError and the client reauthenticates with a forced fetch, which returns the same kind of token: the app loops between loading and signed out.",
+		more:    "Convex rejects such a token with an AuthError and the client reauthenticates with a forced fetch, which returns the same kind of token: the app loops between loading and signed out.",
 		fixedBy: "hardened",
 	},
 	authstate.InvariantExpired: {
@@ -85,7 +85,7 @@ var violationKinds = map[string]violationKind{
 			"hardened": modelBug,
 			"":         "the hardened policy (m) stops serving a cached token 10 s before its exp",
 		},
-		more: "Convex answers an expired token with an AuthError and reauthenticates with a forced fetch: one extra round trip, during which queries fail.",
+		more:    "Convex answers an expired token with an AuthError and reauthenticates with a forced fetch: one extra round trip, during which queries fail.",
 		fixedBy: "hardened",
 	},
 	authstate.InvariantLateOverwrite: {
@@ -98,7 +98,7 @@ var violationKinds = map[string]violationKind{
 			"v0.12": "pr329 (m) removes it: a request that is no longer the pending promise drops its result (the promise-identity guard); hardened too",
 			"":      modelBug,
 		},
-		more: "The next non-forced fetch then returns the older token, for example one bound to a session that no longer exists.",
+		more:    "The next non-forced fetch then returns the older token, for example one bound to a session that no longer exists.",
 		fixedBy: "pr329 and hardened",
 	},
 	authstate.InvariantPendingClobber: {
@@ -111,7 +111,7 @@ var violationKinds = map[string]violationKind{
 			"v0.12": "pr329 (m) removes it: finally only clears its own promise; hardened too",
 			"":      modelBug,
 		},
-		more: "The next non-forced call finds the slot empty and sends a duplicate token request instead of joining the one in flight.",
+		more:    "The next non-forced call finds the slot empty and sends a duplicate token request instead of joining the one in flight.",
 		fixedBy: "pr329 and hardened",
 	},
 }

@@ -23,6 +23,7 @@ type keyMap struct {
 	SignIn         key.Binding
 	Policy         key.Binding
 	Device         key.Binding
+	Reset          key.Binding
 
 	Hold          key.Binding
 	ReleaseOldest key.Binding
@@ -79,6 +80,7 @@ var bindings = []binding{
 	{"sign_out", []string{"o"}, "o", "sign out", "sign out, then the session signal", func(k *keyMap) *key.Binding { return &k.SignOut }},
 	{"sign_in", []string{"i"}, "i", "sign in", "sign in, then the session signal", func(k *keyMap) *key.Binding { return &k.SignIn }},
 	{"policy", []string{"m"}, "m", "next policy", "switch the token-cache policy live (v0.12 → pr329 → hardened)", func(k *keyMap) *key.Binding { return &k.Policy }},
+	{"reset", []string{"c"}, "c", "reset counters", "clear the violation count, the flicker windows and the timeline, and mark the point in the log", func(k *keyMap) *key.Binding { return &k.Reset }},
 	{"hold", []string{"h"}, "h", "hold tokens", "hold token responses in the client transport, or stop holding", func(k *keyMap) *key.Binding { return &k.Hold }},
 	{"release_oldest", []string{"H"}, "H", "release oldest", "release the oldest held item", func(k *keyMap) *key.Binding { return &k.ReleaseOldest }},
 	{"release_latest", []string{"L"}, "L", "release latest", "release the latest held item", func(k *keyMap) *key.Binding { return &k.ReleaseLatest }},
@@ -244,7 +246,7 @@ func textKey(k string) bool { return len([]rune(k)) == 1 || k == "space" }
 // forMode enables the bindings that apply in mode md and disables the rest.
 func (k *keyMap) forMode(md mode) {
 	driving := []*key.Binding{
-		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device,
+		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device, &k.Reset,
 		&k.Hold, &k.ReleaseOldest, &k.ReleaseLatest, &k.ReleaseAll, &k.LatencyUp, &k.LatencyDown,
 		&k.PollDown, &k.PollUp, &k.Pause, &k.Filter, &k.Help,
 	}
@@ -290,7 +292,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is the help shown by ?, one column per group. The device key
 // is listed when there is another device to switch to.
 func (k keyMap) FullHelp() [][]key.Binding {
-	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy}
+	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy, k.Reset}
 	if k.multiDevice {
 		driving = append(driving, k.Device)
 	}

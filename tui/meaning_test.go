@@ -169,3 +169,68 @@ func TestHelpShowsTheGlossary(t *testing.T) {
 		}
 	}
 }
+
+// TestResetCounters: after a flicker and a violation, c clears the header's
+// violation count, the flicker windows and total and the timeline, and the
+// log shows where; what happens next counts from zero.
+func TestResetCounters(t *testing.T) {
+	r := newRig(t, consumer, policy("v0.12"))
+	r.clock.Advance(2 * time.Second)
+	r.rotateHeld("p", 300*time.Millisecond)
+	// A pending-clobber violation, as in clobberRig.
+	r.press("h")
+	r.press("f")
+	r.press("f")
+	r.settle()
+	r.press("H")
+	r.press("h")
+	r.press("R")
+	r.settle()
+	r.clock.Advance(time.Second)
+	r.m.Update(tea.WindowSizeMsg{Width: 140, Height: 45})
+	sc := r.screen()
+	mustContain(t, headerOf(sc), "1 violation")
+	mustContain(t, sc, "Convex flicker: 1 window, total 310ms")
+	if cells := strings.Trim(stripOf(t, sc), " "); !strings.ContainsAny(cells, "✗░") {
+		t.Fatalf("no flicker on the strip before c: %q", cells)
+	}
+
+	r.press("c")
+	r.settle()
+	r.m.Update(tickMsg{})
+	sc = r.screen()
+	if strings.Contains(headerOf(sc), "violation") {
+		t.Fatalf("the header still counts violations after c:\n%s", sc)
+	}
+	mustContain(t, sc, "Convex flicker none", "counters_reset", "── counters reset")
+	if strings.Contains(sc, "with no identity") {
+		t.Fatalf("the count of queries with no identity survives c:\n%s", sc)
+	}
+	if cells := strings.Trim(stripOf(t, sc), " "); strings.ContainsAny(cells, "✗░") {
+		t.Fatalf("the strip still shows the old flicker after c: %q", cells)
+	}
+	s := r.eng.Snapshot()
+	if s.ViolationCount != 0 || s.Flicker.Count != 0 {
+		t.Fatalf("engine after c: %d violations, %d flicker windows", s.ViolationCount, s.Flicker.Count)
+	}
+
+	// The next flicker counts from one.
+	r.rotateHeld("p", 200*time.Millisecond)
+	r.clock.Advance(time.Second)
+	r.m.Update(tickMsg{})
+	sc = r.screen()
+	mustContain(t, sc, "Convex flicker: 1 window, total 210ms", "#1 03:04:08.310", "ran 1 time with no identity")
+}
+
+// headerOf is the header: the lines above the status (») or the first
+// panel title.
+func headerOf(screen string) string {
+	var out []string
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(l, "» ") || strings.HasPrefix(l, "──") || strings.HasPrefix(l, "ready ·") {
+			break
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}

@@ -292,6 +292,9 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 		d.fetches.observe(ev)
 		d.events.observe(ev)
 		d.timeline.observe(ev)
+		if ev.Kind == authstate.KindCountersReset {
+			d.timeline.reset(ev.At)
+		}
 		if ev.Kind == authstate.KindActionFailed {
 			// The key's status said "sent"; say how it ended.
 			m.setStatus("%s%s", m.devicePrefix(d), ev.Detail)

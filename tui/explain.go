@@ -261,6 +261,7 @@ func (t *flickerTrail) passwordChange() bool {
 const (
 	flickerWhatYouSee = "What you see: Better Auth says the user is signed in, but the Convex side does not agree (%s). An app shows \"Unauthenticated\" or a spinner for as long as the window lasts."
 	rotationSteps     = "Why: the password change (revokeOtherSessions) deletes every session of the user and creates a new one. The deployment re-runs the subscribed query, and getAuthUser looks up the session named by the JWT's sessionId claim: it is gone, so the query fails although the token's signature and exp are fine. When the client observes the new session, fetchAccessToken gets a new identity; ConvexProviderWithAuth's effect cleanup calls clearAuth (convex-js #82: Authenticate None, the query re-runs with no identity) and useConvexAuth goes back to loading; setAuth then fetches the new session's token, and the window closes when the deployment confirms it."
+	rotationStepsPR83 = "Why: the password change (revokeOtherSessions) deletes every session of the user and creates a new one. The deployment re-runs the subscribed query, and getAuthUser looks up the session named by the JWT's sessionId claim: it is gone, so the query fails although the token's signature and exp are fine. When the client observes the new session, fetchAccessToken gets a new identity; with PR #83 the effect cleanup keeps the old identity (no clearAuth), useConvexAuth goes back to loading, and setAuth fetches the new session's token; the window closes when the deployment confirms it."
 	rotationRemedy    = "What removes it: no token-cache policy (m) does: the window lives in the Convex client and the server, so it shows under v0.12, pr329 and hardened alike. convex-js PR #83 (a draft) skips clearAuth on a mere fetcher swap and removes the no-identity leg; better-auth PR #9345 keeps the caller's session on a password change, so its id never changes and there is no window at all."
 	pollRemedy        = "The client learned of the new session only at a poll, not by Better Auth's session signal (better-auth ≥ 1.6.5 sends it after change-password): until then queries fail under the deleted session's token. A shorter poll interval (] and [) shortens that part."
 	tokenFailRemedy   = "Why: a token request failed and the provider returned null; the Convex AuthenticationManager takes null as a sign-out (clearAuth, onAuthChange(false)) and does not retry (issue #408). What removes it: the hardened policy (m) retries transient failures with backoff and never reports one as a sign-out."
@@ -309,11 +310,11 @@ func (t *flickerTrail) explainClosed(policy, over string) explanation {
 			s += legs + "; no token-cache policy removes it; better-auth PR #9345 would"
 		}
 		more := []string{see, rotationSteps, rotationRemedy}
+		if !t.anonymous {
+			more = []string{see, rotationStepsPR83, rotationRemedy, "No query ran with no identity in this window: clearAuth was skipped (PR #83 on) or sent while the socket was paused."}
+		}
 		if t.byPoll {
 			more = append(more, pollRemedy)
-		}
-		if !t.anonymous {
-			more = append(more, "No query ran with no identity in this window: clearAuth was skipped (PR #83 on) or sent while the socket was paused.")
 		}
 		return explanation{sentence: s, more: more}
 	case t.tokenFails > 0 && policy != "hardened":

@@ -234,3 +234,35 @@ func headerOf(screen string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestExplainerTokenFailure: a flicker after a failed token request under
+// pr329 blames the null-as-sign-out and names hardened; under hardened,
+// with no action before it, the sentence points at the log instead of
+// blaming a policy.
+func TestExplainerTokenFailure(t *testing.T) {
+	feed := func(policy string, evs ...authstate.Event) explanation {
+		var x explainer
+		var last explanation
+		for i, ev := range evs {
+			ev.Seq, ev.Policy, ev.At = uint64(i+1), policy, t0.Add(time.Duration(i)*100*time.Millisecond)
+			if xp, ok := x.observe(ev); ok {
+				last = xp
+			}
+		}
+		return last
+	}
+	calm := authstate.Event{Kind: authstate.KindConsumerState, Convex: &authstate.ConvexFlags{Authenticated: true}}
+	open := authstate.Event{Kind: authstate.KindFlicker, Reason: "open", Detail: "flicker: Better Auth says signed in, but useConvexAuth says not authenticated"}
+	closed := authstate.Event{Kind: authstate.KindFlicker, Reason: "closed", Detail: "flicker over after 1s"}
+	failed := authstate.Event{Kind: authstate.KindFetchFailed, Fetch: 3, Detail: "request #3 failed"}
+
+	xp := feed("pr329", calm, failed, open, closed)
+	mustContain(t, xp.sentence, "Convex flicker of 100ms", "a token request failed and pr329 returned null", "#408", "hardened policy (m) retries")
+	mustContain(t, strings.Join(xp.more, "\n"), "What removes it: the hardened policy")
+
+	xp = feed("hardened", calm, open, closed)
+	mustContain(t, xp.sentence, "useConvexAuth says not authenticated", "the events in the window show what started it")
+	if strings.Contains(xp.sentence, "password change") || strings.Contains(xp.sentence, "#408") {
+		t.Fatalf("a flicker with no cause before it is blamed: %s", xp.sentence)
+	}
+}

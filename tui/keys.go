@@ -94,7 +94,7 @@ var bindings = []binding{
 	{"detail", []string{"enter"}, "enter", "detail/JWT", "open the selected event, with its raw JWT", func(k *keyMap) *key.Binding { return &k.Detail }},
 	{"copy", []string{"y"}, "y", "copy", "copy the selected line, or the raw JWT in the detail view (OSC 52)", func(k *keyMap) *key.Binding { return &k.Copy }},
 	{"device", []string{"d"}, "d", "switch device", "switch which device the panels show and the keys drive (with two devices)", func(k *keyMap) *key.Binding { return &k.Device }},
-	{"help", []string{"?"}, "?", "help", "full help", func(k *keyMap) *key.Binding { return &k.Help }},
+	{"help", []string{"?"}, "?", "help", "the help page: every key, then what each symbol and term on the screen means", func(k *keyMap) *key.Binding { return &k.Help }},
 	{"quit", []string{"q", "ctrl+c"}, "q", "quit", "quit (ctrl+c always quits)", func(k *keyMap) *key.Binding { return &k.Quit }},
 }
 

@@ -45,6 +45,9 @@ const (
 	InvariantPendingClobber = "pending-clobber"
 )
 
+// Invariants lists every invariant name, in the order of the list above.
+var Invariants = []string{InvariantGoneSession, InvariantUnverified, InvariantExpired, InvariantLateOverwrite, InvariantPendingClobber}
+
 // Observe feeds one event and returns the violations it reveals.
 func (c *Checker) Observe(ev Event) []Event {
 	switch ev.Kind {
@@ -129,6 +132,7 @@ func violation(ev Event, invariant, msg string) Event {
 		Owner:   ev.Owner,
 		Session: ev.Session,
 		Token:   ev.Token,
+		Source:  ev.Source,
 		Reason:  msg,
 		Detail:  msg,
 		At:      ev.At,

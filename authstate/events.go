@@ -36,6 +36,7 @@ const (
 	KindQueryResult                      // the subscribed query answered
 	KindFlicker                          // a flicker window opened or closed
 	KindPollPending                      // a poll was due while get-session was still in flight: skipped
+	KindCountersReset                    // the violation count and the flicker windows were cleared (a mark in the log)
 	kindEnd
 )
 
@@ -65,6 +66,7 @@ var kindNames = [...]string{
 	KindQueryResult:      "query_result",
 	KindFlicker:          "flicker",
 	KindPollPending:      "poll_pending",
+	KindCountersReset:    "counters_reset",
 }
 
 func (k Kind) String() string {

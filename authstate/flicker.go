@@ -40,6 +40,14 @@ type FlickerStats struct {
 // maxFlickerWindows bounds the history kept.
 const maxFlickerWindows = 256
 
+// reset forgets the windows; an open one starts again at now.
+func (m *flickerMeter) reset(now time.Time) {
+	m.windows = nil
+	if m.open {
+		m.since, m.sinceRT = now, time.Now()
+	}
+}
+
 func (m *flickerMeter) stats(now time.Time) FlickerStats {
 	s := FlickerStats{Count: len(m.windows), Open: m.open, Windows: append([]FlickerWindow(nil), m.windows...)}
 	for _, w := range m.windows {

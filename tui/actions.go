@@ -58,6 +58,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.updateInput(msg)
 	case modeDetail:
 		return m.detailKey(msg)
+	case modeHelp:
+		return m.helpPageKey(msg)
 	}
 	if m.focus == focusFetches {
 		if cmd, ok := m.fetchKey(msg); ok {
@@ -69,7 +71,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
-		m.help.ShowAll = !m.help.ShowAll
+		m.mode = modeHelp
+		m.helpPage.offset = 0
 	case key.Matches(msg, k.ChangePassword):
 		m.ask(pendingAction{
 			action: authstate.ActionChangePassword, signal: true,
@@ -102,6 +105,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.nextPolicy()
 	case key.Matches(msg, k.Device):
 		m.nextDevice()
+	case key.Matches(msg, k.Reset):
+		m.resetCounters()
 	case key.Matches(msg, k.Hold):
 		m.toggleHold()
 	case key.Matches(msg, k.ReleaseOldest):
@@ -219,6 +224,17 @@ func (m *Model) nextPolicy() {
 	m.snap.Policy = next
 	m.logger.Info("policy", "from", cur, "to", next)
 	m.setStatus("policy %s → %s: provider remounted with an empty cache", cur, next)
+}
+
+// resetCounters clears every device's violation count, flicker windows
+// and timeline. The engines mark the point in their logs; each device's
+// timeline restarts when that mark arrives (see ingest).
+func (m *Model) resetCounters() {
+	for _, d := range m.devs {
+		d.eng.ResetCounters()
+	}
+	m.logger.Info("counters reset")
+	m.setStatus("counters reset: violations, flicker windows and the timeline count from here (marked in the log)")
 }
 
 func (m *Model) noTransport() bool {

@@ -31,7 +31,7 @@ func TestDemoCopyNeverPutsTheJWTOnTheClipboard(t *testing.T) {
 	if strings.Contains(got, r.m.detail.raw) || strings.Contains(got, "eyJ") || got != eventLine(r.m.detail.ev) {
 		t.Fatalf("y copied %q, want the event line and no JWT", got)
 	}
-	mustContain(t, r.screen(), "demo mode: copied event #", "not its raw JWT")
+	mustContain(t, r.screen(), "demo mode: sent event #", "not its raw JWT", "must allow OSC 52")
 }
 
 // Under --demo the issuer claim (a deployment's URL), a real target's URL

@@ -47,11 +47,11 @@ func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 		if m.detail.raw != "" && m.mask.on {
 			// The clipboard is not masked: copy what the screen shows.
 			cmd := m.copyEvent(m.detail.ev)
-			m.setStatus("demo mode: copied event #%d, not its raw JWT", m.detail.ev.Seq)
+			m.setStatus("demo mode: sent event #%d, not its raw JWT, to the clipboard over OSC 52%s", m.detail.ev.Seq, osc52Note)
 			return cmd
 		}
 		if m.detail.raw != "" {
-			m.setStatus("copied the raw JWT (%d bytes) to the clipboard over OSC 52", len(m.detail.raw))
+			m.setStatus("sent the raw JWT (%d bytes) to the clipboard over OSC 52%s", len(m.detail.raw), osc52Note)
 			m.logger.Info("copy", "what", "raw JWT", "fingerprint", m.detail.ev.Token.Fingerprint)
 			return tea.SetClipboard(m.detail.raw)
 		}
@@ -80,6 +80,10 @@ func (m *Model) scrollDetail(n int) {
 	m.detail.offset = min(m.detail.offset+n, last)
 }
 
+// osc52Note follows every copy: the program cannot know whether the
+// terminal took the text, and tmux ignores OSC 52 by default.
+const osc52Note = " (the terminal must allow OSC 52; tmux: set -g set-clipboard on)"
+
 func (m *Model) copySelected() tea.Cmd {
 	ev, ok := m.events.selected()
 	if !ok {
@@ -91,7 +95,7 @@ func (m *Model) copySelected() tea.Cmd {
 
 func (m *Model) copyEvent(ev authstate.Event) tea.Cmd {
 	line := eventLine(ev)
-	m.setStatus("copied event #%d to the clipboard over OSC 52", ev.Seq)
+	m.setStatus("sent event #%d to the clipboard over OSC 52%s", ev.Seq, osc52Note)
 	m.logger.Info("copy", "what", "event", "seq", ev.Seq)
 	return tea.SetClipboard(line)
 }
@@ -166,8 +170,19 @@ func (m *Model) detailLines(width int) []string {
 	group(kv("session", ev.Session), kv("session id", m.mask.id(ev.SessionID)), kv("from", ev.From), kv("request", num(ev.Fetch)), kv("owner", num(ev.Owner)),
 		kv("call", ev.Call), kv("forced", forced), kv("source", ev.Source), stale)
 	text("cause", ev.Cause)
-	text("reason", ev.Reason)
+	if ev.Reason != ev.Detail {
+		// A violation says the same thing in both.
+		text("reason", ev.Reason)
+	}
 	text("detail", ev.Detail)
+	if xp, ok := m.explain.explained(ev); ok {
+		out = append(out, title(st, "Why", "", width))
+		for _, p := range xp.more {
+			for _, l := range wrap(termtext.Text(p), width) {
+				out = append(out, st.Value.Render(l))
+			}
+		}
+	}
 	if t := ev.Token; t != nil {
 		sig := st.Good.Render("signature verified")
 		if !t.Verified {

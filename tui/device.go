@@ -42,6 +42,7 @@ type device struct {
 	fetches  fetchTable
 	events   eventPanel
 	timeline timeline
+	explain  explainer
 }
 
 func newDevice(num int, d Device, buffer int) *device {

@@ -157,10 +157,23 @@ func (m *Model) holdItem() (full, short string, prio int) {
 	return st.Label.Render("hold ") + st.Value.Render("off"), "", 5
 }
 
-// statusLine is the result of the last key, or a hint.
-func (m *Model) statusLine(width int) string {
+// maxStatusLines bounds the status: an explanation of a flicker or a
+// violation is one sentence, which takes up to three lines at 80 columns.
+const maxStatusLines = 3
+
+// statusLines are the result of the last key or the explanation of the
+// last flicker or violation, wrapped to at most maxStatusLines; or a hint.
+func (m *Model) statusLines(width int) []string {
 	if m.status == "" {
-		return fit(m.styles.Dim.Render("ready · p change password · r rotate silently · f forced fetch · ? help"), width)
+		return []string{fit(m.styles.Dim.Render("ready · p change password · r rotate silently · f forced fetch · ? help"), width)}
 	}
-	return fit(m.styles.Status.Render("» "+safe(m.status)), width)
+	lines := wrap("» "+safe(m.status), width)
+	if len(lines) > maxStatusLines {
+		lines = lines[:maxStatusLines]
+		lines[maxStatusLines-1] = strings.TrimRight(lines[maxStatusLines-1], " ") + "…"
+	}
+	for i, l := range lines {
+		lines[i] = fit(m.styles.Status.Render(l), width)
+	}
+	return lines
 }

@@ -23,6 +23,7 @@ type keyMap struct {
 	SignIn         key.Binding
 	Policy         key.Binding
 	Device         key.Binding
+	Reset          key.Binding
 
 	Hold          key.Binding
 	ReleaseOldest key.Binding
@@ -80,6 +81,7 @@ var bindings = []binding{
 	{"sign_out", []string{"o"}, "o", "sign out", "sign out, then the session signal", func(k *keyMap) *key.Binding { return &k.SignOut }},
 	{"sign_in", []string{"i"}, "i", "sign in", "sign in, then the session signal", func(k *keyMap) *key.Binding { return &k.SignIn }},
 	{"policy", []string{"m"}, "m", "next policy", "switch the token-cache policy live (v0.12 → pr329 → hardened)", func(k *keyMap) *key.Binding { return &k.Policy }},
+	{"reset", []string{"c"}, "c", "reset counters", "clear the violation count, the flicker windows and the timeline, and mark the point in the log", func(k *keyMap) *key.Binding { return &k.Reset }},
 	{"hold", []string{"h"}, "h", "hold tokens", "hold token responses in the client transport, or stop holding", func(k *keyMap) *key.Binding { return &k.Hold }},
 	{"release_oldest", []string{"H"}, "H", "release oldest", "release the oldest held item", func(k *keyMap) *key.Binding { return &k.ReleaseOldest }},
 	{"release_latest", []string{"L"}, "L", "release latest", "release the latest held item", func(k *keyMap) *key.Binding { return &k.ReleaseLatest }},
@@ -94,7 +96,7 @@ var bindings = []binding{
 	{"detail", []string{"enter"}, "enter", "detail/JWT", "open the selected event, with its raw JWT", func(k *keyMap) *key.Binding { return &k.Detail }},
 	{"copy", []string{"y"}, "y", "copy", "copy the selected line, or the raw JWT in the detail view (OSC 52)", func(k *keyMap) *key.Binding { return &k.Copy }},
 	{"device", []string{"d"}, "d", "switch device", "switch which device the panels show and the keys drive (with two devices)", func(k *keyMap) *key.Binding { return &k.Device }},
-	{"help", []string{"?"}, "?", "help", "full help", func(k *keyMap) *key.Binding { return &k.Help }},
+	{"help", []string{"?"}, "?", "help", "the help page: every key, then what each symbol and term on the screen means", func(k *keyMap) *key.Binding { return &k.Help }},
 	{"quit", []string{"q", "ctrl+c"}, "q", "quit", "quit (ctrl+c always quits)", func(k *keyMap) *key.Binding { return &k.Quit }},
 }
 
@@ -246,20 +248,22 @@ func textKey(k string) bool { return len([]rune(k)) == 1 || k == "space" }
 // forMode enables the bindings that apply in mode md and disables the rest.
 func (k *keyMap) forMode(md mode) {
 	driving := []*key.Binding{
-		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device,
+		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device, &k.Reset,
 		&k.Hold, &k.ReleaseOldest, &k.ReleaseLatest, &k.ReleaseAll, &k.LatencyUp, &k.LatencyDown,
 		&k.PollDown, &k.PollUp, &k.Pause, &k.Focus, &k.Filter, &k.Help,
 	}
 	for _, b := range driving {
 		b.SetEnabled(md == modeNormal)
 	}
-	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End, &k.Copy} {
-		b.SetEnabled(md == modeNormal || md == modeDetail)
+	for _, b := range []*key.Binding{&k.Up, &k.Down, &k.PageUp, &k.PageDown, &k.Home, &k.End} {
+		b.SetEnabled(md == modeNormal || md == modeDetail || md == modeHelp)
 	}
+	k.Copy.SetEnabled(md == modeNormal || md == modeDetail)
+	k.Help.SetEnabled(md == modeNormal || md == modeHelp)
 	k.Detail.SetEnabled(md == modeNormal || md == modeDetail)
 	k.Confirm.SetEnabled(md == modeConfirm)
 	k.Cancel.SetEnabled(md == modeConfirm)
-	k.Back.SetEnabled(md == modeNormal || md == modeFilter || md == modeDetail)
+	k.Back.SetEnabled(md == modeNormal || md == modeFilter || md == modeDetail || md == modeHelp)
 	k.Accept.SetEnabled(md == modeFilter)
 	// Letters are text while typing a filter; ctrl+c always quits.
 	keys := k.quitKeys
@@ -290,7 +294,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is the help shown by ?, one column per group. The device key
 // is listed when there is another device to switch to.
 func (k keyMap) FullHelp() [][]key.Binding {
-	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy}
+	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy, k.Reset}
 	if k.multiDevice {
 		driving = append(driving, k.Device)
 	}

@@ -21,6 +21,7 @@ const (
 	modeFilter       // typing a filter
 	modeDetail       // reading one event (and its JWT)
 	modeConfirm      // a y/n question about a server action
+	modeHelp         // reading the help page (keys and glossary)
 )
 
 func (m mode) String() string {
@@ -31,6 +32,8 @@ func (m mode) String() string {
 		return "detail"
 	case modeConfirm:
 		return "confirm"
+	case modeHelp:
+		return "help"
 	}
 	return "normal"
 }
@@ -65,11 +68,12 @@ type Model struct {
 	width, height int
 	now           time.Time
 
-	mode    mode
-	focus   focus
-	confirm pendingAction
-	detail  detailView
-	status  string
+	mode     mode
+	focus    focus
+	confirm  pendingAction
+	detail   detailView
+	helpPage helpPage
+	status   string
 
 	// chrome is every panel but the event rows, rendered by layout at the
 	// end of Update; helpCache is the help text for one width and mode.
@@ -295,9 +299,15 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 		d.fetches.observe(ev)
 		d.events.observe(ev)
 		d.timeline.observe(ev)
+		if ev.Kind == authstate.KindCountersReset {
+			d.timeline.reset(ev.At)
+		}
 		if ev.Kind == authstate.KindActionFailed {
 			// The key's status said "sent"; say how it ended.
 			m.setStatus("%s%s", m.devicePrefix(d), ev.Detail)
+		}
+		if xp, ok := d.explain.observe(ev); ok {
+			m.setStatus("%s%s", m.devicePrefix(d), xp.sentence)
 		}
 	}
 	m.refreshDevice(d)

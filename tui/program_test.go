@@ -101,7 +101,7 @@ func TestProgramSmoke(t *testing.T) {
 	tm.Type("?")
 	tm.Type("q")
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
-	if !final.help.ShowAll {
+	if final.mode != modeHelp {
 		t.Fatal("? was not handled before q")
 	}
 	golden.RequireEqual(t, []byte(stripView(final)))

@@ -121,6 +121,16 @@ func (tl *timeline) observe(ev authstate.Event) {
 	tl.set(ev.At, s)
 }
 
+// reset forgets the history: the strip starts again at at, in the
+// current state.
+func (tl *timeline) reset(at time.Time) {
+	cur, known := tl.cur, tl.started
+	*tl = timeline{}
+	if known {
+		tl.set(at, cur)
+	}
+}
+
 // sample applies a snapshot taken at s.Now.
 func (tl *timeline) sample(s authstate.Snapshot) {
 	if st := stateOf(s); st != tl.cur || !tl.started {

@@ -44,13 +44,13 @@ const (
 // state, shrinking the panels on short screens so the log keeps some rows.
 func (m *Model) frame() frame {
 	w, h := m.width, m.height
-	f := frame{top: append(m.headerLines(w), m.statusLine(w)), bottom: m.bottomLines(w)}
+	f := frame{top: append(m.headerLines(w), m.statusLines(w)...), bottom: m.bottomLines(w)}
 	if h < 12 {
 		// A tiny terminal gets one header line; the rest goes to the log.
 		f.top = f.top[:1]
 	}
 	avail := h - len(f.top) - len(f.bottom)
-	if m.mode == modeDetail {
+	if m.mode == modeDetail || m.mode == modeHelp {
 		f.detail = true
 		f.eventRows = max(avail, 0)
 		return f
@@ -129,7 +129,9 @@ func (m *Model) View() tea.View {
 	f := m.chrome
 	lines := make([]string, 0, m.height)
 	lines = append(lines, f.top...)
-	if f.detail {
+	if f.detail && m.mode == modeHelp {
+		lines = append(lines, m.helpPanel(m.width, f.eventRows)...)
+	} else if f.detail {
 		lines = append(lines, m.detailPanel(m.width, f.eventRows)...)
 	} else {
 		lines = append(lines, f.panels...)

@@ -33,7 +33,11 @@ func DetectSim(ctx context.Context, baseURL string) (origin string, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// A transport of its own, closed when done: no connection of the probe
+	// stays parked in a shared pool.
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", false

@@ -294,7 +294,7 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 	var lines []string
 	for _, r := range results {
 		if r.TargetError != "" {
-			lines = append(lines, fmt.Sprintf("  %s [%s]: the target failed where the scenario asked for no fault — %s", r.Scenario, r.Policy, r.TargetError))
+			lines = append(lines, termtext.Line(fmt.Sprintf("  %s [%s]: the target failed where the scenario asked for no fault — %s", r.Scenario, r.Policy, r.TargetError)))
 			continue
 		}
 		if r.Passed || len(r.Failures) == 0 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authscope/authscope/authstate/scenario"
 	"github.com/authscope/authscope/fetcher/authsim"
 )
 
@@ -161,5 +162,22 @@ func TestRunConsumerScenarioOnSimTarget(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "is an authscope simulator: the Convex client model queries its") {
 		t.Fatalf("stderr does not say the simulator's query endpoint is used: %q", errOut)
+	}
+}
+
+// TestRunTableEscapesTargetError: the cause of a target failure can quote
+// what the server said; the table escapes it like every other cell.
+func TestRunTableEscapesTargetError(t *testing.T) {
+	hostile := "bad gateway \x1b]52;c;ZXZpbA==\x07\x1b[2J\r"
+	sc := &scenario.Scenario{Name: "s\x1b[31m"}
+	res := []scenario.Result{{Scenario: sc.Name, Policy: "v0.12", TargetError: hostile}}
+	var b strings.Builder
+	printTable(&b, []*scenario.Scenario{sc}, []string{"v0.12"}, res)
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\x07\r") {
+		t.Fatalf("table passes control bytes through:\n%q", out)
+	}
+	if !strings.Contains(out, `bad gateway \x1b]52;c;ZXZpbA==\x07\x1b[2J\r`) {
+		t.Fatalf("table does not show the escaped cause:\n%q", out)
 	}
 }

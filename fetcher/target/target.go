@@ -108,10 +108,18 @@ func (u *URL) Open(ctx context.Context) (scenario.Client, error) {
 func NormalizeBaseURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return "", fmt.Errorf("target %q: %w", raw, err)
+		// url.Error quotes the URL, password included: say why without it.
+		why := err.Error()
+		if ue, ok := err.(*url.Error); ok {
+			why = ue.Err.Error()
+		}
+		if RedactURL(raw) != raw {
+			why = "not a valid URL"
+		}
+		return "", fmt.Errorf("target %q: %s", RedactURL(raw), why)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("target %q: want an http(s) URL such as http://localhost:3000/api/auth", raw)
+		return "", fmt.Errorf("target %q: want an http(s) URL such as http://localhost:3000/api/auth", RedactURL(raw))
 	}
 	if u.User != nil {
 		// The client refuses it too, but its error would quote the URL.

@@ -217,7 +217,7 @@ var valueChecks = map[string]func(cmd *cobra.Command, val string) error{
 			return nil
 		}
 		if u, err := url.Parse(val); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%q: want the deployment's http(s) URL, e.g. https://<name>.convex.cloud", val)
+			return fmt.Errorf("%q: want the deployment's http(s) URL, e.g. https://<name>.convex.cloud", target.RedactURL(val))
 		}
 		return nil
 	},
@@ -252,8 +252,11 @@ func invertBool(s string) string {
 }
 
 func quoteVal(key, val string) string {
-	if key == "password" || key == "session_cookie" {
+	switch {
+	case key == "password" || key == "session_cookie":
 		return "(value hidden)"
+	case key == "target" || key == "convex.url":
+		return fmt.Sprintf("%q", target.RedactURL(val))
 	}
 	return fmt.Sprintf("%q", val)
 }
@@ -522,8 +525,9 @@ func (lc *loadedConfig) summary() string {
 		switch s.key {
 		case "target", "convex.url", "log_file":
 			val := lc.v.GetString(s.key)
-			if u, err := url.Parse(val); err == nil && u.User != nil {
-				val = u.Redacted()
+			if s.key != "log_file" {
+				// Even when it does not parse as a URL.
+				val = target.RedactURL(val)
 			}
 			set = append(set, s.key+"="+val)
 		default:

@@ -60,3 +60,30 @@ func writeFile(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
+
+// A target with a password that does not parse as a URL must not be
+// echoed either: not in the notice, not in the error, not from a flag.
+func TestUnparsableTargetHidesPassword(t *testing.T) {
+	cfg := writeConfig(t, "target: \"https://user:hunter2-secret@elsewhere.invalid/%zz\"\nconvex:\n  url: \"https://user:hunter3-secret@x.invalid/%zz\"\n")
+	_, out, errOut := runCLI(t, "", "run", "../../scenarios/03-rotation-in-flight.yaml", "--config", cfg)
+	if strings.Contains(errOut+out, "hunter2-secret") || strings.Contains(errOut+out, "hunter3-secret") {
+		t.Fatalf("the password shows: stdout %q stderr %q", out, errOut)
+	}
+	if !strings.Contains(errOut, "user:xxxxx@elsewhere.invalid") {
+		t.Fatalf("stderr %q does not name the target", errOut)
+	}
+	for _, flag := range []string{"--target", "--convex-url"} {
+		args := []string{"run", "../../scenarios/03-rotation-in-flight.yaml", flag, "https://user:hunter2-secret@elsewhere.invalid/%zz"}
+		if flag == "--convex-url" {
+			args = append(args, "--target", "http://127.0.0.1:1/api/auth")
+		}
+		_, out, errOut := runCLI(t, "", args...)
+		if strings.Contains(errOut+out, "hunter2-secret") {
+			t.Fatalf("%s: the password shows: stdout %q stderr %q", flag, out, errOut)
+		}
+	}
+	_, out, errOut = runCLI(t, "", "--target", "https://user:hunter2-secret@elsewhere.invalid/%zz", "--convex-url", "https://user:hunter2-secret@x.invalid/%zz")
+	if strings.Contains(errOut+out, "hunter2-secret") {
+		t.Fatalf("tui: the password shows: stdout %q stderr %q", out, errOut)
+	}
+}

@@ -167,7 +167,7 @@ func (o *tuiOptions) resolve() error {
 	if o.ConvexURL != "" {
 		u, err := url.Parse(o.ConvexURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--convex-url %q: want the deployment's http(s) URL, e.g. https://<name>.convex.cloud", o.ConvexURL)
+			return fmt.Errorf("--convex-url %q: want the deployment's http(s) URL, e.g. https://<name>.convex.cloud", target.RedactURL(o.ConvexURL))
 		}
 	}
 	havePassword := o.email != "" && o.password != ""

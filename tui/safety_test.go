@@ -162,3 +162,42 @@ func TestKeyNamesWithControlsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The explanations on the status line and in the detail view quote what
+// events said (a session label, a flicker's detail, a failure reason), and
+// the fetches panel and a request's detail quote its cause and outcome:
+// all of it reaches the terminal escaped.
+func TestExplanationsAndFetchRowsEscaped(t *testing.T) {
+	r := newRig(t, consumer)
+	r.m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	r.settle()
+	d := r.m.device
+	at := r.m.now
+	evs := []authstate.Event{
+		{Seq: 9001, At: at, Kind: authstate.KindFetchStarted, Fetch: 901, Cause: "setAuth" + inject, Session: "S9" + inject},
+		{Seq: 9002, At: at, Kind: authstate.KindFetchFailed, Fetch: 901, Reason: "HTTP 500" + inject},
+		{Seq: 9003, At: at, Kind: authstate.KindFlicker, Reason: "open", Policy: "v0.12", Detail: "flicker: Better Auth says signed in, but " + inject},
+		{Seq: 9004, At: at, Kind: authstate.KindViolation, Cause: authstate.InvariantGoneSession, Policy: "v0.12", Token: &authstate.TokenInfo{Session: "S1" + inject}},
+		{Seq: 9005, At: at, Kind: authstate.KindViolation, Cause: "unknown" + inject, Policy: "v0.12", Detail: inject},
+	}
+	for _, ev := range evs {
+		r.m.ingest(d, []authstate.Event{ev})
+		if ev.Kind == authstate.KindViolation && !strings.Contains(r.m.status, inject) {
+			t.Fatalf("event %s: status %q does not quote the event (the test checks nothing)", ev.Kind, r.m.status)
+		}
+		assertNoInjection(t, "status after "+ev.Kind.String(), r.m.View().Content)
+	}
+	for _, ev := range evs[2:4] {
+		xp, ok := d.explain.explained(ev)
+		if !ok || len(xp.more) == 0 {
+			t.Fatalf("%s has no long explanation", ev.Kind)
+		}
+		r.m.detail.ev, r.m.detail.fetch, r.m.mode = ev, nil, modeDetail
+		assertNoInjection(t, "detail of "+ev.Kind.String(), strings.Join(r.m.detailLines(200), "\n"))
+	}
+	r.m.mode = modeNormal
+	row := d.fetches.row(901)
+	line, _ := fetchLine(row, r.m.now, true)
+	assertNoInjection(t, "fetch row", line)
+	assertNoInjection(t, "fetch detail", strings.Join(r.m.fetchDetailLines(row, 200), "\n"))
+}

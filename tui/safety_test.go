@@ -182,10 +182,15 @@ func TestExplanationsAndFetchRowsEscaped(t *testing.T) {
 	}
 	for _, ev := range evs {
 		r.m.ingest(d, []authstate.Event{ev})
+		r.m.Update(tickMsg{}) // the view is drawn on a message
 		if ev.Kind == authstate.KindViolation && !strings.Contains(r.m.status, inject) {
 			t.Fatalf("event %s: status %q does not quote the event (the test checks nothing)", ev.Kind, r.m.status)
 		}
-		assertNoInjection(t, "status after "+ev.Kind.String(), r.m.View().Content)
+		screen := r.m.View().Content
+		assertNoInjection(t, "status after "+ev.Kind.String(), screen)
+		if ev.Kind == authstate.KindViolation && !strings.Contains(stripContent(screen), `\x1b]52`) {
+			t.Fatalf("event %s: the status line does not show it escaped:\n%s", ev.Kind, stripContent(screen))
+		}
 	}
 	for _, ev := range evs[2:4] {
 		xp, ok := d.explain.explained(ev)
@@ -193,11 +198,16 @@ func TestExplanationsAndFetchRowsEscaped(t *testing.T) {
 			t.Fatalf("%s has no long explanation", ev.Kind)
 		}
 		r.m.detail.ev, r.m.detail.fetch, r.m.mode = ev, nil, modeDetail
-		assertNoInjection(t, "detail of "+ev.Kind.String(), strings.Join(r.m.detailLines(200), "\n"))
+		lines := strings.Join(r.m.detailLines(200), "\n")
+		assertNoInjection(t, "detail of "+ev.Kind.String(), lines)
+		mustContain(t, lines, `\x1b]52`)
 	}
 	r.m.mode = modeNormal
 	row := d.fetches.row(901)
 	line, _ := fetchLine(row, r.m.now, true)
 	assertNoInjection(t, "fetch row", line)
-	assertNoInjection(t, "fetch detail", strings.Join(r.m.fetchDetailLines(row, 200), "\n"))
+	mustContain(t, line, `\x1b]52`)
+	lines := strings.Join(r.m.fetchDetailLines(row, 200), "\n")
+	assertNoInjection(t, "fetch detail", lines)
+	mustContain(t, lines, `\x1b]52`)
 }

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestE2ERecipeFetchRowInTmux plays the README's one-minute recipe
@@ -44,8 +43,9 @@ func TestE2ERecipeFetchRowInTmux(t *testing.T) {
 				if selectedStale(s.screen()) {
 					break
 				}
+				before := selectedID(s.screen())
 				s.keys("Down")
-				time.Sleep(100 * time.Millisecond)
+				s.waitFor("the selection to move down", func(sc string) bool { return selectedID(sc) != before })
 			}
 			if !selectedStale(s.screen()) {
 				t.Fatalf("down never selected the stale row:\n%s", s.screen())
@@ -60,12 +60,23 @@ func TestE2ERecipeFetchRowInTmux(t *testing.T) {
 	}
 }
 
-// selectedStale reports whether the selected fetch row is the stale one.
-func selectedStale(screen string) bool {
+// selectedRow is the selected fetch row of a screen ("" when none).
+func selectedRow(screen string) string {
 	for _, l := range strings.Split(screen, "\n") {
-		if strings.HasPrefix(l, "› #") && strings.Contains(l, "✗ resolved: token for S1") {
-			return true
+		if strings.HasPrefix(l, "› #") {
+			return l
 		}
 	}
-	return false
+	return ""
+}
+
+// selectedID is the request number of the selected fetch row ("#3").
+func selectedID(screen string) string {
+	id, _, _ := strings.Cut(strings.TrimPrefix(selectedRow(screen), "› "), " ")
+	return id
+}
+
+// selectedStale reports whether the selected fetch row is the stale one.
+func selectedStale(screen string) bool {
+	return strings.Contains(selectedRow(screen), "✗ resolved: token for S1")
 }

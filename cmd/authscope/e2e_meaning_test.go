@@ -6,16 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
-
-// resize gives the pane another size, as a user resizing the terminal.
-func (s *tmuxSession) resize(w, h int) {
-	s.t.Helper()
-	if out, err := s.tmux("resize-window", "-t", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h)); err != nil {
-		s.t.Fatalf("resize-window: %v: %s", err, out)
-	}
-}
 
 // statusText is the status line of a screen (it starts with », and may
 // wrap onto the next lines), joined into one sentence.
@@ -53,22 +44,6 @@ func helpAtEnd(screen string) bool {
 	var a, b, n int
 	_, err := fmt.Sscanf(strings.TrimPrefix(helpTitle(screen), "── Help lines "), "%d–%d of %d", &a, &b, &n)
 	return err == nil && b == n
-}
-
-// waitFor polls the pane until ok holds for it.
-func (s *tmuxSession) waitFor(what string, ok func(string) bool) {
-	s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		sc := s.screen()
-		if ok(sc) {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%s: the screen never showed it:\n%s", what, sc)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestE2EMeaningInTmux runs authscope against the built-in simulator at

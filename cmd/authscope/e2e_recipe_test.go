@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // violationCount reads the header's "N violation(s)" (0 when absent).
@@ -19,19 +18,6 @@ func (s *tmuxSession) violations() string {
 	return "0"
 }
 
-// waitMatch polls the pane until re matches it.
-func (s *tmuxSession) waitMatch(what, re string) {
-	s.t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(20 * time.Second)
-	for !rx.MatchString(s.screen()) {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%s: the screen never matched %q:\n%s", what, re, s.screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestE2EReadmeRecipeInTmux follows the README's "A stale token in one
 // minute" recipe key by key at 140x45 and checks each thing the README
 // says the user sees: under v0.12 the second t joins the held S1 request
@@ -42,9 +28,7 @@ func (s *tmuxSession) waitMatch(what, re string) {
 func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
 	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"))
-	if out, err := s.tmux("resize-window", "-t", s.name, "-x", "140", "-y", "45"); err != nil {
-		t.Fatalf("resize: %v: %s", err, out)
-	}
+	s.resize(140, 45)
 	s.waitScreen("first screen", "S1", "policy pr329", "useConvexAuth authenticated")
 
 	// 1. m m: pr329 → hardened → v0.12.

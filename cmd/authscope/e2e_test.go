@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,26 +38,48 @@ func (s *tmuxSession) screen() string {
 	return out
 }
 
-// waitScreen polls the pane until it shows every want (tmux offers no
-// way to wait for output, so polling with a deadline it is).
-func (s *tmuxSession) waitScreen(what string, wants ...string) {
+// waitFor polls the pane until ok holds for it (tmux offers no way to
+// wait for output, so polling with a deadline it is).
+func (s *tmuxSession) waitFor(what string, ok func(string) bool) {
 	s.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		sc := s.screen()
-		ok := true
-		for _, w := range wants {
-			if !strings.Contains(sc, w) {
-				ok = false
-			}
-		}
-		if ok {
+		if ok(sc) {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%s: the screen never showed %q:\n%s", what, wants, sc)
+			s.t.Fatalf("%s: the screen never showed it:\n%s", what, sc)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitScreen waits until the pane shows every want.
+func (s *tmuxSession) waitScreen(what string, wants ...string) {
+	s.t.Helper()
+	s.waitFor(fmt.Sprintf("%s (want %q)", what, wants), func(sc string) bool {
+		for _, w := range wants {
+			if !strings.Contains(sc, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitMatch waits until re matches the pane.
+func (s *tmuxSession) waitMatch(what, re string) {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	s.waitFor(fmt.Sprintf("%s (want a match of %q)", what, re), rx.MatchString)
+}
+
+// resize gives the pane another size, as a user resizing the terminal.
+func (s *tmuxSession) resize(w, h int) {
+	s.t.Helper()
+	if out, err := s.tmux("resize-window", "-t", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h)); err != nil {
+		s.t.Fatalf("resize-window: %v: %s", err, out)
 	}
 }
 

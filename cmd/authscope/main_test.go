@@ -320,3 +320,18 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// The default user's password can come from a config file: sim prints it
+// escaped, like every string from a file (an email with controls is
+// refused by the simulator).
+func TestSimEscapesTheDefaultUser(t *testing.T) {
+	_, out, _, stop := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second,
+		email: "e@x.test", password: "pw-\x1b]2;owned\x07\x1b[2J123456789"})
+	defer stop()
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Fatalf("sim passes control bytes to the terminal: %q", out)
+	}
+	if !strings.Contains(out, `e@x.test / pw-\x1b]2;owned\x07\x1b[2J123456789`) {
+		t.Fatalf("sim output %q does not show the user escaped", out)
+	}
+}

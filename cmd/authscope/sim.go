@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authscope/authscope/fetcher/authsim"
+	"github.com/authscope/authscope/internal/termtext"
 )
 
 type simOptions struct {
@@ -80,7 +81,8 @@ func runSim(ctx context.Context, o simOptions, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "  Convex query:         POST %s/api/query\n", origin)
 	fmt.Fprintf(stdout, "  control (loopback):   %s/_authsim/state\n", origin)
-	fmt.Fprintf(stdout, "  default user:         %s / %s\n", email, password)
+	// Both may come from a config file or the environment.
+	fmt.Fprintf(stdout, "  default user:         %s / %s\n", termtext.Line(email), termtext.Line(password))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -102,15 +102,21 @@ func buildForTmux(t *testing.T) (bin, dir string) {
 		}
 		t.Skip("tmux is not installed (set AUTHSCOPE_REQUIRE_TMUX=1 to fail instead)")
 	}
+	bin = buildBinary(t)
+	return bin, filepath.Dir(bin)
+}
+
+// buildBinary builds authscope into a directory of the test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("builds the binary and runs it in tmux")
+		t.Skip("builds the binary")
 	}
-	dir = t.TempDir()
-	bin = filepath.Join(dir, "authscope")
+	bin := filepath.Join(t.TempDir(), "authscope")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin, dir
+	return bin
 }
 
 // startTmux runs the binary with args in an 80x24 tmux pane; the exit

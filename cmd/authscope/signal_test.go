@@ -14,19 +14,6 @@ import (
 	"time"
 )
 
-// buildBinary builds authscope into a directory of the test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "authscope")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // A FIFO nobody writes to blocks a reader for ever. SIGINT or SIGTERM must
 // end the program at once, with exit status 130 and what it was doing.
 func TestSignalEndsBlockedRead(t *testing.T) {

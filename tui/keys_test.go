@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -756,4 +757,36 @@ func TestFilterNegationAndKindPrefix(t *testing.T) {
 		t.Fatalf("kind:fetch_started key → %v; with !forced → %v", both, got)
 	}
 	mustContain(t, r.screen(), `filter "kind:fetch_started key !s1": 1 match`, "request #2 sent under S2")
+}
+
+// TestReadmeKeyTableNamesEveryDefault: the README's key table names every
+// default key of every binding, so that rebinding a default in keys.go
+// without the README fails here.
+func TestReadmeKeyTableNamesEveryDefault(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "| key | action |")
+	if !ok {
+		t.Fatal("README has no key table")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	firstCells := map[string]bool{}
+	for _, row := range strings.Split(table, "\n") {
+		cells := strings.Split(row, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		for _, f := range strings.Split(cells[1], "`") {
+			firstCells[strings.TrimSpace(f)] = true
+		}
+	}
+	for _, bd := range bindings {
+		for _, k := range bd.keys {
+			if !firstCells[k] {
+				t.Errorf("the README's key table does not name %q (%s)", k, bd.name)
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -333,5 +334,71 @@ func TestSimEscapesTheDefaultUser(t *testing.T) {
 	}
 	if !strings.Contains(out, `e@x.test / pw-\x1b]2;owned\x07\x1b[2J123456789`) {
 		t.Fatalf("sim output %q does not show the user escaped", out)
+	}
+}
+
+// usageFlagRx finds the flag names in a FlagUsages text.
+var usageFlagRx = regexp.MustCompile(`(?m)^\s+(?:-\w, )?(--[a-z0-9-]+)`)
+
+// TestReadmeSynopsisMatchesTheFlags: the README's CLI synopsis names every
+// flag of each command, and no flag a command does not have.
+func TestReadmeSynopsisMatchesTheFlags(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "## CLI\n\n```\n")
+	if !ok {
+		t.Fatal("README has no CLI synopsis")
+	}
+	synopsis, _, _ := strings.Cut(rest, "```")
+	byCmd := map[string]map[string]bool{}
+	cmd := ""
+	flagRx := regexp.MustCompile(`--[a-z0-9-]+`)
+	for _, line := range strings.Split(synopsis, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "authscope" {
+			cmd = ""
+			if len(f) > 1 && !strings.HasPrefix(f[1], "[") {
+				cmd = f[1]
+			}
+			byCmd[cmd] = map[string]bool{}
+		}
+		for _, fl := range flagRx.FindAllString(line, -1) {
+			byCmd[cmd][fl] = true
+		}
+	}
+	root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	for _, c := range append(root.Commands(), root) {
+		name := c.Name()
+		if c == root {
+			name = ""
+		}
+		if c.Hidden || name == "help" || name == "completion" {
+			continue
+		}
+		doc, ok := byCmd[name]
+		if !ok {
+			t.Errorf("the synopsis has no line for %q", c.CommandPath())
+			continue
+		}
+		have := map[string]bool{}
+		for _, m := range usageFlagRx.FindAllStringSubmatch(c.LocalFlags().FlagUsages(), -1) {
+			fl := m[1]
+			if fl == "--help" || (c != root && fl == "--config") {
+				continue
+			}
+			have[fl] = true
+			if !doc[fl] {
+				t.Errorf("%s: the synopsis lacks %s", c.CommandPath(), fl)
+			}
+		}
+		if len(have) == 0 && name != "version" {
+			t.Errorf("%s: no flags read from its usage", c.CommandPath())
+		}
+		for fl := range doc {
+			if !have[fl] {
+				t.Errorf("%s: the synopsis names %s, which it does not have", c.CommandPath(), fl)
+			}
+		}
 	}
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"sort"
 	"strings"
 	"time"
@@ -177,7 +179,7 @@ func verifyWith(ctx context.Context, o decodeOptions, raw string) (string, error
 	}
 	keys, err := fetchJWKS(ctx, url)
 	if err != nil {
-		return "", fail(exitUsage, "fetch JWKS from %s: %w", url, err)
+		return "", fail(exitUsage, "fetch JWKS from %s: %w", target.RedactURL(url), err)
 	}
 	v := &fetcher.Verifier{Keys: keys, Issuer: o.issuer}
 	if _, err := v.Verify(raw); err != nil {
@@ -191,6 +193,14 @@ func fetchJWKS(ctx context.Context, url string) (*fetcher.JWKS, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
+		// Its error quotes the URL, password included.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if target.RedactURL(url) != url {
+			err = errors.New("not a valid URL")
+		}
 		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -155,3 +155,18 @@ func TestDecodeJSONHeaderKeys(t *testing.T) {
 		t.Fatalf("header %v", v.Header)
 	}
 }
+
+// A JWKS URL with a password (basic auth on the endpoint) is never quoted
+// with it, whether the fetch fails or the URL does not parse.
+func TestDecodeJWKSErrorHidesPassword(t *testing.T) {
+	tok := unsignedJWT(t, map[string]any{"alg": "EdDSA", "kid": "k1"}, claimsExpiringIn(time.Hour))
+	for _, u := range []string{"http://user:hunter2-secret@127.0.0.1:1/jwks", "http://user:hunter2-secret@127.0.0.1:1/%zz"} {
+		code, out, errOut := runCLI(t, "", "decode", "--jwks", u, tok)
+		if code != exitUsage || !strings.Contains(errOut, "fetch JWKS from http://user:xxxxx@127.0.0.1:1/") {
+			t.Fatalf("%s: exit %d, stderr %q", u, code, errOut)
+		}
+		if strings.Contains(out+errOut, "hunter2-secret") {
+			t.Fatalf("%s: the password shows: %q", u, errOut)
+		}
+	}
+}

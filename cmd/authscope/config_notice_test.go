@@ -87,3 +87,21 @@ func TestUnparsableTargetHidesPassword(t *testing.T) {
 		t.Fatalf("tui: the password shows: stdout %q stderr %q", out, errOut)
 	}
 }
+
+// The notice names the credential keys a file sets, never their values;
+// nor does an error about a bad value.
+func TestConfigNoticeHidesCredentials(t *testing.T) {
+	cfg := writeConfig(t, "email: a@b.c\npassword: hunter2-secret\nsession_cookie: cookie-secret.sig\n")
+	_, out, errOut := runCLI(t, "", "run", "../../scenarios/03-rotation-in-flight.yaml", "--policy", "pr329", "--config", cfg)
+	if !strings.Contains(errOut, "sets email, password, session_cookie") {
+		t.Fatalf("stderr %q does not name the keys", errOut)
+	}
+	for _, secret := range []string{"hunter2-secret", "cookie-secret"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Fatalf("%s shows: stdout %q stderr %q", secret, out, errOut)
+		}
+	}
+	if got := quoteVal("password", "hunter2-secret") + quoteVal("session_cookie", "cookie-secret"); strings.Contains(got, "secret") {
+		t.Fatalf("quoteVal shows a credential: %q", got)
+	}
+}

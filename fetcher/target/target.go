@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/authscope/authscope/authstate/scenario"
@@ -66,16 +67,63 @@ func StartSim(opts authsim.Options) (srv *authsim.Server, origin string, stop fu
 		ln.Close()
 		return nil, "", nil, err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	conns := &connTracker{busy: map[net.Conn]bool{}, changed: make(chan struct{})}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ConnState: conns.track}
 	go hs.Serve(ln)
 	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
+		// Shutdown polls until no connection is busy, 1, 2, 4 … ms apart.
+		// A client that has its last answer and has closed its connections
+		// can still find the server's side busy for a few microseconds, until
+		// its goroutine marks it idle or sees it closed; that would cost the
+		// run a poll or more on the wall clock. Wait for that, woken by the
+		// connections' state changes, so that Shutdown finds them idle.
+		conns.waitNotBusy(ctx)
 		if hs.Shutdown(ctx) != nil {
 			hs.Close()
 		}
 	}
 	return srv, origin, stop, nil
+}
+
+// connTracker knows a server's busy connections: new (no request read yet)
+// or active (serving one), the states http.Server.Shutdown waits out.
+type connTracker struct {
+	mu      sync.Mutex
+	busy    map[net.Conn]bool
+	changed chan struct{} // closed and replaced when busy shrinks
+}
+
+func (t *connTracker) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st == http.StateNew || st == http.StateActive {
+		t.busy[c] = true
+		return
+	}
+	if t.busy[c] {
+		delete(t.busy, c)
+		close(t.changed)
+		t.changed = make(chan struct{})
+	}
+}
+
+// waitNotBusy returns when no connection is busy or ctx is done.
+func (t *connTracker) waitNotBusy(ctx context.Context) {
+	for {
+		t.mu.Lock()
+		n, changed := len(t.busy), t.changed
+		t.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // URL is a real Better Auth deployment.

@@ -45,9 +45,11 @@ func TestStopWaitsForBusyConnectionsWithoutPolling(t *testing.T) {
 		stop()
 		stopped <- time.Now()
 	}()
-	// Shutdown's polls fall at about 1, 3, 7 … 127 and 255 ms (plus up to
-	// 10 % jitter): going at 150 ms, a polling stop returns 100 ms later.
-	time.Sleep(150 * time.Millisecond)
+	// Shutdown's polls fall at about 1, 3, 7 … 127, 255 and then 500 ms
+	// apart (plus up to 10 % jitter): going at 300 ms, a polling stop
+	// returns about 450 ms later. The bound below leaves a busy machine a
+	// wide margin; the sleep only places the close between two polls.
+	time.Sleep(300 * time.Millisecond)
 	closed := time.Now()
 	c.Close()
 	var at time.Time
@@ -56,7 +58,37 @@ func TestStopWaitsForBusyConnectionsWithoutPolling(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stop did not return")
 	}
-	if lag := at.Sub(closed); lag > 50*time.Millisecond {
+	if lag := at.Sub(closed); lag > 250*time.Millisecond {
 		t.Fatalf("stop returned %v after the last busy connection went; want at once", lag)
+	}
+}
+
+// waitNotBusy returns once the last busy connection goes, woken by its
+// state change.
+func TestConnTrackerWakesOnTheLastBusyConnection(t *testing.T) {
+	tr := &connTracker{busy: map[net.Conn]bool{}, changed: make(chan struct{})}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	tr.track(a, http.StateNew)
+	tr.track(a, http.StateActive)
+	tr.track(b, http.StateActive)
+	done := make(chan struct{})
+	go func() {
+		tr.waitNotBusy(t.Context())
+		close(done)
+	}()
+	tr.track(a, http.StateIdle)
+	select {
+	case <-done:
+		t.Fatal("waitNotBusy returned while a connection was still active")
+	default:
+	}
+	tr.track(b, http.StateClosed)
+	<-done
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.busy) != 0 {
+		t.Fatalf("%d connection(s) still counted busy", len(tr.busy))
 	}
 }

@@ -199,10 +199,15 @@ func TestRunAgainstHangingServer(t *testing.T) {
 		}
 		mu.Unlock()
 	}()
-	code, _, errOut := runCLI(t, "", "run", "../../scenarios/03-rotation-in-flight.yaml", "--policy", "pr329",
+	code, out, errOut := runCLI(t, "", "run", "../../scenarios/03-rotation-in-flight.yaml", "--policy", "pr329",
 		"--target", "http://"+ln.Addr().String(), "--email", "a@b.c", "--password", "pw-123456", "--step-timeout", "200ms")
 	if code != exitUsage || !strings.Contains(errOut, "sign in before the start") {
 		t.Fatalf("exit %d, stderr %q; want 2 and a sign-in error", code, errOut)
+	}
+	// A run that never reached the target is no verdict: the summary must
+	// not count it as a failed expectation.
+	if !strings.Contains(out, "0 passed, 0 failed, 1 not run to a verdict") {
+		t.Fatalf("the summary counts a run that never started as a verdict:\n%s", out)
 	}
 }
 

@@ -318,13 +318,13 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 	}
 	errored := 0
 	for _, r := range results {
-		if r.TargetError != "" {
+		if r.TargetError != "" || isSetup(r) {
 			errored++
 		}
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed", passed, len(results)-passed-skipped-errored)
 	if errored > 0 {
-		fmt.Fprintf(w, ", %d not run to a verdict (the target failed)", errored)
+		fmt.Fprintf(w, ", %d not run to a verdict (the target failed or could not be reached)", errored)
 	}
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d skipped (%s)", skipped, "consumer scenarios need --convex-url on a real target")

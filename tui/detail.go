@@ -59,25 +59,10 @@ func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 			return m.copyFetch(m.detail.fetch)
 		}
 		return m.copyEvent(m.detail.ev)
-	case key.Matches(msg, k.Up):
-		m.detail.offset = max(m.detail.offset-1, 0)
-	case key.Matches(msg, k.Down):
-		m.scrollDetail(+1)
-	case key.Matches(msg, k.PageUp):
-		m.detail.offset = max(m.detail.offset-10, 0)
-	case key.Matches(msg, k.PageDown):
-		m.scrollDetail(+10)
-	case key.Matches(msg, k.Home):
-		m.detail.offset = 0
+	default:
+		m.scrollKey(msg, &m.detail.offset, m.detailLines, false)
 	}
 	return nil
-}
-
-// scrollDetail moves the detail view down, no further than its last line.
-func (m *Model) scrollDetail(n int) {
-	f := m.frame()
-	last := max(len(m.detailLines(m.width))-max(f.eventRows-1, 0), 0)
-	m.detail.offset = min(m.detail.offset+n, last)
 }
 
 // osc52Note follows every copy: the program cannot know whether the

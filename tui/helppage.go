@@ -123,25 +123,39 @@ func (m *Model) helpPageKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.quit()
 	case key.Matches(msg, k.Back), key.Matches(msg, k.Help):
 		m.mode = modeNormal
-	case key.Matches(msg, k.Up):
-		m.helpPage.offset = max(m.helpPage.offset-1, 0)
-	case key.Matches(msg, k.Down):
-		m.scrollHelp(+1)
-	case key.Matches(msg, k.PageUp):
-		m.helpPage.offset = max(m.helpPage.offset-10, 0)
-	case key.Matches(msg, k.PageDown):
-		m.scrollHelp(+10)
-	case key.Matches(msg, k.Home):
-		m.helpPage.offset = 0
-	case key.Matches(msg, k.End):
-		m.scrollHelp(1 << 20)
+	default:
+		m.scrollKey(msg, &m.helpPage.offset, m.helpPageLines, true)
 	}
 	return nil
 }
 
-// scrollHelp moves the help page down, no further than its last line.
-func (m *Model) scrollHelp(n int) {
-	f := m.frame()
-	last := max(len(m.helpPageLines(m.width))-max(f.eventRows-1, 0), 0)
-	m.helpPage.offset = min(m.helpPage.offset+n, last)
+// scrollKey moves a scrolled page (help, detail) for ↑ ↓ pgup pgdn home,
+// and end where the page has it.
+func (m *Model) scrollKey(msg tea.KeyPressMsg, offset *int, lines func(width int) []string, end bool) {
+	k := &m.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		m.scrollBy(offset, -1, lines)
+	case key.Matches(msg, k.Down):
+		m.scrollBy(offset, +1, lines)
+	case key.Matches(msg, k.PageUp):
+		m.scrollBy(offset, -10, lines)
+	case key.Matches(msg, k.PageDown):
+		m.scrollBy(offset, +10, lines)
+	case key.Matches(msg, k.Home):
+		*offset = 0
+	case end && key.Matches(msg, k.End):
+		m.scrollBy(offset, 1<<20, lines)
+	}
+}
+
+// scrollBy moves a scrolled page's offset by n lines, no further up than
+// its first line and no further down than its last.
+func (m *Model) scrollBy(offset *int, n int, lines func(width int) []string) {
+	if n < 0 {
+		*offset = max(*offset+n, 0)
+		return
+	}
+	last := max(len(lines(m.width))-max(m.frame().eventRows-1, 0), 0)
+	*offset = min(*offset+n, last)
 }

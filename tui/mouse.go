@@ -22,11 +22,7 @@ func (m *Model) mouseWheel(msg tea.MouseWheelMsg) {
 	}
 	switch {
 	case m.mode == modeDetail:
-		if dir < 0 {
-			m.detail.offset = max(m.detail.offset-wheelRows, 0)
-		} else {
-			m.scrollDetail(wheelRows)
-		}
+		m.scrollBy(&m.detail.offset, dir*wheelRows, m.detailLines)
 	case m.mode != modeNormal && m.mode != modeFilter:
 	case m.overFetches(mouse.Y):
 		m.setFocus(focusFetches)

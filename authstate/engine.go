@@ -538,9 +538,16 @@ func (e *Engine) remount() {
 
 // start runs fn in its own goroutine; fn reports back through finish. The
 // engine counts it as in flight until then.
+// The call's context carries a Handoff, marked taken once fn has queued its
+// result on the loop (or given up), so that a transport releasing held
+// responses one after another hands them to the loop in order.
 func (e *Engine) start(ctx context.Context, fn func(ctx context.Context)) {
 	e.inflight++
-	go fn(ctx)
+	ctx, h := WithHandoff(ctx)
+	go func() {
+		defer h.Taken()
+		fn(ctx)
+	}()
 }
 
 func (e *Engine) finish(f func()) {

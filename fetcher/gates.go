@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/authscope/authscope/authstate"
 )
 
 // Gates is an http.RoundTripper that sits in the client transport and lets a
@@ -69,6 +71,10 @@ type heldItem struct {
 	HeldItem
 	release chan struct{} // closed by Release
 	gone    chan struct{} // closed when the item has left the gate
+	// handed is closed when the round trip is held again, or its result has
+	// been handed to the caller: taken by the engine's loop when the request
+	// carries an authstate.Handoff, returned from RoundTrip otherwise.
+	handed chan struct{}
 }
 
 // InjectedCode is the "code" of a synthetic fault response.
@@ -201,7 +207,9 @@ func (g *Gates) InFlight() int {
 // Release releases held items across endpoints: "all" (in arrival order),
 // "oldest" or "latest". It returns how many it released (0 when nothing is
 // held or which is unknown). It does not wait for them; successive items are
-// handed back in order, each after the previous one has left the gate.
+// handed back in order, each after the previous one's result has reached its
+// caller (for the engine's calls, after the engine's loop has taken it; see
+// authstate.Handoff) or the previous one was held again.
 func (g *Gates) Release(which string) int {
 	g.mu.Lock()
 	var picked []*heldItem
@@ -234,6 +242,7 @@ func (g *Gates) Release(which string) int {
 		for _, h := range picked {
 			close(h.release)
 			<-h.gone
+			<-h.handed
 		}
 	}()
 	return len(picked)
@@ -263,11 +272,20 @@ func (g *Gates) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	g.mu.Unlock()
 	g.changed()
+	var last *heldItem // the latest hold of this round trip
 	defer func() {
 		g.mu.Lock()
 		g.inFlight--
 		g.mu.Unlock()
 		g.changed()
+		if last == nil {
+			return
+		}
+		if h := authstate.HandoffFrom(ctx); h != nil {
+			h.Notify(last.handed)
+		} else {
+			close(last.handed)
+		}
 	}()
 
 	if lat > 0 {
@@ -280,7 +298,7 @@ func (g *Gates) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		}
 	}
-	if err := g.wait(ctx, endpoint, KindRequest); err != nil {
+	if err := g.wait(ctx, endpoint, KindRequest, &last); err != nil {
 		closeBody(req)
 		return nil, err
 	}
@@ -306,7 +324,7 @@ func (g *Gates) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp = nil
 		}
 	}
-	if werr := g.wait(ctx, endpoint, KindResponse); werr != nil {
+	if werr := g.wait(ctx, endpoint, KindResponse, &last); werr != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
@@ -322,8 +340,9 @@ func (g *Gates) holdingResponses(endpoint string) bool {
 }
 
 // wait holds the caller while the hold of this kind is on for endpoint,
-// until Release or ctx ends it.
-func (g *Gates) wait(ctx context.Context, endpoint, kind string) error {
+// until Release or ctx ends it. *last is the round trip's previous hold; a
+// new hold hands it on and takes its place.
+func (g *Gates) wait(ctx context.Context, endpoint, kind string, last **heldItem) error {
 	g.mu.Lock()
 	on := g.holdReq[endpoint]
 	if kind == KindResponse {
@@ -338,9 +357,14 @@ func (g *Gates) wait(ctx context.Context, endpoint, kind string) error {
 		HeldItem: HeldItem{ID: g.lastID, Endpoint: endpoint, Since: time.Now(), Kind: kind},
 		release:  make(chan struct{}),
 		gone:     make(chan struct{}),
+		handed:   make(chan struct{}),
 	}
 	g.held = append(g.held, h)
 	g.mu.Unlock()
+	if *last != nil {
+		close((*last).handed)
+	}
+	*last = h
 	g.changed()
 	defer close(h.gone)
 

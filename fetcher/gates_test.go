@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authscope/authscope/authstate"
 )
 
 // gateRig is a server that counts requests per path and numbers its answers,
@@ -68,9 +70,12 @@ type result struct {
 	err  error
 }
 
-// get issues GET path?q=tag in the background and reports on out.
+// get issues GET path?q=tag in the background and reports on out. Like the
+// engine, it marks the call's Handoff taken once the result is on out.
 func (r *gateRig) get(ctx context.Context, path, tag string, out chan<- result) {
 	go func() {
+		ctx, h := authstate.WithHandoff(ctx)
+		defer h.Taken()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+path+"?q="+tag, nil)
 		resp, err := r.hc.Do(req)
 		if err != nil {

@@ -176,3 +176,40 @@ func benchmarkAll(b *testing.B, tg scenario.Target) {
 		b.Logf("%d runs per scenario × policy; most uneven: %s (median %v, max %v)", b.N, worstKey, ds[len(ds)/2], ds[len(ds)-1])
 	}
 }
+
+// TestReleaseAllReachesTheEngineInArrivalOrder releases three held token
+// responses at once, many times over: the engine must take them in the
+// order the requests were sent, however the goroutines that carry them are
+// scheduled, or a run's verdict would depend on how busy the machine is.
+func TestReleaseAllReachesTheEngineInArrivalOrder(t *testing.T) {
+	sc, err := scenario.Parse("order.yaml", []byte(`
+name: release all in order
+steps:
+  - hold: token
+  - fetch: {as: a, force: true}
+  - fetch: {as: b, force: true}
+  - fetch: {as: c, force: true}
+  - release: all
+  - await: [a, b, c]
+expect:
+  - token_requests: 3
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target.Sim{}
+	for i := 0; i < 25; i++ {
+		var order []int
+		res := scenario.Run(context.Background(), tg, sc, "pr329", scenario.Options{OnEvent: func(ev authstate.Event) {
+			if ev.Kind == authstate.KindFetchResolved || ev.Kind == authstate.KindFetchFailed {
+				order = append(order, ev.Fetch)
+			}
+		}})
+		if res.Err != "" {
+			t.Fatalf("run %d: %s", i, res.Err)
+		}
+		if !slices.Equal(order, []int{1, 2, 3}) {
+			t.Fatalf("run %d: the engine took the responses in the order %v, want [1 2 3]", i, order)
+		}
+	}
+}

@@ -85,6 +85,7 @@ type Server struct {
 	users        map[string]*user    // by id
 	byEmail      map[string]*user    // by lower-case email
 	sessions     map[string]*session // by token
+	issued       []string            // every session token issued, oldest first (bounded)
 	sessionsByID map[string]*session
 	ctl          map[string]*endpointControl
 	changed      chan struct{} // closed and replaced whenever holds change

@@ -646,3 +646,20 @@ func decodeSeg(t *testing.T, seg string, v any) {
 		t.Fatal(err)
 	}
 }
+
+func TestIssuedTokensKeepsDeletedSessions(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	u := "some-user"
+	a := s.createSessionLocked(u, false, "", "")
+	b := s.createSessionLocked(u, false, "", "")
+	s.deleteSessionLocked(a)
+	s.mu.Unlock()
+	got := s.IssuedTokens()
+	if len(got) < 2 || got[len(got)-2] != a.token || got[len(got)-1] != b.token {
+		t.Fatalf("IssuedTokens() = %d tokens, want the deleted and the live one last", len(got))
+	}
+}

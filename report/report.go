@@ -24,9 +24,10 @@ import (
 // Bounds on what one report draws, so that a long recording still gives a
 // file a browser opens: the table keeps more than the timeline, and both
 // say what they left out.
-const (
-	MaxTimelineEvents = 5000
-	MaxTableRows      = 50000
+// They are variables so that a test can lower them.
+var (
+	maxTimelineEvents = 5000
+	maxTableRows      = 50000
 )
 
 // fact is one line of the header facts.
@@ -111,8 +112,8 @@ func build(t *trace.Trace) *page {
 	// The table.
 	kinds := map[string]bool{}
 	for i, e := range evs {
-		if i >= MaxTableRows {
-			p.TableNote = fmt.Sprintf("The table shows the first %d of %d events.", MaxTableRows, len(evs))
+		if i >= maxTableRows {
+			p.TableNote = fmt.Sprintf("The table shows the first %d of %d events.", maxTableRows, len(evs))
 			break
 		}
 		r := row{
@@ -162,9 +163,9 @@ func build(t *trace.Trace) *page {
 
 	// The timeline.
 	drawn := evs
-	if len(drawn) > MaxTimelineEvents {
-		drawn = drawn[:MaxTimelineEvents]
-		p.TimelineNote = fmt.Sprintf("The timeline draws the first %d of %d events; the table below has more.", MaxTimelineEvents, len(evs))
+	if len(drawn) > maxTimelineEvents {
+		drawn = drawn[:maxTimelineEvents]
+		p.TimelineNote = fmt.Sprintf("The timeline draws the first %d of %d events; the table below has more.", maxTimelineEvents, len(evs))
 	}
 	p.Drawing = layout(drawn, slices.Sorted(maps.Keys(devices)), p.MultiDevice)
 	p.AxisNote = "Time runs left to right on the engine clock, in event order: every event takes one step, so events at the same instant (a scenario's virtual clock) stay apart; the time between two events adds room on a logarithmic scale (1 ms ≈ 12 px, 1 s ≈ 120 px)."

@@ -41,7 +41,7 @@ h2 { font-size: 16px; margin: 18px 0 6px; }
 .problems { border: 1px solid #b45309; background: #fffbeb; padding: 4px 10px; margin: 8px 0; }
 .note { color: #4b5563; font-size: 12px; margin: 2px 0; }
 .swim { display: flex; border: 1px solid #d1d5db; }
-.swim .names { flex: none; border-right: 1px solid #d1d5db; background: #f9fafb; }
+.swim .names { flex: none; border-right: 1px solid #d1d5db; background: #e8f0fe; }
 .swim .scroll { overflow-x: auto; flex: auto; }
 svg text { font: 11px monospace; fill: #111; }
 svg .lane-name { font: 600 12px system-ui, sans-serif; }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -259,6 +260,57 @@ func TestReportRedactsSecrets(t *testing.T) {
 	for _, want := range []string{removedJWT, "session_token=" + removedCookie, "kept without signature: " + unsigned, `id="secrets-warning"`, "raw JWTs were kept"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// setStrings appends add to every string field of the struct v points to,
+// and of the structs it points to.
+func setStrings(v reflect.Value, add string) {
+	v = v.Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if !f.CanSet() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + add)
+		case reflect.Pointer:
+			if !f.IsNil() && f.Elem().Kind() == reflect.Struct {
+				c := reflect.New(f.Elem().Type())
+				c.Elem().Set(f.Elem())
+				setStrings(c, add)
+				f.Set(c)
+			}
+		case reflect.Struct:
+			if f.Type() != reflect.TypeOf(time.Time{}) {
+				setStrings(f.Addr(), add)
+			}
+		case reflect.Map:
+			if f.Type() == reflect.TypeOf(map[string]string{}) {
+				f.Set(reflect.ValueOf(map[string]string{"k" + add: "v" + add}))
+			}
+		}
+	}
+}
+
+// Whatever string field of a header or an event holds a complete JWT, the
+// report does not.
+func TestReportRedactsEveryField(t *testing.T) {
+	const sig = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo"
+	const jwt = " eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0." + sig
+	for _, sc := range []string{"01-late-fetch-overwrite", "20-rotation-flicker"} {
+		tr := record(t, sc, "v0.12")
+		setStrings(reflect.ValueOf(&tr.Header), jwt)
+		for _, e := range tr.Entries {
+			setStrings(reflect.ValueOf(&e.Event.Event), jwt)
+		}
+		tr.Entries = append(tr.Entries, trace.Entry{Event: &trace.Event{Event: authstate.Event{Kind: authstate.KindViolation, Cause: "x" + jwt}}})
+		html := render(t, tr)
+		if strings.Contains(html, sig) {
+			i := strings.Index(html, sig)
+			t.Errorf("%s: the report holds a JWT's signature: …%s…", sc, html[max(0, i-200):i])
 		}
 	}
 }

@@ -465,6 +465,7 @@ func servedWords(ev authstate.Event) string {
 func drawCache(l *lane, evs []placed, end float64) {
 	var all []*interval
 	var cur *interval
+	held := "" // the session label of the token held, as the events spell it
 	stop := func(x float64, how string) {
 		if cur != nil {
 			cur.x1 = x
@@ -486,10 +487,28 @@ func drawCache(l *lane, evs []placed, end float64) {
 				label += " STALE"
 				class = "cache-stale"
 			}
+			held = ""
+			if ev.Token != nil {
+				held = ev.Token.Session
+			}
 			cur = &interval{x0: pe.x, label: short(label), title: "the cache holds " + label + ": " + text(ev.Summary()), class: class, link: pe.link}
 			all = append(all, cur)
 		case authstate.KindCacheCleared:
 			stop(pe.x, "cleared: "+text(ev.Reason))
+			held = ""
+		case authstate.KindSessionRotated, authstate.KindSessionEnded:
+			// The session of the token held went away: from here on the
+			// cache holds a stale token.
+			if cur != nil && cur.class == "cache" && held != "" && ev.From == held {
+				how := "rotated away"
+				if ev.Kind == authstate.KindSessionEnded {
+					how = "ended"
+				}
+				stop(pe.x, text(held)+" "+how)
+				label := text(held) + "'s token STALE: " + text(held) + " has " + how
+				cur = &interval{x0: pe.x, label: short(label), title: "the cache still holds " + label, class: "cache-stale", link: pe.link}
+				all = append(all, cur)
+			}
 		}
 	}
 	if cur != nil {
@@ -500,11 +519,9 @@ func drawCache(l *lane, evs []placed, end float64) {
 	for i, iv := range all {
 		w := math.Max(iv.x1-iv.x0, minBar)
 		l.add(0, shape{Kind: "rect", X: iv.x0, Y: (rowH - barH) / 2, W: w, H: barH, Class: iv.class, Title: iv.title, Link: iv.link})
-		room := w
+		room := 1e6 // the last value's label may run past its bar
 		if i+1 < len(all) {
 			room = all[i+1].x0 - iv.x0
-		} else {
-			room = math.Inf(1)
 		}
 		if label := fitLabel(iv.label, room-4); label != "" {
 			l.add(0, shape{Kind: "text", X: iv.x0 + 3, Y: 14, Class: "bar-text", Text: label, Title: iv.title, Link: iv.link})
@@ -518,7 +535,7 @@ func drawCache(l *lane, evs []placed, end float64) {
 // fitLabel cuts a label to the room it has, or drops it when not even a
 // few characters fit.
 func fitLabel(s string, room float64) string {
-	n := int(room / charW)
+	n := int(math.Min(room, 1e6) / charW)
 	r := []rune(s)
 	switch {
 	case len(r) <= n:

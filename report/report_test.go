@@ -525,3 +525,27 @@ func TestReportHeaderFacts(t *testing.T) {
 		t.Error("a warning about secrets on a trace that kept none")
 	}
 }
+
+// When the session whose token the cache holds goes away, the cache lane
+// says from that point that it holds a stale token, and the last value's
+// label is drawn however long it runs.
+func TestReportCacheGoesStale(t *testing.T) {
+	html := timeline(render(t, record(t, "04-rapid-rotation", "v0.12")))
+	for _, want := range []string{
+		`class="bar-text">S1&#39;s token STALE: S1 has rotated away<title>`,
+		`class="cache-stale"><title>the cache still holds S1&#39;s token STALE: S1 has rotated away</title>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("timeline lacks %q", want)
+		}
+	}
+	// pr329 holds the stale token only until the next call sees the
+	// rotation and clears the cache; no call gets it.
+	fixed := render(t, record(t, "04-rapid-rotation", "pr329"))
+	if !strings.Contains(timeline(fixed), "the cache still holds S1&#39;s token STALE: S1 has rotated away; cleared: rotation detected at fetch start (S1 → S2)") {
+		t.Error("pr329: the cache lane does not show the stale token cleared at the next fetch")
+	}
+	if n := countClass(fixed, "served-stale"); n != 0 {
+		t.Errorf("pr329: %d calls marked as served a stale token, want 0", n)
+	}
+}

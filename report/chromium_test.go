@@ -161,11 +161,12 @@ func TestReportInHeadlessChromium(t *testing.T) {
 	for _, tc := range []struct {
 		scenario, policy string
 		events           string // what the filter script writes
+		kind, filtered   string // a kind to filter by, and what the script then writes
 		violation        bool
 		flicker          bool
 	}{
-		{"01-late-fetch-overwrite", "v0.12", "16 of 16 events shown", true, false},
-		{"20-rotation-flicker", "v0.12", "53 of 53 events shown", false, true},
+		{"01-late-fetch-overwrite", "v0.12", "16 of 16 events shown", "violation", "2 of 16 events shown", true, false},
+		{"20-rotation-flicker", "v0.12", "53 of 53 events shown", "flicker", "2 of 53 events shown", false, true},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			tr := record(t, tc.scenario, tc.policy)
@@ -184,6 +185,31 @@ func TestReportInHeadlessChromium(t *testing.T) {
 			if !strings.Contains(dom, `<span id="filter-count" class="note">`+tc.events+`</span>`) {
 				i := strings.Index(dom, `id="filter-count"`)
 				t.Errorf("the filter script did not run: no %q in the DOM (%d bytes; at the count: %.120q)\nchromium's log:\n%s", tc.events, len(dom), dom[max(i, 0):], tail(stderr))
+			}
+
+			// The filter works: opened with ?kind=…, the report shows
+			// only the rows of that kind.
+			dom, stderr = browse(t, bin, file+"?kind="+tc.kind, "--dump-dom")
+			if lines := consoleLine.FindAllString(stderr, -1); len(lines) > 0 {
+				t.Errorf("console messages:\n%s", strings.Join(lines, "\n"))
+			}
+			if !strings.Contains(dom, `<span id="filter-count" class="note">`+tc.filtered+`</span>`) {
+				i := strings.Index(dom, `id="filter-count"`)
+				t.Errorf("filtered by kind %s: no %q in the DOM (at the count: %.80q)", tc.kind, tc.filtered, dom[max(i, 0):])
+			}
+			shown := regexp.MustCompile(`<tr id="e\d+" data-kind="([a-z_]+)"[^>]*>`).FindAllStringSubmatch(dom, -1)
+			hidden := regexp.MustCompile(`<tr id="e\d+" data-kind="[a-z_]+"[^>]* hidden=""`).FindAllString(dom, -1)
+			visible := 0
+			for _, m := range shown {
+				if !strings.Contains(m[0], "hidden") {
+					visible++
+					if m[1] != tc.kind {
+						t.Errorf("filtered by kind %s, a %s row is visible", tc.kind, m[1])
+					}
+				}
+			}
+			if visible == 0 || len(hidden) == 0 {
+				t.Errorf("filtered by kind %s: %d rows visible, %d hidden", tc.kind, visible, len(hidden))
 			}
 
 			shot := filepath.Join(t.TempDir(), "shot.png")

@@ -549,3 +549,21 @@ func TestReportCacheGoesStale(t *testing.T) {
 		t.Errorf("pr329: %d calls marked as served a stale token, want 0", n)
 	}
 }
+
+// BenchmarkHTML measures a report of a long live session: 100k events, of
+// which the timeline draws the first 5000 and the table 50 000.
+//
+//	go test -run '^$' -bench HTML -benchtime 3x ./report/
+func BenchmarkHTML(b *testing.B) {
+	tr := synthetic(100_000, func(i int) time.Duration { return time.Duration(i%7) * time.Millisecond })
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := HTML(&buf, tr); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size)/1e6, "MB")
+}

@@ -180,6 +180,20 @@ tr:target { outline: 2px solid #111; }
     }
     count.textContent = shown + " of " + rows.length + " events shown";
   }
+  // A link can open the report filtered: report.html?kind=violation&q=S1
+  var params = new URLSearchParams(window.location.search);
+  if (params.has("q")) text.value = params.get("q");
+  if (params.has("kind")) kind.value = params.get("kind");
+  // A click on a mark jumps to its row: show the row if the filter hid it.
+  window.addEventListener("hashchange", function () {
+    var r = document.getElementById(window.location.hash.slice(1));
+    if (r && r.hidden) {
+      text.value = "";
+      kind.value = "";
+      apply();
+      r.scrollIntoView();
+    }
+  });
   text.addEventListener("input", apply);
   kind.addEventListener("change", apply);
   apply();

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -160,19 +161,30 @@ func TestReportInHeadlessChromium(t *testing.T) {
 	bin := chromium(t)
 	for _, tc := range []struct {
 		scenario, policy string
-		events           string // what the filter script writes
-		kind, filtered   string // a kind to filter by, and what the script then writes
+		kind             string // a kind to filter by
 		violation        bool
 		flicker          bool
 	}{
-		{"01-late-fetch-overwrite", "v0.12", "16 of 16 events shown", "violation", "2 of 16 events shown", true, false},
-		{"20-rotation-flicker", "v0.12", "53 of 53 events shown", "flicker", "2 of 53 events shown", false, true},
+		{"01-late-fetch-overwrite", "v0.12", "violation", true, false},
+		{"20-rotation-flicker", "v0.12", "flicker", false, true},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			tr := record(t, tc.scenario, tc.policy)
-			if got := len(tr.Events()); !strings.Contains(tc.events, " of ") || got == 0 {
-				t.Fatalf("no events recorded")
+			// What the filter script writes, unfiltered and by kind. (A
+			// consumer scenario's event count varies with the machine's
+			// load: a poll or a query more or less.)
+			evs := tr.Events()
+			ofKind := 0
+			for _, e := range evs {
+				if e.Kind.String() == tc.kind {
+					ofKind++
+				}
 			}
+			if ofKind == 0 {
+				t.Fatalf("no %s event recorded", tc.kind)
+			}
+			all := fmt.Sprintf("%d of %d events shown", len(evs), len(evs))
+			filtered := fmt.Sprintf("%d of %d events shown", ofKind, len(evs))
 			file := filepath.Join(t.TempDir(), "report.html")
 			if err := os.WriteFile(file, []byte(render(t, tr)), 0o644); err != nil {
 				t.Fatal(err)
@@ -182,9 +194,9 @@ func TestReportInHeadlessChromium(t *testing.T) {
 			if lines := consoleLine.FindAllString(stderr, -1); len(lines) > 0 {
 				t.Errorf("console messages:\n%s", strings.Join(lines, "\n"))
 			}
-			if !strings.Contains(dom, `<span id="filter-count" class="note">`+tc.events+`</span>`) {
+			if !strings.Contains(dom, `<span id="filter-count" class="note">`+all+`</span>`) {
 				i := strings.Index(dom, `id="filter-count"`)
-				t.Errorf("the filter script did not run: no %q in the DOM (%d bytes; at the count: %.120q)\nchromium's log:\n%s", tc.events, len(dom), dom[max(i, 0):], tail(stderr))
+				t.Errorf("the filter script did not run: no %q in the DOM (%d bytes; at the count: %.120q)\nchromium's log:\n%s", all, len(dom), dom[max(i, 0):], tail(stderr))
 			}
 
 			// The filter works: opened with ?kind=…, the report shows
@@ -193,9 +205,9 @@ func TestReportInHeadlessChromium(t *testing.T) {
 			if lines := consoleLine.FindAllString(stderr, -1); len(lines) > 0 {
 				t.Errorf("console messages:\n%s", strings.Join(lines, "\n"))
 			}
-			if !strings.Contains(dom, `<span id="filter-count" class="note">`+tc.filtered+`</span>`) {
+			if !strings.Contains(dom, `<span id="filter-count" class="note">`+filtered+`</span>`) {
 				i := strings.Index(dom, `id="filter-count"`)
-				t.Errorf("filtered by kind %s: no %q in the DOM (at the count: %.80q)", tc.kind, tc.filtered, dom[max(i, 0):])
+				t.Errorf("filtered by kind %s: no %q in the DOM (at the count: %.80q)", tc.kind, filtered, dom[max(i, 0):])
 			}
 			shown := regexp.MustCompile(`<tr id="e\d+" data-kind="([a-z_]+)"[^>]*>`).FindAllStringSubmatch(dom, -1)
 			hidden := regexp.MustCompile(`<tr id="e\d+" data-kind="[a-z_]+"[^>]* hidden=""`).FindAllString(dom, -1)

@@ -88,7 +88,6 @@ svg .group-name { font: 700 13px system-ui, sans-serif; }
 .tick { stroke: #6b7280; }
 .tick-label { fill: #374151; font-size: 10px; }
 .tick-text { fill: #1f2937; }
-a:target rect, a:target text { outline: 2px solid #111; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 12px; margin: 6px 0; padding: 0; list-style: none; }
 .legend svg { vertical-align: middle; margin-right: 4px; }
 .findings li.violation { color: #9f1239; font-weight: 600; }

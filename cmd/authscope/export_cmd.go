@@ -37,7 +37,7 @@ var exportOutputs = []exportOutput{
 	{
 		flag:  "html",
 		arg:   "OUT.html",
-		usage: "write a self-contained HTML report: header facts, swimlane timeline, event table",
+		usage: "write a self-contained HTML report to `OUT.html`: header facts, swimlane timeline, event table",
 		what:  "HTML report",
 		write: report.HTML,
 	},

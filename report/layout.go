@@ -9,7 +9,7 @@ import (
 )
 
 // axisH is the height of the time labels above the lanes.
-const axisH = 28.0
+const axisH = 36.0
 
 // laneMinH leaves room for a lane's name and note.
 const laneMinH = 30.0
@@ -87,10 +87,14 @@ func layout(evs []trace.Event, devices []int, multi bool) drawing {
 		back[i].W = width
 	}
 	var axisShapes []shape
+	lastCut := math.Inf(-1)
 	for _, c := range ax.cuts {
-		axisShapes = append(axisShapes,
-			shape{Kind: "line", X: c.X, Y: axisH - 6, X2: c.X, Y2: height, Class: "cut"},
-			shape{Kind: "text", X: c.X - 24, Y: axisH - 10, Class: "cut-text", Text: "⫽ " + words(c.Gap), Title: words(c.Gap) + " with no event, cut out"})
+		title := words(c.Gap) + " with no event, cut out"
+		axisShapes = append(axisShapes, shape{Kind: "line", X: c.X, Y: 2, X2: c.X, Y2: height, Class: "cut", Title: title})
+		if label := "≈ " + words(c.Gap) + " idle"; c.X > lastCut {
+			axisShapes = append(axisShapes, shape{Kind: "text", X: c.X + 3, Y: 10, Class: "cut-text", Text: label, Title: title})
+			lastCut = c.X + textWidth(label) + 8
+		}
 	}
 	axisShapes = append(axisShapes, ticks(evs, ax)...)
 
@@ -143,7 +147,7 @@ func ticks(evs []trace.Event, ax axis) []shape {
 		label := rel(e.At.Sub(ax.t0))
 		out = append(out,
 			shape{Kind: "line", X: x, Y: axisH - 8, X2: x, Y2: axisH - 2, Class: "tick"},
-			shape{Kind: "text", X: x + 2, Y: axisH - 12, Class: "tick-label", Text: label})
+			shape{Kind: "text", X: x + 2, Y: axisH - 11, Class: "tick-label", Text: label})
 	}
 	return out
 }

@@ -426,7 +426,7 @@ func TestReportCutsIdleGaps(t *testing.T) {
 		t.Errorf("two events at one instant are %v px apart, want one step (%v)", same, maxStep)
 	}
 	html := render(t, tr)
-	for _, want := range []string{"⫽ 10m0s", "⫽ 5.0 s", "Idle gaps of 2.0 s or more are cut out (2 here)"} {
+	for _, want := range []string{"≈ 10m0s idle", "≈ 5.0 s idle", "Idle gaps of 2.0 s or more are cut out (2 here)"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -94,6 +94,7 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 		newSimCmd(stdout),
 		newRunCmd(stdout),
 		newDecodeCmd(stdin, stdout),
+		newExportCmd(stdout, stderr),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

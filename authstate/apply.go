@@ -221,10 +221,16 @@ func (e *Engine) SetLatency(endpoint string, d time.Duration) error {
 	return res.err
 }
 
-func (e *Engine) controls() (Controls, bool) {
-	c, ok := e.backend.(Controls)
-	return c, ok
-}
+// The parts of Controls, each looked for on its own: a backend may offer
+// holds and latency but no faults.
+type (
+	holder        interface{ Hold(what string) error }
+	releaser      interface{ Release(which string) int }
+	faulter       interface{ InjectFault(endpoint string, status int, network bool) error }
+	latencySetter interface {
+		SetLatency(endpoint string, d time.Duration)
+	}
+)
 
 // transport emits what a transport control did.
 func (e *Engine) transport(cause, detail string, err error) applied {
@@ -242,7 +248,7 @@ type heldCounter interface{ Held() int }
 type heldLister interface{ HeldList() []string }
 
 func (e *Engine) hold(what string) applied {
-	c, ok := e.controls()
+	c, ok := e.backend.(holder)
 	if !ok {
 		return e.transport("hold", fmt.Sprintf("hold %s not applied: %v", what, ErrNoControls), ErrNoControls)
 	}
@@ -267,7 +273,7 @@ func (e *Engine) hold(what string) applied {
 }
 
 func (e *Engine) release(which string) applied {
-	c, ok := e.controls()
+	c, ok := e.backend.(releaser)
 	if !ok {
 		return e.transport("release", fmt.Sprintf("release %s not applied: %v", which, ErrNoControls), ErrNoControls)
 	}
@@ -302,7 +308,7 @@ func releasedOf(held []string, which string, n int) []string {
 }
 
 func (e *Engine) injectFault(f InjectFault) applied {
-	c, ok := e.controls()
+	c, ok := e.backend.(faulter)
 	if !ok {
 		return e.transport("fault", fmt.Sprintf("fault on %s not injected: %v", f.Endpoint, ErrNoControls), ErrNoControls)
 	}
@@ -317,7 +323,7 @@ func (e *Engine) injectFault(f InjectFault) applied {
 }
 
 func (e *Engine) setLatency(endpoint string, d time.Duration) applied {
-	c, ok := e.controls()
+	c, ok := e.backend.(latencySetter)
 	if !ok {
 		return e.transport("latency", fmt.Sprintf("%s latency not set: %v", endpoint, ErrNoControls), ErrNoControls)
 	}

@@ -231,8 +231,10 @@ func (SocketClosed) isInput()    {}
 func (ReconnectDue) isInput()    {}
 
 // Controls is what a backend offers for the transport inputs (Hold,
-// Release, InjectFault, SetLatency). *fetcher.Backend has it; an engine
-// whose backend does not reports each such input as not applied.
+// Release, InjectFault, SetLatency). *fetcher.Backend has it. The engine
+// looks for each method on its own; an input whose method the backend
+// lacks is reported (a transport event) as not applied, with
+// ErrNoControls.
 type Controls interface {
 	// Hold starts holding "token" responses or "token_request" requests,
 	// or stops holding ("none").

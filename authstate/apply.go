@@ -56,19 +56,19 @@ func (e *Engine) apply(in Input) applied {
 
 	// Completions.
 	case TokenFetched:
-		if fl, ok := e.landed(in.Call); ok && fl.promise != nil {
+		if fl, ok := e.landed(in.Call, (*flight).isToken); ok {
 			e.completed(fl.promise, in.Token, completionErr(in.Err, in.Transient))
 		}
 	case SessionPolled:
-		if fl, ok := e.landed(in.Call); ok && fl.poll != nil {
+		if fl, ok := e.landed(in.Call, (*flight).isPoll); ok {
 			e.polled(fl.poll, in)
 		}
 	case ActionDone:
-		if fl, ok := e.landed(in.Call); ok && fl.action != 0 {
+		if fl, ok := e.landed(in.Call, (*flight).isAction); ok {
 			e.actionDone(fl, in)
 		}
 	case QueryDone:
-		if fl, ok := e.landed(in.Call); ok && fl.query {
+		if fl, ok := e.landed(in.Call, (*flight).isQuery); ok {
 			e.queryDone(fl, in)
 		}
 

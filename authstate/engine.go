@@ -696,15 +696,22 @@ func (e *Engine) start(ctx context.Context, fl *flight, call func(ctx context.Co
 	}()
 }
 
-// landed takes the call a completion names off the calls in flight. It
-// reports false for a call the engine is not waiting for.
-func (e *Engine) landed(id int) (*flight, bool) {
+// landed takes the call a completion names off the calls in flight, if it
+// is a call of the completion's sort (is says). It reports false for a call
+// the engine is not waiting for.
+func (e *Engine) landed(id int, is func(*flight) bool) (*flight, bool) {
 	fl, ok := e.flights[id]
-	if ok {
-		delete(e.flights, id)
+	if !ok || !is(fl) {
+		return nil, false
 	}
-	return fl, ok
+	delete(e.flights, id)
+	return fl, true
 }
+
+func (fl *flight) isToken() bool  { return fl.promise != nil }
+func (fl *flight) isPoll() bool   { return fl.poll != nil }
+func (fl *flight) isAction() bool { return fl.action != 0 }
+func (fl *flight) isQuery() bool  { return fl.query }
 
 // errText is err's message for a completion ("" for none).
 func errText(err error) string {

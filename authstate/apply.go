@@ -224,9 +224,11 @@ func (e *Engine) SetLatency(endpoint string, d time.Duration) error {
 // The parts of Controls, each looked for on its own: a backend may offer
 // holds and latency but no faults.
 type (
-	holder        interface{ Hold(what string) error }
-	releaser      interface{ Release(which string) int }
-	faulter       interface{ InjectFault(endpoint string, status int, network bool) error }
+	holder   interface{ Hold(what string) error }
+	releaser interface{ Release(which string) int }
+	faulter  interface {
+		InjectFault(endpoint string, status int, network bool) error
+	}
 	latencySetter interface {
 		SetLatency(endpoint string, d time.Duration)
 	}

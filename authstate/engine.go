@@ -802,14 +802,17 @@ func (e *Engine) act(a Action, signal bool) {
 		default:
 			err = fmt.Errorf("unknown action %d", a)
 		}
-		return ActionDone{Call: id, Action: a, Err: errText(err)}
+		return ActionDone{Call: id, Action: a, Err: errText(err), cause: err}
 	})
 }
 
 func (e *Engine) actionDone(fl *flight, in ActionDone) {
 	a, signal := fl.action, fl.signal
 	if in.Err != "" {
-		err := errors.New(in.Err)
+		err := in.cause
+		if err == nil {
+			err = errors.New(in.Err)
+		}
 		e.emit(Event{Kind: KindActionFailed, Cause: a.String(), Reason: err.Error(), Detail: a.String() + " failed: " + err.Error()})
 		e.noteErr(fmt.Errorf("%s: %w", a, err))
 		return

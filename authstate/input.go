@@ -146,6 +146,10 @@ type ActionDone struct {
 	Call   int    `json:"call"`
 	Action Action `json:"action"`
 	Err    string `json:"error,omitempty"`
+	// cause is the error itself when the call was made in this process,
+	// so that Engine.Err keeps its chain (errors.Is); a decoded input has
+	// only Err.
+	cause error
 }
 
 // QueryDone is the Convex deployment's answer to a message on the socket

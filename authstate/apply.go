@@ -165,8 +165,8 @@ func (e *Engine) applyFired() {
 		if len(f) == 0 {
 			return
 		}
-		for _, in := range f {
-			e.step(in)
+		for _, m := range f {
+			e.step(m.in)
 		}
 	}
 }

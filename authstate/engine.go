@@ -60,11 +60,14 @@ type Engine struct {
 	broker  broker
 	cfg     Config
 
-	// The mailbox: messages in order, and the inputs of timers that have
-	// fired, which the loop takes first. Posting never blocks.
+	// The mailbox: messages, and the inputs of timers that have fired
+	// (kept apart so that an Advance can apply them as they fire), each
+	// numbered as it arrives; the loop takes them in arrival order.
+	// Posting never blocks.
 	qmu   sync.Mutex
+	qseq  uint64
 	queue []message
-	fired []Input
+	fired []message
 	wake  chan struct{}
 
 	// callSeq numbers fetchAccessToken calls (call1, call2, …). Fetch takes
@@ -139,6 +142,7 @@ type Engine struct {
 // waiting would spin. fn without read changes the state outside the inputs:
 // only tests do that.
 type message struct {
+	seq  uint64 // arrival order in the mailbox
 	in   Input
 	fn   func()
 	read bool
@@ -255,25 +259,22 @@ func (e *Engine) loop() {
 	}
 }
 
-// next waits for the next message: a fired timer first, then the mailbox
-// in order. It reports false once the engine is stopping.
+// next waits for the next message, in arrival order. It reports false
+// once the engine is stopping.
 func (e *Engine) next() (message, bool) {
 	for {
 		if e.ctx.Err() != nil {
 			return message{}, false
 		}
 		e.qmu.Lock()
-		if len(e.fired) > 0 {
-			in := e.fired[0]
-			e.fired[0] = nil
-			e.fired = e.fired[1:]
-			e.qmu.Unlock()
-			return message{in: in}, true
+		q := &e.queue
+		if len(e.fired) > 0 && (len(e.queue) == 0 || e.fired[0].seq < e.queue[0].seq) {
+			q = &e.fired
 		}
-		if len(e.queue) > 0 {
-			m := e.queue[0]
-			e.queue[0] = message{}
-			e.queue = e.queue[1:]
+		if len(*q) > 0 {
+			m := (*q)[0]
+			(*q)[0] = message{}
+			*q = (*q)[1:]
 			e.qmu.Unlock()
 			return m, true
 		}
@@ -329,6 +330,8 @@ func (e *Engine) enqueue(m message) bool {
 		return false
 	}
 	e.qmu.Lock()
+	e.qseq++
+	m.seq = e.qseq
 	e.queue = append(e.queue, m)
 	e.qmu.Unlock()
 	e.poke()
@@ -345,21 +348,21 @@ func (e *Engine) poke() {
 // post queues in to be applied on the loop, without waiting.
 func (e *Engine) post(in Input) { e.enqueue(message{in: in}) }
 
-// fire queues the input of a timer that has fired. The loop takes fired
-// timers before the mailbox; while it advances a FakeClock itself, it
-// applies each as it fires.
+// fire queues the input of a timer that has fired. While the loop
+// advances a FakeClock itself, it applies each as it fires.
 func (e *Engine) fire(in Input) {
 	if e.ctx == nil || e.ctx.Err() != nil {
 		return
 	}
 	e.qmu.Lock()
-	e.fired = append(e.fired, in)
+	e.qseq++
+	e.fired = append(e.fired, message{seq: e.qseq, in: in})
 	e.qmu.Unlock()
 	e.poke()
 }
 
 // takeFired removes and returns the fired timers' inputs.
-func (e *Engine) takeFired() []Input {
+func (e *Engine) takeFired() []message {
 	e.qmu.Lock()
 	defer e.qmu.Unlock()
 	f := e.fired

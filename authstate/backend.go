@@ -49,12 +49,18 @@ type Token struct {
 	// server's JWKS; Problem says why not otherwise.
 	Verified bool
 	Problem  string
+	// fingerprint, when set, is the recorded fingerprint of a token read
+	// back from a trace whose JWT was redacted.
+	fingerprint string
 }
 
 // Fingerprint is a short, stable, non-secret name for the token.
 func (t *Token) Fingerprint() string {
 	if t == nil {
 		return ""
+	}
+	if t.fingerprint != "" {
+		return t.fingerprint
 	}
 	sum := sha256.Sum256([]byte(t.Raw))
 	return hex.EncodeToString(sum[:4])

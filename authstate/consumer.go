@@ -543,17 +543,19 @@ func (e *Engine) scheduleTokenRefetch(tok *Token, clientSkew *time.Duration) {
 	seq := c.refetchSeq
 	// Only leaving waitingForScheduledRefetch clears the timer: a socket
 	// stop or a reauthentication in flight does not (convex-js #22).
-	c.refetchTimer = e.clock.AfterFunc(delay, func() {
-		e.post(func() {
-			if c.state != amScheduled || c.refetchSeq != seq {
-				return
-			}
-			c.refetchTimer = nil
-			e.consumerEvent("scheduled token refetch")
-			e.refetchToken(nil)
-		})
-	})
+	c.refetchTimer = e.arm(delay, false, func(id int) Input { return RefetchDue{Timer: id, Seq: seq} })
 	e.consumerEvent(fmt.Sprintf("token refetch scheduled in %s", delay))
+}
+
+// refetchDue is the scheduled refetch number seq coming due.
+func (e *Engine) refetchDue(seq int) {
+	c := e.consumer
+	if c == nil || c.state != amScheduled || c.refetchSeq != seq {
+		return
+	}
+	c.refetchTimer = nil
+	e.consumerEvent("scheduled token refetch")
+	e.refetchToken(nil)
 }
 
 func (e *Engine) onTransition(tag int) {
@@ -621,33 +623,38 @@ func (e *Engine) tryToReauthenticate(msg string) {
 		c.attempts++
 	}
 	e.notifyRefreshChange(true)
-	e.stopSocket(func() {
-		if c.state == amNoAuth {
-			e.consumerEvent("reauthentication: no auth config once the socket closed; the socket is left stopped (convex-js #181)")
+	e.stopSocket()
+}
+
+// reauthenticate is the rest of tryToReauthenticate, once the old socket
+// has closed.
+func (e *Engine) reauthenticate() {
+	c := e.consumer
+	if c.state == amNoAuth {
+		e.consumerEvent("reauthentication: no auth config once the socket closed; the socket is left stopped (convex-js #181)")
+		return
+	}
+	e.fetchGuarded(c.config, true, "reauthenticate", func(outdated bool, tok *Token) {
+		if outdated {
+			if c.socket == socketStopped {
+				e.consumerEvent("reauthentication outdated: the socket is left stopped (convex-js #181)")
+			}
 			return
 		}
-		e.fetchGuarded(c.config, true, "reauthenticate", func(outdated bool, tok *Token) {
-			if outdated {
-				if c.socket == socketStopped {
-					e.consumerEvent("reauthentication outdated: the socket is left stopped (convex-js #181)")
-				}
-				return
+		cfg := c.config
+		if tok != nil && e.isNewAuth(tok) {
+			e.authenticate(tok)
+			c.hadAuth = c.state == amNotRefetching || c.state == amScheduled
+			c.freshToken = tok
+			e.setAMState(amWaitingFresh)
+		} else {
+			e.consumerEvent("reauthentication failed: no new token (local auth cleared)")
+			if c.auth != nil {
+				e.syncClearAuth()
 			}
-			cfg := c.config
-			if tok != nil && e.isNewAuth(tok) {
-				e.authenticate(tok)
-				c.hadAuth = c.state == amNotRefetching || c.state == amScheduled
-				c.freshToken = tok
-				e.setAMState(amWaitingFresh)
-			} else {
-				e.consumerEvent("reauthentication failed: no new token (local auth cleared)")
-				if c.auth != nil {
-					e.syncClearAuth()
-				}
-				e.authFailed(cfg)
-			}
-			e.tryRestartSocket()
-		})
+			e.authFailed(cfg)
+		}
+		e.tryRestartSocket()
 	})
 }
 
@@ -710,10 +717,10 @@ func (e *Engine) resumeSocket() {
 	}
 }
 
-// stopSocket is WebSocketManager.stop; closed runs once the old socket has
-// closed: after the close handshake for a ready socket, in a microtask
-// otherwise.
-func (e *Engine) stopSocket(closed func()) {
+// stopSocket is WebSocketManager.stop, for a reauthentication: it goes on
+// once the old socket has closed: after the close handshake for a ready
+// socket (SocketClosed), in a microtask otherwise.
+func (e *Engine) stopSocket() {
 	c := e.consumer
 	was := c.socket
 	if was != socketStopped {
@@ -725,13 +732,19 @@ func (e *Engine) stopSocket(closed func()) {
 		e.consumerEvent("socket stopped")
 	}
 	if was != socketReady {
-		e.queueMicrotask(closed)
+		e.queueMicrotask(e.reauthenticate)
 		return
 	}
-	e.after(socketCloseDelay, func() {
-		e.consumerEvent("old socket closed")
-		closed()
-	})
+	e.arm(socketCloseDelay, true, func(id int) Input { return SocketClosed{Timer: id} })
+}
+
+// socketClosed is the end of the close handshake stopSocket began.
+func (e *Engine) socketClosed() {
+	if e.consumer == nil {
+		return
+	}
+	e.consumerEvent("old socket closed")
+	e.reauthenticate()
 }
 
 func (e *Engine) tryRestartSocket() {
@@ -776,14 +789,18 @@ func (e *Engine) serverClosed() {
 	c.reconnectSeq++
 	seq := c.reconnectSeq
 	e.consumerEvent(fmt.Sprintf("the deployment closed the socket after the auth error: reconnecting in %s", backoff))
-	e.after(backoff, func() {
-		// A stop does not cancel the scheduled reconnect, and connect
-		// accepts a stopped socket.
-		if c.reconnectSeq != seq || (c.socket != socketDisconnected && c.socket != socketStopped) {
-			return
-		}
-		e.openSocket("socket reconnected")
-	})
+	e.arm(backoff, true, func(id int) Input { return ReconnectDue{Timer: id, Seq: seq} })
+}
+
+// reconnectDue is the reconnect number seq coming due.
+func (e *Engine) reconnectDue(seq int) {
+	c := e.consumer
+	// A stop does not cancel the scheduled reconnect, and connect accepts
+	// a stopped socket.
+	if c == nil || c.reconnectSeq != seq || (c.socket != socketDisconnected && c.socket != socketStopped) {
+		return
+	}
+	e.openSocket("socket reconnected")
 }
 
 // rerunQuery asks the deployment to run the subscribed query again under
@@ -804,12 +821,7 @@ func (e *Engine) armQueryTimer() {
 	if c == nil || c.cfg.QueryInterval <= 0 {
 		return
 	}
-	c.queryTimer = e.clock.AfterFunc(c.cfg.QueryInterval, func() {
-		e.post(func() {
-			e.rerunQuery(reasonInterval)
-			e.armQueryTimer()
-		})
-	})
+	c.queryTimer = e.arm(c.cfg.QueryInterval, false, func(id int) Input { return QueryTick{Timer: id} })
 }
 
 func (e *Engine) sendConvex(m convexMsg) {
@@ -847,14 +859,21 @@ func (e *Engine) pump() {
 	}
 	path := c.cfg.Query
 	be := c.cfg.Backend
-	e.start(e.ctx, func(ctx context.Context) {
+	e.start(e.ctx, &flight{query: true, msg: m, tok: tok}, func(ctx context.Context, id int) Input {
 		res, err := be.Query(ctx, path, tok)
-		e.finish(func() {
-			c.busy = false
-			e.answered(m, tok, res, err)
-			e.pump()
-		})
+		return QueryDone{Call: id, Result: res, Err: errText(err)}
 	})
+}
+
+// queryDone is the deployment's answer to the message fl carried.
+func (e *Engine) queryDone(fl *flight, in QueryDone) {
+	c := e.consumer
+	if c == nil {
+		return
+	}
+	c.busy = false
+	e.answered(fl.msg, fl.tok, in.Result, completionErr(in.Err, false))
+	e.pump()
 }
 
 func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {

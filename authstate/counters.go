@@ -7,14 +7,14 @@ package authstate
 // start from a clean count. A flicker window open at that moment counts
 // again from now. The checker keeps its history: what the client knows
 // about sessions and requests does not change.
-func (e *Engine) ResetCounters() {
-	e.post(func() {
-		e.violationCount = 0
-		e.violations = nil
-		e.flicker.reset(e.now())
-		if e.consumer != nil {
-			e.consumer.anonymous = 0
-		}
-		e.emit(Event{Kind: KindCountersReset, Reason: "counters reset", Detail: "── counters reset: violations, flicker windows and the timeline count from here ──"})
-	})
+func (e *Engine) ResetCounters() { e.post(ResetCounters{}) }
+
+func (e *Engine) resetCounters() {
+	e.violationCount = 0
+	e.violations = nil
+	e.flicker.reset(e.now())
+	if e.consumer != nil {
+		e.consumer.anonymous = 0
+	}
+	e.emit(Event{Kind: KindCountersReset, Reason: "counters reset", Detail: "── counters reset: violations, flicker windows and the timeline count from here ──"})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,15 @@ type Config struct {
 	// Labels names sessions S1, S2, …; engines that share one label a
 	// session alike on every device. Nil: the engine has its own.
 	Labels *Labeller
+	// OnInput, if set, is called on the engine's loop with every input as
+	// it is applied, in order, before any event the input causes. at is
+	// the engine clock's time then. It must not call back into the engine
+	// and should return quickly: the loop waits for it.
+	OnInput func(at time.Time, in Input)
+	// OnEvent, if set, is called on the engine's loop with every event, in
+	// order, as it is emitted. Unlike a Subscription it never misses one;
+	// like OnInput it must not call back into the engine.
+	OnEvent func(Event)
 }
 
 // DefaultSignalDelay mirrors Better Auth's 10 ms setTimeout before the
@@ -48,8 +58,21 @@ type Engine struct {
 	backend Backend
 	log     *EventLog
 	broker  broker
-	mailbox chan message
 	cfg     Config
+
+	// The mailbox: messages, and the inputs of timers that have fired
+	// (kept apart so that an Advance can apply them as they fire), each
+	// numbered as it arrives; the loop takes them in arrival order.
+	// Posting never blocks.
+	qmu   sync.Mutex
+	qseq  uint64
+	queue []message
+	fired []message
+	wake  chan struct{}
+
+	// callSeq numbers fetchAccessToken calls (call1, call2, …). Fetch takes
+	// a number before it posts, so it never waits for the loop.
+	callSeq atomic.Int64
 
 	sigMu  sync.Mutex
 	sig    chan struct{}
@@ -69,8 +92,13 @@ type Engine struct {
 	promises   map[int]*promise
 	calls      map[string]*Call
 	callOrder  []string
-	nextCall   int
-	inflight   int
+	// flights are the network calls in flight, by the number their
+	// completion names; armed are the timers pending, by number, with
+	// whether they count as work (timed counts those).
+	flights    map[int]*flight
+	netSeq     int
+	armed      map[int]bool
+	timerSeq   int
 	timed      int
 	tokenReqs  int
 	checker    *Checker
@@ -83,6 +111,7 @@ type Engine struct {
 	pollSeq        int
 	poll           *inflightPoll // the get-session in flight, if any
 	mounted        bool
+	started        bool // Start has been applied
 	firstErr       error
 	// skew is the server's clock minus the client's, estimated from the
 	// iat of the latest verified token, as convex-js does for cached
@@ -107,12 +136,25 @@ type Engine struct {
 	reads int
 }
 
-// message is one input to the loop. A read only looks at the state, so it
-// does not close the Changed channel: if it did, a waiter's own reads
-// would wake it, and waiting would spin.
+// message is one thing for the loop to do: apply an input, or run fn. A
+// read (fn with read set) only looks at the state, so it does not close the
+// Changed channel: if it did, a waiter's own reads would wake it, and
+// waiting would spin. fn without read changes the state outside the inputs:
+// only tests do that.
 type message struct {
-	apply func()
-	read  bool
+	seq  uint64 // arrival order in the mailbox
+	in   Input
+	fn   func()
+	read bool
+	// done, if set, receives what applying in did (for callers that wait).
+	done func(applied)
+}
+
+// applied is what applying one input did, for the callers that wait for a
+// transport control.
+type applied struct {
+	err      error
+	released int
 }
 
 // New checks cfg and returns an engine that is not yet running.
@@ -144,7 +186,9 @@ func New(cfg Config) (*Engine, error) {
 		clock:        cfg.Clock,
 		backend:      cfg.Backend,
 		log:          NewEventLog(cfg.LogSize),
-		mailbox:      make(chan message, 256),
+		wake:         make(chan struct{}, 1),
+		flights:      make(map[int]*flight),
+		armed:        make(map[int]bool),
 		cfg:          cfg,
 		sig:          make(chan struct{}),
 		done:         make(chan struct{}),
@@ -175,11 +219,7 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) Start(ctx context.Context) {
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	go e.loop()
-	e.post(func() {
-		e.observe("mount")
-		e.armPoll()
-		e.armQueryTimer()
-	})
+	e.post(Start{})
 }
 
 // Stop ends the loop and cancels every call in flight.
@@ -211,57 +251,155 @@ func (e *Engine) loop() {
 	defer close(e.done)
 	defer e.broker.closeAll()
 	for {
+		m, ok := e.next()
+		if !ok {
+			return
+		}
+		e.handle(m)
+	}
+}
+
+// next waits for the next message, in arrival order. It reports false
+// once the engine is stopping.
+func (e *Engine) next() (message, bool) {
+	for {
+		if e.ctx.Err() != nil {
+			return message{}, false
+		}
+		e.qmu.Lock()
+		q := &e.queue
+		if len(e.fired) > 0 && (len(e.queue) == 0 || e.fired[0].seq < e.queue[0].seq) {
+			q = &e.fired
+		}
+		if len(*q) > 0 {
+			m := (*q)[0]
+			(*q)[0] = message{}
+			*q = (*q)[1:]
+			e.qmu.Unlock()
+			return m, true
+		}
+		e.qmu.Unlock()
 		select {
 		case <-e.ctx.Done():
-			return
-		case m := <-e.mailbox:
-			m.apply()
-			if m.read {
-				e.reads++
-				continue
-			}
-			for e.renderDirty {
-				e.renderDirty = false
-				e.consumerRender()
-			}
-			e.sigMu.Lock()
-			close(e.sig)
-			e.sig = make(chan struct{})
-			e.sigMu.Unlock()
+			return message{}, false
+		case <-e.wake:
 		}
 	}
 }
 
-// post queues f to run on the loop. It gives up if the engine has stopped
-// or was never started.
-func (e *Engine) post(f func()) {
-	if e.ctx == nil {
+func (e *Engine) handle(m message) {
+	switch {
+	case m.read:
+		m.fn()
+		e.reads++
 		return
+	case m.fn != nil:
+		m.fn()
+		e.render()
+	default:
+		res := e.step(m.in)
+		if m.done != nil {
+			m.done(res)
+		}
 	}
-	select {
-	case e.mailbox <- message{apply: f}:
-	case <-e.ctx.Done():
+	e.sigMu.Lock()
+	close(e.sig)
+	e.sig = make(chan struct{})
+	e.sigMu.Unlock()
+}
+
+// step applies one input and lets the Convex provider render after it, as
+// React renders after each task.
+func (e *Engine) step(in Input) applied {
+	res := e.apply(in)
+	e.render()
+	return res
+}
+
+func (e *Engine) render() {
+	for e.renderDirty {
+		e.renderDirty = false
+		e.consumerRender()
 	}
 }
 
-// do runs f on the loop and waits for it.
-func (e *Engine) do(f func()) error { return e.run(message{apply: f}) }
+// enqueue adds m to the mailbox. It gives up if the engine has stopped or
+// was never started. It never blocks.
+func (e *Engine) enqueue(m message) bool {
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return false
+	}
+	e.qmu.Lock()
+	e.qseq++
+	m.seq = e.qseq
+	e.queue = append(e.queue, m)
+	e.qmu.Unlock()
+	e.poke()
+	return true
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// post queues in to be applied on the loop, without waiting.
+func (e *Engine) post(in Input) { e.enqueue(message{in: in}) }
+
+// fire queues the input of a timer that has fired. While the loop
+// advances a FakeClock itself, it applies each as it fires.
+func (e *Engine) fire(in Input) {
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return
+	}
+	e.qmu.Lock()
+	e.qseq++
+	e.fired = append(e.fired, message{seq: e.qseq, in: in})
+	e.qmu.Unlock()
+	e.poke()
+}
+
+// takeFired removes and returns the fired timers' inputs.
+func (e *Engine) takeFired() []message {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	f := e.fired
+	e.fired = nil
+	return f
+}
+
+// applyWait applies in on the loop and waits until it has been applied.
+func (e *Engine) applyWait(in Input) (applied, error) {
+	var res applied
+	err := e.run(message{in: in, done: func(r applied) { res = r }})
+	return res, err
+}
 
 // read runs f, which must not change the engine's state, on the loop and
-// waits for it. Unlike do, it does not signal Changed.
-func (e *Engine) read(f func()) error { return e.run(message{apply: f, read: true}) }
+// waits for it. Unlike an input, it does not signal Changed.
+func (e *Engine) read(f func()) error { return e.run(message{fn: f, read: true}) }
 
 func (e *Engine) run(m message) error {
 	if e.ctx == nil {
 		return errors.New("authstate: the engine has not been started")
 	}
 	ran := make(chan struct{})
-	f := m.apply
-	m.apply = func() { f(); close(ran) }
-	select {
-	case e.mailbox <- m:
-	case <-e.ctx.Done():
-		return e.ctx.Err()
+	if m.fn != nil {
+		f := m.fn
+		m.fn = func() { f(); close(ran) }
+	} else {
+		d := m.done
+		m.done = func(r applied) {
+			if d != nil {
+				d(r)
+			}
+			close(ran)
+		}
+	}
+	if !e.enqueue(m) {
+		return context.Canceled
 	}
 	select {
 	case <-ran:
@@ -275,27 +413,32 @@ func (e *Engine) run(m message) error {
 
 // Fetch calls fetchAccessToken({forceRefreshToken: force}) on the current
 // fetcher without waiting. name identifies the call for Await and
-// expectations; an empty name gets one assigned. It returns the name.
+// expectations; an empty name gets one assigned. It returns the name at
+// once: the call is made when the loop comes to it.
 func (e *Engine) Fetch(name string, force bool, cause string) string {
-	res := make(chan string, 1)
-	if e.ctx == nil {
-		return name
+	n := int(e.callSeq.Add(1))
+	if name == "" {
+		name = fmt.Sprintf("call%d", n)
 	}
-	e.post(func() { res <- e.fetch(name, force, cause).Name })
-	select {
-	case n := <-res:
-		return n
-	case <-e.ctx.Done():
-		return name
+	e.post(FetchCall{Name: name, Force: force, Cause: cause, Seq: n})
+	return name
+}
+
+// Send queues in to be applied on the loop, without waiting. Inputs that
+// complete a call or fire a timer the engine is not waiting for are
+// ignored.
+func (e *Engine) Send(in Input) {
+	if in != nil {
+		e.post(in)
 	}
 }
 
 // RerunQuery asks the Convex deployment to run the subscribed query again,
 // as its reactivity does when data changes. A no-op without the consumer.
-func (e *Engine) RerunQuery(reason string) { e.post(func() { e.rerunQuery(reason) }) }
+func (e *Engine) RerunQuery(reason string) { e.post(RerunQuery{Reason: reason}) }
 
 // Observe polls the session now (what a session signal, focus or poll does).
-func (e *Engine) Observe(cause string) { e.post(func() { e.observe(cause) }) }
+func (e *Engine) Observe(cause string) { e.post(Observe{Cause: cause}) }
 
 // Action is a server-side change the client makes.
 type Action int
@@ -327,31 +470,20 @@ func (a Action) String() string {
 
 // Do starts a server action. With signal, a successful action is followed
 // by a session observation, as Better Auth's session signal does.
-func (e *Engine) Do(a Action, signal bool) { e.post(func() { e.act(a, signal) }) }
+func (e *Engine) Do(a Action, signal bool) { e.post(DoAction{Action: a, Signal: signal}) }
 
 // SetPolicy switches the token-cache policy live. The provider remounts:
 // its cache and pending slot start empty, as after a reload.
 func (e *Engine) SetPolicy(name string) error {
-	pol, err := PolicyByName(name)
-	if err != nil {
+	if _, err := PolicyByName(name); err != nil {
 		return err
 	}
-	e.post(func() {
-		old := e.policy.Name()
-		e.policy = pol
-		e.remount()
-		e.emit(Event{Kind: KindPolicyChanged, From: old, Detail: fmt.Sprintf("policy %s → %s; provider remounted with an empty cache", old, pol.Name())})
-	})
+	e.post(SetPolicy{Policy: name})
 	return nil
 }
 
 // SetPollInterval changes the session poll interval; zero stops polling.
-func (e *Engine) SetPollInterval(d time.Duration) {
-	e.post(func() {
-		e.pollInterval = d
-		e.armPoll()
-	})
-}
+func (e *Engine) SetPollInterval(d time.Duration) { e.post(SetPollInterval{Interval: d}) }
 
 // Snapshot copies the engine's state.
 func (e *Engine) Snapshot() Snapshot {
@@ -448,6 +580,9 @@ func (e *Engine) emit(ev Event) {
 		ev.Policy = e.policy.Name()
 	}
 	e.log.append(ev)
+	if e.cfg.OnEvent != nil {
+		e.cfg.OnEvent(ev)
+	}
 	e.broker.publish(ev)
 	if ev.Kind == KindViolation {
 		e.violationCount++
@@ -536,43 +671,127 @@ func (e *Engine) remount() {
 	e.emit(Event{Kind: KindCacheCleared, Reason: "provider remounted"})
 }
 
-// start runs fn in its own goroutine; fn reports back through finish. The
-// engine counts it as in flight until then.
-// The call's context carries a Handoff, marked taken once fn has queued its
-// result on the loop (or given up), so that a transport releasing held
-// responses one after another hands them to the loop in order.
-func (e *Engine) start(ctx context.Context, fn func(ctx context.Context)) {
-	e.inflight++
+// flight is a network call in flight: what its completion finishes.
+type flight struct {
+	promise *promise      // a token request
+	poll    *inflightPoll // a get-session
+	action  Action        // a server action
+	signal  bool
+	query   bool      // a message to the Convex deployment: msg
+	msg     convexMsg //
+	tok     *Token    // the identity msg runs under
+}
+
+// start runs call in its own goroutine and queues the input it returns,
+// which must complete call number id. The engine counts the call as in
+// flight until that input is applied.
+// The call's context carries a Handoff, marked taken once the completion is
+// queued on the loop (or the call gave up), so that a transport releasing
+// held responses one after another hands them to the loop in order.
+func (e *Engine) start(ctx context.Context, fl *flight, call func(ctx context.Context, id int) Input) {
+	e.netSeq++
+	id := e.netSeq
+	e.flights[id] = fl
 	ctx, h := WithHandoff(ctx)
 	go func() {
 		defer h.Taken()
-		fn(ctx)
+		e.post(call(ctx, id))
 	}()
 }
 
-func (e *Engine) finish(f func()) {
-	e.post(func() {
-		e.inflight--
-		f()
-	})
+// landed takes the call a completion names off the calls in flight, if it
+// is a call of the completion's sort (is says). It reports false for a call
+// the engine is not waiting for.
+func (e *Engine) landed(id int, is func(*flight) bool) (*flight, bool) {
+	fl, ok := e.flights[id]
+	if !ok || !is(fl) {
+		return nil, false
+	}
+	delete(e.flights, id)
+	return fl, true
 }
 
-// after runs f on the loop once d has passed on the engine clock. The engine
-// counts it as pending work until then, so a scenario does not settle while
-// a retry or a signal is still due.
-func (e *Engine) after(d time.Duration, f func()) {
-	e.timed++
-	e.clock.AfterFunc(d, func() {
-		e.post(func() {
-			e.timed--
-			f()
-		})
-	})
+func (fl *flight) isToken() bool  { return fl.promise != nil }
+func (fl *flight) isPoll() bool   { return fl.poll != nil }
+func (fl *flight) isAction() bool { return fl.action != 0 }
+func (fl *flight) isQuery() bool  { return fl.query }
+
+// errText is err's message for a completion ("" for none).
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	if s := err.Error(); s != "" {
+		return s
+	}
+	return "error"
+}
+
+// inputError is an error carried by a completion as text.
+type inputError struct {
+	msg       string
+	transient bool
+}
+
+func (e inputError) Error() string   { return e.msg }
+func (e inputError) Transient() bool { return e.transient }
+
+func completionErr(msg string, transient bool) error {
+	if msg == "" {
+		return nil
+	}
+	return inputError{msg: msg, transient: transient}
+}
+
+// engineTimer is a timer the engine armed.
+type engineTimer struct {
+	e  *Engine
+	id int
+	t  Timer
+}
+
+// Stop runs on the loop: a firing already queued is then ignored.
+func (t *engineTimer) Stop() bool {
+	if counted, ok := t.e.armed[t.id]; ok {
+		delete(t.e.armed, t.id)
+		if counted {
+			t.e.timed--
+		}
+	}
+	return t.t.Stop()
+}
+
+// arm fires the input mk makes once d has passed on the engine clock. A
+// counted timer is pending work until it fires, so a scenario does not
+// settle while a retry or a signal is still due.
+func (e *Engine) arm(d time.Duration, counted bool, mk func(id int) Input) Timer {
+	e.timerSeq++
+	id := e.timerSeq
+	in := mk(id)
+	e.armed[id] = counted
+	if counted {
+		e.timed++
+	}
+	return &engineTimer{e: e, id: id, t: e.clock.AfterFunc(d, func() { e.fire(in) })}
+}
+
+// due takes timer id off the armed timers. It reports false for a timer
+// that was stopped or is unknown.
+func (e *Engine) due(id int) bool {
+	counted, ok := e.armed[id]
+	if !ok {
+		return false
+	}
+	delete(e.armed, id)
+	if counted {
+		e.timed--
+	}
+	return true
 }
 
 func (e *Engine) act(a Action, signal bool) {
 	e.emit(Event{Kind: KindAction, Cause: a.String(), Detail: a.String() + " sent"})
-	e.start(e.ctx, func(ctx context.Context) {
+	e.start(e.ctx, &flight{action: a, signal: signal}, func(ctx context.Context, id int) Input {
 		var err error
 		switch a {
 		case ActionSignIn:
@@ -586,25 +805,32 @@ func (e *Engine) act(a Action, signal bool) {
 		default:
 			err = fmt.Errorf("unknown action %d", a)
 		}
-		e.finish(func() {
-			if err != nil {
-				e.emit(Event{Kind: KindActionFailed, Cause: a.String(), Reason: err.Error(), Detail: a.String() + " failed: " + err.Error()})
-				e.noteErr(fmt.Errorf("%s: %w", a, err))
-				return
-			}
-			e.emit(Event{Kind: KindAction, Cause: a.String(), Detail: a.String() + " done"})
-			// The server changed data the subscribed query reads (sessions):
-			// Convex re-runs it under the identity it holds.
-			e.rerunQuery("server-side change after " + a.String())
-			if signal {
-				if e.cfg.SignalDelay > 0 {
-					e.after(e.cfg.SignalDelay, func() { e.observe("session signal after " + a.String()) })
-				} else {
-					e.observe("session signal after " + a.String())
-				}
-			}
-		})
+		return ActionDone{Call: id, Action: a, Err: errText(err), cause: err}
 	})
+}
+
+func (e *Engine) actionDone(fl *flight, in ActionDone) {
+	a, signal := fl.action, fl.signal
+	if in.Err != "" {
+		err := in.cause
+		if err == nil {
+			err = errors.New(in.Err)
+		}
+		e.emit(Event{Kind: KindActionFailed, Cause: a.String(), Reason: err.Error(), Detail: a.String() + " failed: " + err.Error()})
+		e.noteErr(fmt.Errorf("%s: %w", a, err))
+		return
+	}
+	e.emit(Event{Kind: KindAction, Cause: a.String(), Detail: a.String() + " done"})
+	// The server changed data the subscribed query reads (sessions):
+	// Convex re-runs it under the identity it holds.
+	e.rerunQuery("server-side change after " + a.String())
+	if signal {
+		if e.cfg.SignalDelay > 0 {
+			e.arm(e.cfg.SignalDelay, true, func(id int) Input { return SignalDue{Timer: id, Action: a} })
+		} else {
+			e.observe("session signal after " + a.String())
+		}
+	}
 }
 
 func (e *Engine) noteErr(err error) {
@@ -637,7 +863,7 @@ func (e *Engine) Settle(ctx context.Context, held func() int, notify <-chan stru
 	for {
 		changed := e.Changed()
 		var busy, timed int
-		if err := e.read(func() { busy, timed = e.inflight, e.timed }); err != nil {
+		if err := e.read(func() { busy, timed = len(e.flights), e.timed }); err != nil {
 			return errors.New("the engine stopped")
 		}
 		h := held()

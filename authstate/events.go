@@ -37,6 +37,7 @@ const (
 	KindFlicker                          // a flicker window opened or closed
 	KindPollPending                      // a poll was due while get-session was still in flight: skipped
 	KindCountersReset                    // the violation count and the flicker windows were cleared (a mark in the log)
+	KindTransport                        // a transport control was applied: hold, release, fault, latency
 	kindEnd
 )
 
@@ -67,6 +68,7 @@ var kindNames = [...]string{
 	KindFlicker:          "flicker",
 	KindPollPending:      "poll_pending",
 	KindCountersReset:    "counters_reset",
+	KindTransport:        "transport",
 }
 
 func (k Kind) String() string {

@@ -250,3 +250,7 @@ func (h *harness) violations() []string {
 	}
 	return out
 }
+
+// do runs f on the loop as if it were an input, and waits for it: tests use
+// it to put the engine into states no input sequence reaches directly.
+func (e *Engine) do(f func()) error { return e.run(message{fn: f}) }

@@ -19,9 +19,8 @@ func (e *Engine) fetchFor(f fetcher, force bool, cause string, done func(*Token)
 }
 
 func (e *Engine) call(name string, f fetcher, force bool, cause string, done func(*Token)) *Call {
-	e.nextCall++
 	if name == "" {
-		name = fmt.Sprintf("call%d", e.nextCall)
+		name = fmt.Sprintf("call%d", e.callSeq.Add(1))
 	}
 	c := &Call{Name: name, Force: force, Cause: cause, Fetcher: f.gen, StartedAt: e.now(), done: done}
 	if _, dup := e.calls[name]; !dup {
@@ -121,9 +120,10 @@ func (e *Engine) send(p *promise) {
 		detail += fmt.Sprintf(" (attempt %d)", p.attempts)
 	}
 	e.emit(Event{Kind: KindFetchStarted, Fetch: p.id, Force: p.force, Cause: p.cause, Session: label, SessionID: p.sessionID, Call: p.callNames(), Detail: detail})
-	e.start(e.ctx, func(ctx context.Context) {
+	fetchID := p.id
+	e.start(e.ctx, &flight{promise: p}, func(ctx context.Context, id int) Input {
 		tok, err := e.backend.FetchToken(ctx)
-		e.finish(func() { e.completed(p, tok, err) })
+		return TokenFetched{Call: id, Fetch: fetchID, Token: tok, Err: errText(err), Transient: IsTransient(err)}
 	})
 }
 

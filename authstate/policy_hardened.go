@@ -87,16 +87,8 @@ func (h hardened) settle(e *Engine, p *promise, out outcome) {
 		d := hardenedBackoff[p.attempts-1]
 		p.state = "waiting to retry"
 		e.emit(Event{Kind: KindFetchRetry, Fetch: p.id, Reason: out.err.Error(), Detail: fmt.Sprintf("request #%d failed transiently; retrying in %s", p.id, d)})
-		e.after(d, func() {
-			if e.promises[p.id] != p {
-				return
-			}
-			if e.prov.pending != p {
-				h.reroute(e, p, "replaced while waiting to retry")
-				return
-			}
-			e.send(p)
-		})
+		fetch := p.id
+		e.arm(d, true, func(id int) Input { return RetryDue{Timer: id, Fetch: fetch} })
 		return
 	}
 	if e.prov.pending != p {
@@ -135,6 +127,19 @@ func (h hardened) settle(e *Engine, p *promise, out outcome) {
 		e.clearPending(p.id, fmt.Sprintf("request #%d finished", p.id))
 		e.settle(p, nil)
 	}
+}
+
+// retry sends request #fetch again once its backoff has passed.
+func (h hardened) retry(e *Engine, fetch int) {
+	p := e.promises[fetch]
+	if p == nil {
+		return
+	}
+	if e.prov.pending != p {
+		h.reroute(e, p, "replaced while waiting to retry")
+		return
+	}
+	e.send(p)
 }
 
 // reroute hands the callers of a superseded request to the request that

@@ -29,22 +29,22 @@ func (e *Engine) armPoll() {
 	if e.pollInterval <= 0 {
 		return
 	}
-	d := e.pollInterval
-	e.pollTimer = e.clock.AfterFunc(d, func() {
-		e.post(func() {
-			if p := e.poll; p != nil {
-				// Never cancel a poll because the next one is due: a server
-				// that hangs would then never show. Skip this one instead.
-				if !p.pendingShown {
-					p.pendingShown = true
-					e.emit(Event{Kind: KindPollPending, Cause: p.cause, Detail: fmt.Sprintf("get-session #%d (%s) has had no answer for %s; polls are skipped until it answers or times out (%s)", p.seq, p.cause, e.now().Sub(p.started).Round(time.Millisecond), PollTimeout)})
-				}
-			} else {
-				e.observe("poll")
-			}
-			e.armPoll()
-		})
-	})
+	e.pollTimer = e.arm(e.pollInterval, false, func(id int) Input { return PollTick{Timer: id} })
+}
+
+// pollTick is the poller's timer firing.
+func (e *Engine) pollTick() {
+	if p := e.poll; p != nil {
+		// Never cancel a poll because the next one is due: a server
+		// that hangs would then never show. Skip this one instead.
+		if !p.pendingShown {
+			p.pendingShown = true
+			e.emit(Event{Kind: KindPollPending, Cause: p.cause, Detail: fmt.Sprintf("get-session #%d (%s) has had no answer for %s; polls are skipped until it answers or times out (%s)", p.seq, p.cause, e.now().Sub(p.started).Round(time.Millisecond), PollTimeout)})
+		}
+	} else {
+		e.observe("poll")
+	}
+	e.armPoll()
 }
 
 func (e *Engine) observe(cause string) {
@@ -58,25 +58,31 @@ func (e *Engine) observe(cause string) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	p := &inflightPoll{seq: e.pollSeq, cause: cause, started: e.now(), cancel: cancel}
 	e.poll = p
-	p.timeout = e.clock.AfterFunc(PollTimeout, func() {
-		e.post(func() {
-			if e.poll != p {
-				return
-			}
-			e.endPoll(p)
-			e.applyObservation(cause, nil, fmt.Errorf("get-session #%d had no answer after %s (timed out)", p.seq, PollTimeout))
-		})
-	})
-	e.start(ctx, func(ctx context.Context) {
+	seq := p.seq
+	p.timeout = e.arm(PollTimeout, false, func(id int) Input { return PollTimedOut{Timer: id, Poll: seq} })
+	e.start(ctx, &flight{poll: p}, func(ctx context.Context, id int) Input {
 		s, err := e.backend.GetSession(ctx)
-		e.finish(func() {
-			if e.poll != p {
-				return // abandoned or timed out, and already reported
-			}
-			e.endPoll(p)
-			e.applyObservation(cause, s, err)
-		})
+		return SessionPolled{Call: id, Poll: seq, Session: s, Err: errText(err)}
 	})
+}
+
+// pollTimedOut ends get-session #seq if it is still the one in flight.
+func (e *Engine) pollTimedOut(seq int) {
+	p := e.poll
+	if p == nil || p.seq != seq {
+		return
+	}
+	e.endPoll(p)
+	e.applyObservation(p.cause, nil, fmt.Errorf("get-session #%d had no answer after %s (timed out)", p.seq, PollTimeout))
+}
+
+// polled is the answer of the get-session p.
+func (e *Engine) polled(p *inflightPoll, in SessionPolled) {
+	if e.poll != p {
+		return // abandoned or timed out, and already reported
+	}
+	e.endPoll(p)
+	e.applyObservation(p.cause, in.Session, completionErr(in.Err, false))
 }
 
 // endPoll stops waiting for p.

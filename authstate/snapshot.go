@@ -13,7 +13,7 @@ func (e *Engine) snapshot() Snapshot {
 		LastPoll:       e.view.lastPoll,
 		LastPollResult: e.view.lastResult,
 		TokenRequests:  e.tokenReqs,
-		Busy:           e.inflight,
+		Busy:           len(e.flights),
 		Timed:          e.timed,
 		PollInterval:   e.pollInterval,
 		Labels:         e.labels.all(),

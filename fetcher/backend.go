@@ -209,13 +209,17 @@ func (b *Backend) Release(which string) int { return b.gates.Release(which) }
 // Held is how many requests or responses are held.
 func (b *Backend) Held() int { return b.gates.Held() }
 
-// HeldSummary lists what is held, e.g. "token response #3 for 1.2s".
-func (b *Backend) HeldSummary() string {
+// HeldSummary lists what is held, e.g. "token response #3, token response #4".
+func (b *Backend) HeldSummary() string { return strings.Join(b.HeldList(), ", ") }
+
+// HeldList names what is held, in arrival order, e.g. "token response #3".
+// The engine names what a release let go with it.
+func (b *Backend) HeldList() []string {
 	var parts []string
 	for _, it := range b.gates.HeldItems() {
 		parts = append(parts, fmt.Sprintf("%s %s #%d", it.Endpoint, it.Kind, it.ID))
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 // Holding reports what is held on the token endpoint: "token" (responses),

@@ -245,6 +245,11 @@ func (m *Model) noTransport() bool {
 	return false
 }
 
+// The transport keys reach the transport through the engine (its Hold,
+// Release and SetLatency inputs), so the event log, and a recording, say
+// what was held and released. Each waits for the engine's loop to apply it:
+// the status line says what happened.
+
 func (m *Model) toggleHold() {
 	if m.noTransport() {
 		return
@@ -253,7 +258,7 @@ func (m *Model) toggleHold() {
 	if m.tr.Holding() != "none" {
 		want = "none"
 	}
-	if err := m.tr.Hold(want); err != nil {
+	if err := m.eng.Hold(want); err != nil {
 		m.setStatus("hold: %v", err)
 		return
 	}
@@ -272,7 +277,7 @@ func (m *Model) release(which string) {
 	if m.noTransport() {
 		return
 	}
-	n := m.tr.Release(which)
+	n := m.eng.Release(which)
 	m.logger.Info("release", "which", which, "released", n)
 	if n == 0 {
 		m.setStatus("nothing held to release")
@@ -287,7 +292,10 @@ func (m *Model) stepLatency(d time.Duration) {
 		return
 	}
 	v := min(max(m.tr.Latency("token")+d, 0), latencyMax)
-	m.tr.SetLatency("token", v)
+	if err := m.eng.SetLatency("token", v); err != nil {
+		m.setStatus("latency: %v", err)
+		return
+	}
 	m.transport.latency = v
 	m.logger.Info("latency", "endpoint", "token", "latency", v)
 	m.setStatus("token latency %s", humanDur(v))

@@ -15,8 +15,11 @@ import (
 	"github.com/authscope/authscope/authstate"
 )
 
-// Transport is the part of the client transport the TUI drives: holds,
-// releases and added latency. *fetcher.Backend satisfies it.
+// Transport is the part of the client transport the TUI reads: what is
+// held and the added latency. The keys that change it (hold, release,
+// latency) go through the engine, which applies them to its backend's
+// authstate.Controls: the engine's backend must be this transport.
+// *fetcher.Backend satisfies both.
 type Transport interface {
 	// Hold starts holding "token" responses or "token_request" requests, or
 	// stops holding ("none").

@@ -12,22 +12,22 @@ import (
 // Client is one client's connection to a target: a Better Auth backend for
 // the engine, plus the transport gates a scenario drives. Each run gets a
 // fresh one (its own cookie jar).
+//
+// The run drives the gates through the engine (its Hold, Release and
+// InjectFault inputs), which calls the client's Controls: Hold starts
+// holding "token" responses, "token_request" requests (before they reach
+// the server), or stops holding ("none"); Release lets held items go
+// ("all", "oldest" or "latest"); InjectFault makes the next request to an
+// endpoint fail, with an HTTP status or (network) as a dropped connection.
 type Client interface {
 	authstate.Backend
-	// Hold starts holding "token" responses, "token_request" requests
-	// (before they reach the server), or stops holding ("none").
-	Hold(what string) error
-	// Release lets held items go: "all", "oldest" or "latest".
-	Release(which string) int
+	authstate.Controls
 	// Held is how many items are held now.
 	Held() int
 	// HeldSummary describes what is held, for error messages.
 	HeldSummary() string
 	// SetNotify registers a function called whenever the held set changes.
 	SetNotify(func())
-	// InjectFault makes the next request to endpoint fail, with an HTTP
-	// status or (network) as a dropped connection.
-	InjectFault(endpoint string, status int, network bool) error
 	Close()
 }
 
@@ -56,8 +56,14 @@ type Options struct {
 	// safety net for a server that does not answer: a run never waits it
 	// out otherwise, as an await that cannot progress fails at once.
 	StepTimeout time.Duration
-	// OnEvent, if set, receives every engine event in order.
+	// OnEvent, if set, receives every engine event in order, on the
+	// engine's loop (authstate.Config.OnEvent).
 	OnEvent func(authstate.Event)
+	// OnInput, if set, receives every input the engine applies, in order,
+	// before the events it causes (authstate.Config.OnInput): the steps'
+	// actions, fetches, holds, releases, faults and waits, and the network
+	// completions and timers they lead to.
+	OnInput func(at time.Time, in authstate.Input)
 	// Start is the virtual clock's starting time (default now).
 	Start time.Time
 }
@@ -167,8 +173,6 @@ type run struct {
 	eng    *authstate.Engine
 	clock  *authstate.FakeClock
 	opts   Options
-	sub    *authstate.Subscription
-	fwd    chan struct{}
 	notify chan struct{}
 }
 
@@ -211,6 +215,8 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 		Clock:        r.clock,
 		LogSize:      1 << 16,
 		InitialToken: initial,
+		OnEvent:      opts.OnEvent,
+		OnInput:      opts.OnInput,
 	}
 	if sc.Start.Consumer {
 		cb, ok := client.(convexClient)
@@ -225,16 +231,6 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 		client.Close()
 		return nil, err
 	}
-	if opts.OnEvent != nil {
-		r.sub = r.eng.Subscribe(1 << 16)
-		r.fwd = make(chan struct{})
-		go func() {
-			defer close(r.fwd)
-			for ev := range r.sub.C {
-				opts.OnEvent(ev)
-			}
-		}()
-	}
 	r.eng.Start(ctx)
 	if err := r.settle(ctx, "the client to start"); err != nil {
 		r.close()
@@ -245,9 +241,6 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 
 func (r *run) close() {
 	r.eng.Stop()
-	if r.fwd != nil {
-		<-r.fwd
-	}
 	r.client.Close()
 }
 
@@ -310,15 +303,15 @@ func (r *run) step(ctx context.Context, st Step) error {
 			return err
 		}
 	case OpHold:
-		if err := r.client.Hold(st.What); err != nil {
+		if err := r.eng.Hold(st.What); err != nil {
 			return err
 		}
 	case OpRelease:
-		r.client.Release(st.What)
+		r.eng.Release(st.What)
 	case OpWait:
-		r.clock.Advance(st.Wait)
+		r.eng.Advance(st.Wait)
 	case OpFault:
-		if err := r.client.InjectFault(st.Fault.Endpoint, st.Fault.Status, st.Fault.Network); err != nil {
+		if err := r.eng.InjectFault(st.Fault.Endpoint, st.Fault.Status, st.Fault.Network); err != nil {
 			return err
 		}
 	default:

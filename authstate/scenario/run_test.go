@@ -2,10 +2,13 @@ package scenario_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/authscope/authscope/authstate"
 	"github.com/authscope/authscope/authstate/scenario"
 	"github.com/authscope/authscope/fetcher/target"
 )
@@ -62,5 +65,84 @@ expect:
 				t.Errorf("error %q comes from the step timeout", res.Err)
 			}
 		})
+	}
+}
+
+// A run reports every input to OnInput: the hold, release, fault and wait
+// steps among them, in the order of the steps, and the transport events
+// say what each did.
+func TestRunReportsTheStepsAsInputs(t *testing.T) {
+	sc, err := scenario.Parse("steps.yaml", []byte(`name: transport steps
+steps:
+  - hold: token
+  - fetch: {as: first}
+  - release: oldest
+  - await: first
+  - hold: none
+  - fault: {endpoint: token, status: 503}
+  - fetch: {as: second, force: true}
+  - await: second
+  - wait: 2m
+expect:
+  - result: first
+    session: current
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var steps []authstate.Input
+	var failed *authstate.TokenFetched
+	var transport []string
+	opts := scenario.Options{
+		OnInput: func(at time.Time, in authstate.Input) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch v := in.(type) {
+			case authstate.Hold, authstate.Release, authstate.InjectFault, authstate.Advance, authstate.FetchCall:
+				steps = append(steps, in)
+			case authstate.TokenFetched:
+				if v.Err != "" {
+					failed = &v
+				}
+			}
+		},
+		OnEvent: func(ev authstate.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Kind == authstate.KindTransport {
+				transport = append(transport, ev.Detail)
+			}
+		},
+	}
+	res := scenario.Run(context.Background(), &target.Sim{}, sc, "pr329", opts)
+	if !res.Passed {
+		t.Fatalf("the run failed: %+v", res)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []authstate.Input{
+		authstate.Hold{What: "token"},
+		authstate.FetchCall{Name: "first", Cause: "scenario", Seq: 1},
+		authstate.Release{Which: "oldest"},
+		authstate.Hold{What: "none"},
+		authstate.InjectFault{Endpoint: "token", Status: 503},
+		authstate.FetchCall{Name: "second", Force: true, Cause: "scenario", Seq: 2},
+		authstate.Advance{By: 2 * time.Minute},
+	}
+	if !reflect.DeepEqual(steps, want) {
+		t.Errorf("step inputs:\n got %#v\nwant %#v", steps, want)
+	}
+	if failed == nil || !strings.Contains(failed.Err, "503") || !failed.Transient {
+		t.Errorf("the faulted token request completed as %+v, want a transient 503", failed)
+	}
+	wantTransport := []string{
+		"holding token responses: requests reach the server, answers wait",
+		"released 1 held (oldest): token response #1",
+		"stopped holding",
+		"next token request fails with 503",
+	}
+	if !reflect.DeepEqual(transport, wantTransport) {
+		t.Errorf("transport events:\n got %q\nwant %q", transport, wantTransport)
 	}
 }

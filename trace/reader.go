@@ -201,8 +201,15 @@ func (t *Trace) readRecord(n int, body []byte) string {
 	switch typ {
 	case TypeEvent:
 		var ev Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			return "bad event: " + err.Error()
+		if decodeEvent(body, &ev) != nil {
+			ev = Event{}
+			if err := json.Unmarshal(body, &ev); err != nil {
+				var syn *json.SyntaxError
+				if errors.As(err, &syn) {
+					return "not JSON: " + err.Error()
+				}
+				return "bad event: " + err.Error()
+			}
 		}
 		if ev.Kind == 0 {
 			return "an event without a kind"

@@ -73,10 +73,10 @@ func (r *redactor) str(s string) string {
 			s = strings.ReplaceAll(s, v, Redacted)
 		}
 	}
-	if strings.IndexByte(s, '=') >= 0 || strings.IndexByte(s, ':') >= 0 || strings.IndexByte(s, ' ') >= 0 {
+	if mayHavePairs(s) {
 		s = redactPairs(s)
 	}
-	if !r.opts.Secrets && strings.IndexByte(s, '.') >= 0 {
+	if !r.opts.Secrets && strings.IndexByte(s, '.') >= 0 && (strings.Contains(s, "ey") || strings.Contains(s, "ew")) {
 		s = r.jwts(s)
 	}
 	if r.opts.Demo {
@@ -209,36 +209,80 @@ func (r *redactor) value(key string, v any) any {
 // wherever they appear as name=value.
 var secretNames = []string{"session_token", "session_data", "convex_jwt", "password", "token", "secret", "cookie"}
 
+// pairWords are the words without which redactPairs has nothing to do.
+var pairWords = []string{"cookie", "token", "password", "secret", "bearer", "authorization", "session_data", "jwt"}
+
+// mayHavePairs is a cheap test, without allocating, for whether
+// redactPairs could change s.
+func mayHavePairs(s string) bool {
+	if strings.IndexByte(s, '=') < 0 && strings.IndexByte(s, ':') < 0 {
+		return containsFold(s, "bearer ")
+	}
+	for _, w := range pairWords {
+		if containsFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains word (lower-case ASCII),
+// ignoring ASCII case.
+func containsFold(s, word string) bool {
+	first := word[0]
+	for i := 0; i+len(word) <= len(s); i++ {
+		if s[i]|0x20 != first {
+			continue
+		}
+		j := 1
+		for j < len(word) && lowerASCII(s[i+j]) == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 // redactPairs replaces the values of secret name=value pairs, of Cookie
 // and Set-Cookie headers, of "password": … and of bearer credentials.
 func redactPairs(s string) string {
-	lower := strings.ToLower(s)
-	if !strings.Contains(lower, "cookie") && !strings.Contains(lower, "token") && !strings.Contains(lower, "password") &&
-		!strings.Contains(lower, "secret") && !strings.Contains(lower, "bearer") && !strings.Contains(lower, "authorization") {
-		return s
-	}
 	var b strings.Builder
+	last := 0 // s[:last] is in b
+	replace := func(from, to int, with string) {
+		b.WriteString(s[last:from])
+		b.WriteString(with)
+		last = to
+	}
 	i := 0
 	for i < len(s) {
 		// A Cookie or Set-Cookie header: every value up to the end of
 		// the line.
-		if hasFoldPrefix(s[i:], "cookie:") || hasFoldPrefix(s[i:], "set-cookie:") {
+		if (s[i]|0x20 == 'c' || s[i]|0x20 == 's') && (hasFoldPrefix(s[i:], "cookie:") || hasFoldPrefix(s[i:], "set-cookie:")) {
 			j := i + strings.IndexByte(s[i:], ':') + 1
 			end := j + lineEnd(s[j:])
-			b.WriteString(s[i:j])
-			b.WriteString(redactCookieList(s[j:end]))
+			if red := redactCookieList(s[j:end]); red != s[j:end] {
+				replace(j, end, red)
+			}
 			i = end
 			continue
 		}
-		if hasFoldPrefix(s[i:], "bearer ") && (i == 0 || !isWord(s[i-1])) {
+		if s[i]|0x20 == 'b' && hasFoldPrefix(s[i:], "bearer ") && (i == 0 || !isWord(s[i-1])) {
 			j := i + len("bearer ")
 			end := j
 			for end < len(s) && !isSpace(s[end]) && s[end] != '"' && s[end] != ',' {
 				end++
 			}
-			b.WriteString(s[j-len("bearer ") : j])
-			if end > j {
-				b.WriteString(Redacted)
+			if end > j && s[j:end] != Redacted {
+				replace(j, end, Redacted)
 			}
 			i = end
 			continue
@@ -249,7 +293,7 @@ func redactPairs(s string) string {
 			for j < len(s) && (isWord(s[j]) || s[j] == '.' || s[j] == '-') {
 				j++
 			}
-			name := strings.ToLower(s[i:j])
+			name := s[i:j]
 			if isSecretName(name) {
 				k := j
 				jsonKey := i > 0 && s[i-1] == '"' && k < len(s) && s[k] == '"'
@@ -258,7 +302,7 @@ func redactPairs(s string) string {
 				}
 				// name=value always; name: value for a JSON key or a
 				// password ("cache set to S1's token: …" is plain text).
-				colonOK := jsonKey || strings.Contains(name, "password") || strings.Contains(name, "secret") || strings.Contains(name, "session_token")
+				colonOK := jsonKey || containsFold(name, "password") || containsFold(name, "secret") || containsFold(name, "session_token")
 				if k < len(s) && (s[k] == '=' || s[k] == ':' && colonOK) {
 					k++
 					for k < len(s) && s[k] == ' ' {
@@ -273,26 +317,27 @@ func redactPairs(s string) string {
 						end++
 					}
 					if end > k && s[k:end] != Redacted {
-						b.WriteString(s[i:k])
-						b.WriteString(Redacted)
+						replace(k, end, Redacted)
 						i = end
 						continue
 					}
 				}
 			}
-			b.WriteString(s[i:j])
 			i = j
 			continue
 		}
-		b.WriteByte(s[i])
 		i++
 	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
 	return b.String()
 }
 
 func isSecretName(name string) bool {
 	for _, w := range secretNames {
-		if strings.Contains(name, w) {
+		if containsFold(name, w) {
 			return true
 		}
 	}

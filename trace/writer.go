@@ -83,8 +83,9 @@ func (w *Writer) Event(device int, ev authstate.Event) error {
 	if w.closed {
 		return ErrClosed
 	}
-	rec := eventRecord{Type: TypeEvent, Device: deviceField(device), plainEvent: plainEvent(w.red.event(ev))}
-	b, err := json.Marshal(&rec)
+	ev = w.red.event(ev)
+	b, err := appendEvent(w.buf[:0], deviceField(device), &ev)
+	w.buf = b
 	if err != nil {
 		w.err = fmt.Errorf("trace: event %d: %w", ev.Seq, err)
 		return w.err

@@ -164,6 +164,35 @@ var errSlow = errors.New("not on the fast path")
 type lexer struct {
 	b []byte
 	i int
+	// in interns short strings (labels, policies, causes, reasons): a
+	// trace repeats them on every line.
+	in *interner
+}
+
+// interner hands out one copy of each short string it has seen, up to a
+// bound, so that 100k events do not hold 100k copies of "v0.12".
+type interner struct{ m map[string]string }
+
+const (
+	internMaxLen   = 96
+	internMaxCount = 1 << 14
+)
+
+func (in *interner) get(b []byte) string {
+	if in == nil || len(b) > internMaxLen {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if in.m == nil {
+		in.m = make(map[string]string)
+	}
+	if len(in.m) < internMaxCount {
+		in.m[s] = s
+	}
+	return s
 }
 
 func (l *lexer) ws() {
@@ -193,7 +222,7 @@ func (l *lexer) str() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(raw), nil
+	return l.in.get(raw), nil
 }
 
 func (l *lexer) rawStr() ([]byte, error) {
@@ -311,8 +340,8 @@ func (l *lexer) object(member func(key []byte) error) error {
 }
 
 // decodeEvent reads an event line on the fast path, or says errSlow.
-func decodeEvent(b []byte, ev *Event) error {
-	l := lexer{b: b}
+func decodeEvent(b []byte, ev *Event, in *interner) error {
+	l := lexer{b: b, in: in}
 	var err error
 	str := func(dst *string) error {
 		*dst, err = l.str()

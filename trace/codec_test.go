@@ -45,7 +45,7 @@ func FuzzEventCodec(f *testing.F) {
 			Token: &authstate.TokenInfo{SessionID: session, Problem: detail}}
 		checkEncoding(t, device, ev)
 		var fast, slow Event
-		if decodeEvent(line, &fast) != nil {
+		if decodeEvent(line, &fast, &interner{}) != nil {
 			return
 		}
 		if err := json.Unmarshal(line, &slow); err != nil {

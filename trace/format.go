@@ -114,6 +114,7 @@ type Trace struct {
 	// it); idx is the seeking index (see index.go).
 	events []Event
 	idx    *index
+	intern interner // while reading
 }
 
 // Problem is a line that could not be read. String gives it as

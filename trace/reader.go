@@ -28,7 +28,28 @@ var defaultLimits = limits{line: MaxLine, entries: MaxEntries, problems: MaxProb
 // rest is kept; the error is for a stream that is not a trace at all (no
 // header, an unknown version). Strings are returned as the file has them:
 // whoever prints them makes them safe (internal/termtext).
-func Read(r io.Reader) (*Trace, error) { return read(r, "trace", defaultLimits) }
+func Read(r io.Reader) (*Trace, error) {
+	hint := 0
+	if l, ok := r.(interface{ Len() int }); ok {
+		hint = records(int64(l.Len()))
+	}
+	return read(r, "trace", defaultLimits, hint)
+}
+
+// sizeHint guesses how many records a file holds from its size, so that
+// reading does not grow the arrays again and again.
+func sizeHint(f *os.File) int {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	return records(fi.Size())
+}
+
+// records guesses the records in size bytes (a line is some 300 bytes),
+// at most 200k: a bigger file grows the arrays as it proves to hold
+// records.
+func records(size int64) int { return int(min(size/300, 200_000)) }
 
 // ReadFile reads the trace in the file at path; errors and problems name
 // the file and the line.
@@ -38,7 +59,8 @@ func ReadFile(path string) (*Trace, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return read(f, path, defaultLimits)
+	tr, err := read(f, path, defaultLimits, sizeHint(f))
+	return tr, err
 }
 
 // String is the problem as a message: "trace.jsonl:17: not JSON: …".
@@ -55,9 +77,13 @@ var eventPrefix = []byte(`{"type":"event",`)
 // pendingEvent marks an entry whose event is placed once reading is done.
 var pendingEvent = new(Event)
 
-func read(r io.Reader, name string, lim limits) (*Trace, error) {
+func read(r io.Reader, name string, lim limits, hint int) (*Trace, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	t := &Trace{Name: name}
+	if hint = min(hint, lim.entries); hint > 0 {
+		t.Entries = make([]Entry, 0, hint)
+		t.events = make([]Event, 0, hint)
+	}
 	var line []byte
 	lineNo := 0
 	header := false
@@ -201,7 +227,7 @@ func (t *Trace) readRecord(n int, body []byte) string {
 	switch typ {
 	case TypeEvent:
 		var ev Event
-		if decodeEvent(body, &ev) != nil {
+		if decodeEvent(body, &ev, &t.intern) != nil {
 			ev = Event{}
 			if err := json.Unmarshal(body, &ev); err != nil {
 				var syn *json.SyntaxError
@@ -251,5 +277,6 @@ func (t *Trace) finish() {
 			j++
 		}
 	}
+	t.intern = interner{}
 	t.buildIndex()
 }

@@ -61,7 +61,7 @@ func TestReadBadTraces(t *testing.T) {
 		{name: "long last line without newline", in: hdr + "\n" + ev1 + "\n" + strings.Repeat("y", 3*MaxLine), entries: 1, probs: []prob{{3, "line longer than"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			tr, err := read(strings.NewReader(c.in), "t.jsonl", defaultLimits)
+			tr, err := read(strings.NewReader(c.in), "t.jsonl", defaultLimits, 0)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want %q", err, c.err)
@@ -110,7 +110,7 @@ func (e *endless) Read(p []byte) (int, error) {
 func TestReadStopsAtTheCaps(t *testing.T) {
 	lim := limits{line: MaxLine, entries: 5000, problems: 50}
 	src := &endless{line: []byte(ev1 + "\n")}
-	tr, err := read(io.MultiReader(strings.NewReader(hdr+"\n"), src), "big.jsonl", lim)
+	tr, err := read(io.MultiReader(strings.NewReader(hdr+"\n"), src), "big.jsonl", lim, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestReadStopsAtTheCaps(t *testing.T) {
 		t.Fatalf("read %d bytes for 5000 records", src.read)
 	}
 	garbage := &endless{line: []byte("garbage\n")}
-	tr, err = read(io.MultiReader(strings.NewReader(hdr+"\n"), garbage), "bad.jsonl", lim)
+	tr, err = read(io.MultiReader(strings.NewReader(hdr+"\n"), garbage), "bad.jsonl", lim, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestReadStopsAtTheCaps(t *testing.T) {
 		t.Fatalf("%d problems, last %s", len(tr.Problems), last)
 	}
 	// One endless line is skipped without being held.
-	tr, err = read(io.MultiReader(strings.NewReader(hdr+"\n"+ev1+"\n"), io.LimitReader(&endless{line: []byte("z")}, 64<<20)), "line.jsonl", defaultLimits)
+	tr, err = read(io.MultiReader(strings.NewReader(hdr+"\n"+ev1+"\n"), io.LimitReader(&endless{line: []byte("z")}, 64<<20)), "line.jsonl", defaultLimits, 0)
 	if err != nil || len(tr.Entries) != 1 || len(tr.Problems) != 1 || tr.Problems[0].Line != 3 {
 		t.Fatalf("err %v, %d entries, problems %v", err, len(tr.Entries), tr.Problems)
 	}
@@ -168,7 +168,7 @@ func FuzzRead(f *testing.F) {
 	jwt, _, _, _ := testJWT(f)
 	f.Add(writeTrace(f, testHeader(), Options{Secrets: true}, []authstate.Event{{Seq: 1, At: start, Kind: authstate.KindNote, Detail: "Bearer " + jwt + " cookie=abc"}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tr, err := read(bytes.NewReader(b), "fuzz", limits{line: 4096, entries: 1000, problems: 100})
+		tr, err := read(bytes.NewReader(b), "fuzz", limits{line: 4096, entries: 1000, problems: 100}, 0)
 		if err != nil {
 			return
 		}

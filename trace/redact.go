@@ -218,9 +218,15 @@ func mayHavePairs(s string) bool {
 	if strings.IndexByte(s, '=') < 0 && strings.IndexByte(s, ':') < 0 {
 		return containsFold(s, "bearer ")
 	}
-	for _, w := range pairWords {
-		if containsFold(s, w) {
-			return true
+	// One pass: a word can only start at one of its first letters.
+	for i := 0; i < len(s); i++ {
+		switch s[i] | 0x20 {
+		case 'c', 't', 'p', 's', 'b', 'a', 'j':
+			for _, w := range pairWords {
+				if s[i]|0x20 == w[0] && hasFoldPrefix(s[i:], w) {
+					return true
+				}
+			}
 		}
 	}
 	return false

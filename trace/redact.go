@@ -456,6 +456,14 @@ func jsonObjectPart(p string) bool {
 	return dec[0] == '{'
 }
 
+// ContainsJWT reports whether s holds a complete JWT (three base64url
+// parts, the first a JSON object): the check a test makes of every file
+// the suite writes.
+func ContainsJWT(s string) bool {
+	r := redactor{}
+	return r.jwts(s) != s
+}
+
 // RedactJWT is how a trace writes a JWT: its header and claims, the
 // signature removed, and its fingerprint (the engine's
 // authstate.Token.Fingerprint).

@@ -112,6 +112,9 @@ func TestRedactionKeepsSecretsOutOfTheFile(t *testing.T) {
 			t.Errorf("the trace holds the %s:\n%s", name, file)
 		}
 	}
+	if ContainsJWT(file) || !ContainsJWT("Authorization: Bearer "+jwt) {
+		t.Errorf("ContainsJWT: the file %v, the JWT %v", ContainsJWT(file), ContainsJWT(jwt))
+	}
 	for _, keep := range []string{jh + "." + jc + "." + SignatureRemoved + fp + ")", "S1", "better-auth.session_token=" + Redacted, "Path=/"} {
 		if !strings.Contains(file, keep) {
 			t.Errorf("the trace lost %q:\n%s", keep, file)

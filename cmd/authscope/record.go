@@ -219,7 +219,24 @@ func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorde
 		f.Close()
 		return nil, fmt.Errorf("--record %s: %w", path, err)
 	}
-	return &tuiRecorder{path: path, f: f, w: w, done: make(chan struct{})}, nil
+	r := &tuiRecorder{path: path, f: f, w: w, done: make(chan struct{})}
+	// A session can last hours: write the buffered lines out every
+	// second, so that a crash loses a second at most.
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				r.w.Flush()
+			case <-r.done:
+				return
+			}
+		}
+	}()
+	return r, nil
 }
 
 // follow records eng's events as device. Call it before the engine

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/fetcher/authsim"
 	"github.com/authscope/authscope/trace"
 )
 
@@ -60,8 +61,8 @@ func TestRunRecordWritesATracePerRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(raw), "pw-never-written") {
-			t.Fatal("the trace holds the password")
+		if strings.Contains(string(raw), "pw-never-written") || trace.ContainsJWT(string(raw)) {
+			t.Fatal("the trace holds the password or a JWT")
 		}
 		tr, err := trace.ReadFile(path)
 		if err != nil {
@@ -153,6 +154,13 @@ func TestTUIRecordWritesEveryDevice(t *testing.T) {
 	stop()
 	if err := rec.close(); err != nil {
 		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(o.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), authsim.DefaultPassword) || trace.ContainsJWT(string(raw)) {
+		t.Fatal("the trace holds the password or a JWT")
 	}
 	tr, err := trace.ReadFile(o.record)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -131,6 +132,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 					return fail(exitUsage, "%w", err)
 				}
 			}
+			var printed atomic.Int64
 			if o.json || tr != nil {
 				opts.OnEvent = func(ev authstate.Event) {
 					if tr != nil {
@@ -138,10 +140,16 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 					}
 					if o.json {
 						out.write(runEvent(sc.Name, pol, ev))
+						printed.Add(1)
 					}
 				}
 			}
 			res := scenario.Run(cmd.Context(), tg, sc, pol, opts)
+			if n := printed.Load(); o.json && n < int64(res.Events) {
+				// The runner's event stream is a subscription: a consumer
+				// that falls 65536 events behind misses some.
+				fmt.Fprintf(cmd.ErrOrStderr(), "authscope: --json: %s [%s]: %d of the run's %d events were printed (the output fell behind)\n", termtext.Line(sc.Name), pol, n, res.Events)
+			}
 			if tr != nil {
 				if err := tr.close(res.Events); err != nil {
 					return fail(exitUsage, "%w", err)

@@ -415,17 +415,20 @@ func (r *redactor) jwts(s string) string {
 			parts := strings.Split(run, ".")
 			off := i
 			for k := 0; k+2 < len(parts); k++ {
-				if parts[k] != "" && parts[k+1] != "" && parts[k+2] != "" && jsonObjectPart(parts[k]) {
-					tok := parts[k] + "." + parts[k+1] + "." + parts[k+2]
-					end := off + len(tok)
-					// The token may not go on into more base64url (a
-					// longer dotted name is not a JWT at this place).
-					b.WriteString(s[last:off])
-					b.WriteString(r.jwt(tok))
-					last = end
-					off = end + 1
-					k += 2
-					continue
+				if parts[k+1] != "" && parts[k+2] != "" {
+					// The header may be glued to what comes before it
+					// ("xeyJhbGc…"): it starts at the first place whose
+					// rest decodes to a JSON object.
+					if p := headerStart(parts[k]); p >= 0 {
+						tok := parts[k][p:] + "." + parts[k+1] + "." + parts[k+2]
+						from := off + p
+						b.WriteString(s[last:from])
+						b.WriteString(r.jwt(tok))
+						last = from + len(tok)
+						off = last + 1
+						k += 2
+						continue
+					}
 				}
 				off += len(parts[k]) + 1
 			}
@@ -439,8 +442,18 @@ func (r *redactor) jwts(s string) string {
 	return b.String()
 }
 
-// jsonObjectPart says whether a base64url part decodes to a JSON object's
-// start: a JWT's header does.
+// headerStart is where a JWT header starts in part, or -1.
+func headerStart(part string) int {
+	for p := 0; p+4 <= len(part); p++ {
+		if part[p] == 'e' && jsonObjectPart(part[p:]) {
+			return p
+		}
+	}
+	return -1
+}
+
+// jsonObjectPart says whether a base64url part decodes to the start of a
+// JSON object with a key: a JWT's header does.
 func jsonObjectPart(p string) bool {
 	if len(p) < 4 || p[0] != 'e' {
 		return false
@@ -450,10 +463,15 @@ func jsonObjectPart(p string) bool {
 		head = head[:8]
 	}
 	dec, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil || len(dec) == 0 {
+	if err != nil || len(dec) < 2 || dec[0] != '{' {
 		return false
 	}
-	return dec[0] == '{'
+	// {"alg":…} (or a space first): so a header starts with "ey" or "ew".
+	switch dec[1] {
+	case '"', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 // ContainsJWT reports whether s holds a complete JWT (three base64url

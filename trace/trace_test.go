@@ -312,3 +312,22 @@ func TestIndexSeeks(t *testing.T) {
 		t.Fatalf("hand-built trace: violations %v", got)
 	}
 }
+
+// FuzzRedact: no complete JWT survives redaction, and redacting twice
+// changes nothing more.
+func FuzzRedact(f *testing.F) {
+	jwt, _, _, _ := testJWT(f)
+	for _, s := range []string{jwt, "x" + jwt + ".more", "Cookie: a=b; better-auth.session_token=" + jwt, "Bearer " + jwt, `{"password":"pw","token":"t"}`, "alice@example.com " + jwt} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, demo bool) {
+		o := Options{Demo: demo}
+		once := RedactWith(s, o)
+		if ContainsJWT(once) {
+			t.Fatalf("a JWT survived: %q -> %q", s, once)
+		}
+		if twice := RedactWith(once, o); twice != once && !demo {
+			t.Fatalf("not stable: %q -> %q -> %q", s, once, twice)
+		}
+	})
+}

@@ -40,13 +40,14 @@ func NewWriter(w io.Writer, h Header, opts Options) *Writer {
 	if opts.Secrets && h.Warning == "" {
 		h.Warning = SecretsWarning
 	}
-	h.Target.Host = tw.red.str(h.Target.Host)
-	if h.Options != nil {
-		opts := make(map[string]string, len(h.Options))
-		for k, v := range h.Options {
-			opts[k] = tw.red.str(v)
-		}
-		h.Options = opts
+	// The header's text is redacted like the records': a scenario file's
+	// name or an option can hold anything.
+	red := tw.red.str
+	h.Authscope, h.Commit, h.Command, h.Policy, h.Scenario = red(h.Authscope), red(h.Commit), red(h.Command), red(h.Policy), red(h.Scenario)
+	h.Target.Kind, h.Target.Host = red(h.Target.Kind), red(h.Target.Host)
+	h.Options, h.Upstream = redactMap(h.Options, red), redactMap(h.Upstream, red)
+	if !opts.Secrets {
+		h.Warning = red(h.Warning)
 	}
 	b, err := json.Marshal(h)
 	if err != nil {
@@ -55,6 +56,17 @@ func NewWriter(w io.Writer, h Header, opts Options) *Writer {
 	}
 	tw.writeLine(b)
 	return tw
+}
+
+func redactMap(m map[string]string, red func(string) string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[red(k)] = red(v)
+	}
+	return out
 }
 
 // eventRecord is an event line. plainEvent drops authstate.Event's

@@ -150,8 +150,10 @@ func TestRedactionSecretsAndDemo(t *testing.T) {
 		t.Fatalf("header %+v", tr.Header)
 	}
 
-	file = string(writeTrace(t, testHeader(), Options{Demo: true}, []authstate.Event{ev}))
-	for _, hidden := range []string{"alice@example.com", "sess_9d8e7f6a", "user_7f3a9c", sig, jc} {
+	real := testHeader()
+	real.Target = Target{Kind: "url", Host: "auth.acme-corp.example:443"}
+	file = string(writeTrace(t, real, Options{Demo: true}, []authstate.Event{ev}))
+	for _, hidden := range []string{"alice@example.com", "sess_9d8e7f6a", "user_7f3a9c", sig, jc, "acme-corp"} {
 		if strings.Contains(file, hidden) {
 			t.Errorf("demo trace holds %q:\n%s", hidden, file)
 		}

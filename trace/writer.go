@@ -45,6 +45,9 @@ func NewWriter(w io.Writer, h Header, opts Options) *Writer {
 	red := tw.red.str
 	h.Authscope, h.Commit, h.Command, h.Policy, h.Scenario = red(h.Authscope), red(h.Commit), red(h.Command), red(h.Policy), red(h.Scenario)
 	h.Target.Kind, h.Target.Host = red(h.Target.Kind), red(h.Target.Host)
+	if opts.Demo && h.Target.Kind != "sim" && h.Target.Host != "" {
+		h.Target.Host = "•••" // as the TUI's header hides a real server's name
+	}
 	h.Options, h.Upstream = redactMap(h.Options, red), redactMap(h.Upstream, red)
 	if !opts.Secrets {
 		h.Warning = red(h.Warning)

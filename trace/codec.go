@@ -97,8 +97,59 @@ func appendTimeField(b []byte, key string, t time.Time) ([]byte, error) {
 	}
 	b = append(b, key...)
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	b = appendRFC3339Nano(b, t)
 	return append(b, '"'), nil
+}
+
+// appendRFC3339Nano is t.AppendFormat(b, time.RFC3339Nano) for a year in
+// [0, 9999], without parsing the layout each time.
+func appendRFC3339Nano(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	if ns := t.Nanosecond(); ns != 0 {
+		b = append(b, '.')
+		digits := 9
+		for ns%10 == 0 {
+			ns /= 10
+			digits--
+		}
+		b = appendDigits(b, ns, digits)
+	}
+	_, off := t.Zone()
+	if off == 0 {
+		return append(b, 'Z')
+	}
+	zone := off / 60
+	if zone < 0 {
+		b = append(b, '-')
+		zone = -zone
+	} else {
+		b = append(b, '+')
+	}
+	b = appendDigits(b, zone/60, 2)
+	b = append(b, ':')
+	return appendDigits(b, zone%60, 2)
+}
+
+// appendDigits appends v (≥ 0) in exactly n digits, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	var buf [9]byte
+	for i := n - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[:n]...)
 }
 
 const hexDigits = "0123456789abcdef"

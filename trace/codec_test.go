@@ -20,6 +20,16 @@ func TestAppendEventMatchesEncodingJSON(t *testing.T) {
 	for i, ev := range evs {
 		checkEncoding(t, i+1, ev)
 	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		ny = time.FixedZone("EST", -5*3600) // no tz database here
+	}
+	for _, at := range []time.Time{start, time.Now(), time.Now().In(ny), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(5*3600 + 30*60 + 17))),
+		time.Date(2026, 3, 4, 5, 6, 7, 100, time.FixedZone("", -30)), time.Date(2026, 3, 4, 5, 6, 7, 120000000, time.FixedZone("", 45*60))} {
+		if got, want := string(appendRFC3339Nano(nil, at)), at.Format(time.RFC3339Nano); got != want {
+			t.Errorf("time %s written as %s", want, got)
+		}
+	}
 }
 
 func checkEncoding(t *testing.T, device int, ev authstate.Event) {
@@ -41,6 +51,10 @@ func FuzzEventCodec(f *testing.F) {
 	f.Add("é \" \\u00e9 \xff", "", uint64(0), 0, int64(-1), []byte(`{"type":"event","seq":1,"kind":"note","token":{"iat":"2026-01-01T00:00:00Z"},"token":{"problem":"x"},"convex":null}`))
 	f.Add("", "S2", uint64(1), 1, int64(1e18), []byte(`{"type":"event","seq":01,"kind":"note","Detail":"x","fetch":1.0,"at":null}`))
 	f.Fuzz(func(t *testing.T, detail, session string, seq uint64, device int, nanos int64, line []byte) {
+		at := time.Unix(0, nanos).In(time.FixedZone("z", device%100000))
+		if got, want := string(appendRFC3339Nano(nil, at)), at.Format(time.RFC3339Nano); at.Year() >= 0 && at.Year() < 10000 && got != want {
+			t.Fatalf("time %s written as %s", want, got)
+		}
 		ev := authstate.Event{Seq: seq, At: time.Unix(0, nanos).UTC(), Kind: authstate.KindNote, Detail: detail, Session: session, Fetch: device,
 			Token: &authstate.TokenInfo{SessionID: session, Problem: detail}}
 		checkEncoding(t, device, ev)

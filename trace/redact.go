@@ -40,7 +40,15 @@ type redactor struct {
 	// ids are the session and user ids seen in demo mode: they are masked
 	// wherever they appear in text too.
 	ids map[string]bool
+	// done remembers what short strings became: events repeat their
+	// labels, causes and details, and a lookup is cheaper than a scan.
+	done map[string]string
 }
+
+const (
+	doneMaxLen   = 256
+	doneMaxCount = 8192
+)
 
 func newRedactor(o Options) *redactor {
 	r := &redactor{opts: o}
@@ -68,6 +76,24 @@ func (r *redactor) str(s string) string {
 	if s == "" {
 		return s
 	}
+	if len(s) > doneMaxLen {
+		return r.scan(s)
+	}
+	if v, ok := r.done[s]; ok {
+		return v
+	}
+	v := r.scan(s)
+	if r.done == nil {
+		r.done = make(map[string]string)
+	}
+	if len(r.done) < doneMaxCount {
+		r.done[s] = v
+	}
+	return v
+}
+
+// scan redacts one string, without the memo.
+func (r *redactor) scan(s string) string {
 	for _, v := range r.scrub {
 		if strings.Contains(s, v) {
 			s = strings.ReplaceAll(s, v, Redacted)
@@ -99,8 +125,9 @@ func (r *redactor) id(s string) string {
 		return s
 	}
 	if r.opts.Demo {
-		if len(s) >= 4 {
+		if len(s) >= 4 && !r.ids[s] {
 			r.ids[s] = true
+			clear(r.done) // a string seen before may hold the new id
 		}
 		return demoMask
 	}

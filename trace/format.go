@@ -125,6 +125,11 @@ type Problem struct {
 	Err  string
 }
 
+// MarshalJSON writes the event as its trace line, device included (the
+// embedded authstate.Event's MarshalJSON would leave the device out). It
+// redacts nothing: a Writer does.
+func (e Event) MarshalJSON() ([]byte, error) { return appendEvent(nil, e.Device, &e.Event) }
+
 // DeviceNumber is the event's device, 1-based (device 1 is written
 // without the field).
 func (e Event) DeviceNumber() int { return max(e.Device, 1) }

@@ -63,12 +63,16 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	all := tr.Events()
 	sameEvents(t, all[:len(evs)], evs, 1)
 	sameEvents(t, all[len(evs):], evs[:3], 2)
+	// json.Marshal of an Event is its line, device included.
+	if b, err := json.Marshal(all[len(all)-1]); err != nil || string(b) != lines(buf.String())[len(lines(buf.String()))-1] {
+		t.Fatalf("json.Marshal(Event) = %s, %v", b, err)
+	}
 	// Line numbers count from the header.
 	if tr.Entries[5].Line != 7 {
 		t.Fatalf("entry 5 is on line %d", tr.Entries[5].Line)
 	}
 	// The event lines say device 2 only for device 2, and carry the type.
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	lines := lines(buf.String())
 	if strings.Contains(lines[2], `"device"`) || !strings.HasPrefix(lines[2], `{"type":"event",`) || !strings.Contains(lines[len(lines)-1], `"device":2`) {
 		t.Fatalf("event lines:\n%s\n%s", lines[2], lines[len(lines)-1])
 	}
@@ -333,3 +337,5 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

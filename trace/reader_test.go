@@ -130,7 +130,7 @@ func TestReadStopsAtTheCaps(t *testing.T) {
 		t.Fatalf("%d problems, last %s", len(tr.Problems), last)
 	}
 	// One endless line is skipped without being held.
-	tr, err = read(io.MultiReader(strings.NewReader(hdr+"\n"+ev1+"\n"), io.LimitReader(&endless{line: []byte("z")}, 64<<20)), "line.jsonl", defaultLimits, 0)
+	tr, err = read(io.MultiReader(strings.NewReader(hdr+"\n"+ev1+"\n"), io.LimitReader(&endless{line: bytes.Repeat([]byte("z"), 4096)}, 16<<20)), "line.jsonl", defaultLimits, 0)
 	if err != nil || len(tr.Entries) != 1 || len(tr.Problems) != 1 || tr.Problems[0].Line != 3 {
 		t.Fatalf("err %v, %d entries, problems %v", err, len(tr.Entries), tr.Problems)
 	}

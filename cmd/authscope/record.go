@@ -19,10 +19,10 @@ import (
 )
 
 // upstreamModelled names the upstream versions the model follows, for a
-// trace's header: the policies and the Convex client model are written
-// from these (README "policies" and "Scenario files";
-// docs and shared reference), and the simulator was checked against
-// better-auth with the plugin (README "The simulator").
+// trace's header, as the README states them: v0.12 models
+// @convex-dev/better-auth up to 0.12.5 and pr329 that PR at 37bdd4b, the
+// Convex client model is convex 1.45's, and the simulator was checked
+// against better-auth 1.6.34 with the plugin 0.12.5.
 func upstreamModelled() map[string]string {
 	return map[string]string{
 		"@convex-dev/better-auth": "0.12.5",

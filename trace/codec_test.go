@@ -24,7 +24,7 @@ func TestAppendEventMatchesEncodingJSON(t *testing.T) {
 	if err != nil {
 		ny = time.FixedZone("EST", -5*3600) // no tz database here
 	}
-	for _, at := range []time.Time{start, time.Now(), time.Now().In(ny), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(5*3600 + 30*60 + 17))),
+	for _, at := range []time.Time{start, time.Now(), time.Now().In(ny), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(5*3600+30*60+17))),
 		time.Date(2026, 3, 4, 5, 6, 7, 100, time.FixedZone("", -30)), time.Date(2026, 3, 4, 5, 6, 7, 120000000, time.FixedZone("", 45*60))} {
 		if got, want := string(appendRFC3339Nano(nil, at)), at.Format(time.RFC3339Nano); got != want {
 			t.Errorf("time %s written as %s", want, got)

@@ -135,7 +135,9 @@ func checkRecipeTrace(t *testing.T, path string) {
 		}
 		return n
 	}
-	violations := count(before, func(ev trace.Event) bool { return ev.Kind == authstate.KindViolation && ev.Cause == "gone-session" && ev.Session == "S1" })
+	violations := count(before, func(ev trace.Event) bool {
+		return ev.Kind == authstate.KindViolation && ev.Cause == "gone-session" && ev.Session == "S1"
+	})
 	stale := count(before, func(ev trace.Event) bool {
 		return ev.Kind == authstate.KindTokenServed && ev.Stale && ev.Token != nil && ev.Token.Session == "S1" && ev.Policy == "v0.12"
 	})

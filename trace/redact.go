@@ -205,8 +205,9 @@ func (r *redactor) value(key string, v any) any {
 		switch {
 		case secretKey(key):
 			return Redacted
-		case strings.EqualFold(key, "token") && r.jwts(x) == x:
-			// A token that is not a JWT is a session token.
+		case containsFold(key, "token") && r.jwts(x) == x:
+			// A token that is not a JWT (a session token, a refresh
+			// token) is a secret.
 			return Redacted
 		case idKey(key):
 			return r.id(x)

@@ -107,6 +107,7 @@ func TestRedactionKeepsSecretsOutOfTheFile(t *testing.T) {
 	w.Input(8, start, 1, "fetch_done", []byte(`{"jwt":"`+jwt+`","cookie":"better-auth.session_token=`+session+`","sessionToken":"`+session+`"}`))
 	w.Input(9, start, 2, "note", []byte(`{"text":"the user typed `+password+` somewhere"}`))
 	w.Input(10, start, 1, "raw", []byte(`not json: token=`+session))
+	w.Input(11, start, 1, "refresh", []byte(`{"refreshToken":"`+opaque+`","tokenCount":3}`))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestRedactionKeepsSecretsOutOfTheFile(t *testing.T) {
 		}
 	}
 	tr := mustRead(t, buf.Bytes())
-	if len(tr.Problems) > 0 || len(tr.Entries) != 10 {
+	if len(tr.Problems) > 0 || len(tr.Entries) != 11 {
 		t.Fatalf("read back: %d entries, problems %v", len(tr.Entries), tr.Problems)
 	}
 	var data map[string]string

@@ -15,6 +15,13 @@
 // a trace never holds a password, a session token or a cookie value, and a
 // JWT appears as its header and claims without the signature, plus its
 // fingerprint, unless the header says "secrets":true.
+//
+// Write a trace with NewWriter (safe for concurrent use), read one with
+// ReadFile: a bad line is a Problem with its line number, never a panic,
+// and a huge file is read as a stream up to MaxEntries records. A Trace
+// has an index for replay: Violations, Flickers, NextMark and PrevMark
+// find the places worth jumping to, EntryAt a time, and EventsBefore the
+// events a fold reads to show the state at any entry.
 package trace
 
 import (

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -155,6 +156,12 @@ func (r *runRecorder) open(sc *scenario.Scenario, policy string) (*runTrace, err
 		return nil, fmt.Errorf("--record: %w", err)
 	}
 	h := r.header
+	h.Options = maps.Clone(h.Options)
+	// The scenario's start, so that the trace says how the client began.
+	h.Options["signed_in"] = fmt.Sprint(sc.Start.SignedIn)
+	h.Options["initial_token"] = fmt.Sprint(sc.Start.InitialToken)
+	h.Options["consumer"] = fmt.Sprint(sc.Start.Consumer)
+	h.Options["pr83"] = fmt.Sprint(sc.Start.PR83)
 	h.Policy = policy
 	h.Scenario = filepath.Base(sc.File)
 	if sc.File == "" {

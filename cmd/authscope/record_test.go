@@ -70,7 +70,8 @@ func TestRunRecordWritesATracePerRun(t *testing.T) {
 		}
 		h := tr.Header
 		if len(tr.Problems) > 0 || h.Version != trace.Version || h.Command != "run" || h.Policy != pol || h.Scenario != "03-rotation-in-flight.yaml" ||
-			h.Target.Kind != "sim" || h.Authscope == "" || h.Upstream["convex"] != "1.45.0" || h.Upstream["@convex-dev/better-auth"] != "0.12.5" || h.Started.IsZero() {
+			h.Target.Kind != "sim" || h.Authscope == "" || h.Upstream["convex"] != "1.45.0" || h.Upstream["@convex-dev/better-auth"] != "0.12.5" || h.Started.IsZero() ||
+			h.Options["signed_in"] != "true" || h.Options["consumer"] != "false" || h.Options["step_timeout"] != "10s" {
 			t.Fatalf("%s: header %+v, problems %v", pol, h, tr.Problems)
 		}
 		evs := tr.Events()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -239,5 +240,63 @@ func TestTUIRecordSecrets(t *testing.T) {
 	}
 	if !tr.Header.Secrets || !tr.Header.Demo || tr.Header.Warning != trace.SecretsWarning {
 		t.Fatalf("header %+v", tr.Header)
+	}
+}
+
+// The recorder reads each engine's log: when it fell a whole log behind
+// (here: it starts following after the engine emitted more events than
+// its log holds), close says how many events the trace missed, and the
+// trace holds the rest in order.
+func TestTUIRecordSaysWhatItMissed(t *testing.T) {
+	o := simTUIOptions()
+	o.NoConsumer = true
+	o.record = filepath.Join(t.TempDir(), "missed.jsonl")
+	if err := o.resolve(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openTUISession(t.Context(), o, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	eng, err := authstate.New(authstate.Config{Backend: s.devices[0].Transport.(authstate.Backend), Policy: "pr329", LogSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 3 {
+		eng.Fetch("", true, "test")
+		if err := eng.Settle(ctx, nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng.Stop()
+	total := eng.Log().Total()
+	if total <= 4 {
+		t.Fatalf("the engine emitted %d events, no more than its log holds", total)
+	}
+	rec, err := s.record(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.follow(eng, 2)
+	err = rec.close()
+	if want := fmt.Sprintf("the trace missed %d events", total-4); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("close: %v, want %q", err, want)
+	}
+	tr, rerr := trace.ReadFile(o.record)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var seqs []uint64
+	for _, ev := range tr.Events() {
+		if ev.DeviceNumber() == 2 {
+			seqs = append(seqs, ev.Seq)
+		}
+	}
+	if want := []uint64{total - 3, total - 2, total - 1, total}; !reflect.DeepEqual(seqs, want) {
+		t.Fatalf("device 2's events in the trace: %v, want %v", seqs, want)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/authscope/authscope/authstate"
 )
@@ -71,13 +73,38 @@ func Redact(s string) string { return newRedactor(Options{}).str(s) }
 // RedactWith applies o to one string.
 func RedactWith(s string, o Options) string { return newRedactor(o).str(s) }
 
+// MaxString bounds a string a Writer writes: a longer one keeps its
+// first MaxString bytes and says how much was cut, so that every line
+// stays well under the reader's MaxLine.
+const MaxString = 16 << 10
+
+// cutSlack lets a string that was cut once (its note makes it a little
+// longer than MaxString) pass unchanged when it is written again.
+const cutSlack = 64
+
+// cut shortens s to MaxString bytes (at a rune boundary) and says so.
+func cut(s string) string {
+	if len(s) <= MaxString+cutSlack {
+		return s
+	}
+	n := MaxString
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + fmt.Sprintf("… (%d bytes cut)", len(s)-n)
+}
+
 // str redacts one string.
 func (r *redactor) str(s string) string {
 	if s == "" {
 		return s
 	}
+	if len(s) > MaxString+cutSlack {
+		// Redact first: a cut must not leave half a secret behind.
+		return cut(r.scan(s))
+	}
 	if len(s) > doneMaxLen {
-		return r.scan(s)
+		return r.scan(s) // not memoised
 	}
 	if v, ok := r.done[s]; ok {
 		return v
@@ -196,8 +223,14 @@ func (r *redactor) data(b []byte) json.RawMessage {
 	if err != nil {
 		out, _ = json.Marshal(Redacted)
 	}
+	if len(out) > MaxInput {
+		out, _ = json.Marshal(map[string]string{"cut": fmt.Sprintf("input data of %d bytes not kept (over %d)", len(out), MaxInput)})
+	}
 	return out
 }
+
+// MaxInput bounds an input's data as written (see MaxString).
+const MaxInput = 256 << 10
 
 func (r *redactor) value(key string, v any) any {
 	switch x := v.(type) {

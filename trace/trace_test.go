@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authscope/authscope/authstate"
 )
@@ -340,3 +342,37 @@ func FuzzRedact(f *testing.F) {
 }
 
 func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
+
+// Every line a Writer writes can be read back: a huge string is cut (and
+// says so), huge input data is replaced by a note, and nothing of a
+// secret at the cut is left.
+func TestWriterCutsHugeStrings(t *testing.T) {
+	jwt, _, _, sig := testJWT(t)
+	huge := strings.Repeat("\x01é", MaxString) + " " + jwt
+	nearCut := strings.Repeat("x", MaxString-20) + " " + jwt
+	var buf bytes.Buffer
+	w := NewWriter(&buf, testHeader(), Options{})
+	w.Event(1, authstate.Event{Seq: 1, At: start, Kind: authstate.KindNote, Detail: huge, Reason: nearCut})
+	many, _ := json.Marshal(map[string][]string{"parts": slices.Repeat([]string{strings.Repeat("a", 10<<10)}, 40)})
+	w.Input(2, start, 1, "big", many)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), sig) {
+		t.Fatal("the signature of a JWT at the cut was written")
+	}
+	tr := mustRead(t, buf.Bytes())
+	if len(tr.Problems) > 0 || len(tr.Entries) != 2 {
+		t.Fatalf("%d entries, problems %v", len(tr.Entries), tr.Problems)
+	}
+	ev := tr.Entries[0].Event
+	if len(ev.Detail) > MaxString+40 || !strings.HasSuffix(ev.Detail, "bytes cut)") || !utf8.ValidString(ev.Detail) {
+		t.Fatalf("detail of %d bytes ends %q", len(ev.Detail), ev.Detail[len(ev.Detail)-30:])
+	}
+	if !strings.Contains(string(tr.Entries[1].Input.Data), "not kept") {
+		t.Fatalf("input data %.80s", tr.Entries[1].Input.Data)
+	}
+	if again := RedactWith(ev.Detail, Options{}); again != ev.Detail {
+		t.Fatal("a cut string is cut again when written again")
+	}
+}

@@ -15,6 +15,13 @@
 // a trace never holds a password, a session token or a cookie value, and a
 // JWT appears as its header and claims without the signature, plus its
 // fingerprint, unless the header says "secrets":true.
+//
+// Write a trace with NewWriter (safe for concurrent use), read one with
+// ReadFile: a bad line is a Problem with its line number, never a panic,
+// and a huge file is read as a stream up to MaxEntries records. A Trace
+// has an index for replay: Violations, Flickers, NextMark and PrevMark
+// find the places worth jumping to, EntryAt a time, and EventsBefore the
+// events a fold reads to show the state at any entry.
 package trace
 
 import (
@@ -101,21 +108,47 @@ type Entry struct {
 
 // Trace is a trace read into memory.
 type Trace struct {
+	// Name is the file it was read from ("trace" for a stream), for
+	// messages.
+	Name    string
 	Header  Header
 	Entries []Entry
 	// Problems lists the lines that could not be read; the entries before
 	// and after them are kept. A truncated last line is one of them.
 	Problems []Problem
+
+	// events holds the events of Entries, in order, one array (Read fills
+	// it); idx is the seeking index (see index.go).
+	events []Event
+	idx    *index
+	intern interner // while reading
 }
 
-// Problem is a line that could not be read.
+// Problem is a line that could not be read. String gives it as
+// "file:line: what is wrong".
 type Problem struct {
+	File string
 	Line int
 	Err  string
 }
 
-// Events returns the trace's events in order (all devices).
+// MarshalJSON writes the event as its trace line, device included (the
+// embedded authstate.Event's MarshalJSON would leave the device out). It
+// redacts nothing: a Writer does.
+func (e Event) MarshalJSON() ([]byte, error) { return appendEvent(nil, e.Device, &e.Event) }
+
+// DeviceNumber is the event's device, 1-based (device 1 is written
+// without the field).
+func (e Event) DeviceNumber() int { return max(e.Device, 1) }
+
+// DeviceNumber is the input's device, 1-based.
+func (in Input) DeviceNumber() int { return max(in.Device, 1) }
+
+// Events returns a copy of the trace's events in order (all devices).
 func (t *Trace) Events() []Event {
+	if t.events != nil || len(t.Entries) == 0 {
+		return append([]Event(nil), t.events...)
+	}
 	var out []Event
 	for _, e := range t.Entries {
 		if e.Event != nil {

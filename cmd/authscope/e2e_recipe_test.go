@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/trace"
 )
 
 // violationCount reads the header's "N violation(s)" (0 when absent).
@@ -27,7 +30,8 @@ func (s *tmuxSession) violations() string {
 // violation is added.
 func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
-	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"))
+	record := filepath.Join(dir, "recipe.jsonl")
+	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"), "--record", record)
 	s.resize(140, 45)
 	s.waitScreen("first screen", "S1", "policy pr329", "useConvexAuth authenticated")
 
@@ -91,4 +95,59 @@ func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	t.Logf("after the pr329 part:\n%s", s.screen())
 	s.keys("q")
 	s.waitExit(dir)
+	checkRecipeTrace(t, record)
+}
+
+// checkRecipeTrace: the --record trace of the recipe says what the screen
+// said: under v0.12, S1's token served stale three times, each a
+// gone-session violation; after the reset, under pr329, the S2 answer
+// discarded by the guard and no violation.
+func checkRecipeTrace(t *testing.T, path string) {
+	t.Helper()
+	tr, err := trace.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Problems) > 0 || tr.Header.Command != "tui" || tr.Header.Policy != "pr329" || tr.Header.Target.Kind != "sim" {
+		t.Fatalf("header %+v, problems %v", tr.Header, tr.Problems)
+	}
+	var before, after []trace.Event
+	reset := false
+	for i, ev := range tr.Events() {
+		if ev.Seq != uint64(i+1) {
+			t.Fatalf("event %d has seq %d: the trace lost events", i, ev.Seq)
+		}
+		if ev.Kind == authstate.KindCountersReset {
+			reset = true
+		}
+		if reset {
+			after = append(after, ev)
+		} else {
+			before = append(before, ev)
+		}
+	}
+	count := func(evs []trace.Event, ok func(trace.Event) bool) int {
+		n := 0
+		for _, ev := range evs {
+			if ok(ev) {
+				n++
+			}
+		}
+		return n
+	}
+	violations := count(before, func(ev trace.Event) bool {
+		return ev.Kind == authstate.KindViolation && ev.Cause == "gone-session" && ev.Session == "S1"
+	})
+	stale := count(before, func(ev trace.Event) bool {
+		return ev.Kind == authstate.KindTokenServed && ev.Stale && ev.Token != nil && ev.Token.Session == "S1" && ev.Policy == "v0.12"
+	})
+	if !reset || violations != 3 || stale < 3 {
+		t.Fatalf("before the reset: %d gone-session violations for S1, %d stale S1 tokens served under v0.12 (reset seen: %v)", violations, stale, reset)
+	}
+	if n := count(after, func(ev trace.Event) bool { return ev.Kind == authstate.KindViolation }); n != 0 {
+		t.Fatalf("%d violations after the reset", n)
+	}
+	if n := count(after, func(ev trace.Event) bool { return ev.Kind == authstate.KindFetchDiscarded && ev.Policy == "pr329" }); n == 0 {
+		t.Fatal("no fetch_discarded under pr329 after the reset")
+	}
 }

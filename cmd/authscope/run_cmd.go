@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +30,7 @@ type runOptions struct {
 	stepTimeout time.Duration
 	alg         string
 	convexURL   string
+	record      string
 }
 
 func newRunCmd(stdout io.Writer) *cobra.Command {
@@ -65,6 +67,7 @@ dropped connection).`,
 	f.DurationVar(&o.stepTimeout, "step-timeout", scenario.DefaultStepTimeout, "safety net: how long one step may wait for a server that does not answer")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
 	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator, built-in or authscope sim, has one)")
+	f.StringVar(&o.record, "record", "", "write a trace of every scenario × policy into this directory (created if missing), e.g. 03-rotation-in-flight.v0.12.jsonl")
 	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(true))
 	return cmd
 }
@@ -112,15 +115,46 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		tg = &target.URL{BaseURL: base, Email: o.email, Password: o.password, ConvexURL: convexURL}
 	}
 
+	var rec *runRecorder
+	if o.record != "" {
+		if rec, err = newRunRecorder(o.record, o); err != nil {
+			return fail(exitUsage, "%w", err)
+		}
+	}
 	out := &jsonLines{w: stdout}
 	var results []scenario.Result
 	for _, sc := range scs {
 		for _, pol := range policies {
 			opts := scenario.Options{StepTimeout: o.stepTimeout}
-			if o.json {
-				opts.OnEvent = func(ev authstate.Event) { out.write(ev) }
+			var tr *runTrace
+			if rec != nil {
+				if tr, err = rec.open(sc, pol); err != nil {
+					return fail(exitUsage, "%w", err)
+				}
+			}
+			var printed atomic.Int64
+			if o.json || tr != nil {
+				opts.OnEvent = func(ev authstate.Event) {
+					if tr != nil {
+						tr.event(ev)
+					}
+					if o.json {
+						out.write(runEvent(sc.Name, pol, ev))
+						printed.Add(1)
+					}
+				}
 			}
 			res := scenario.Run(cmd.Context(), tg, sc, pol, opts)
+			if n := printed.Load(); o.json && n < int64(res.Events) {
+				// The runner's event stream is a subscription: a consumer
+				// that falls 65536 events behind misses some.
+				fmt.Fprintf(cmd.ErrOrStderr(), "authscope: --json: %s [%s]: %d of the run's %d events were printed (the output fell behind)\n", termtext.Line(sc.Name), pol, n, res.Events)
+			}
+			if tr != nil {
+				if err := tr.close(res.Events); err != nil {
+					return fail(exitUsage, "%w", err)
+				}
+			}
 			results = append(results, res)
 			if o.json {
 				out.write(resultLine(res))
@@ -231,6 +265,25 @@ func completePolicies(list bool) cobra.CompletionFunc {
 // isSetup tells a failure to reach the target from a failed expectation.
 func isSetup(r scenario.Result) bool {
 	return len(r.Failures) == 1 && r.Failures[0].Expect == "the run to start"
+}
+
+// eventJSON is an event line of run --json: the event, with the
+// scenario and the policy it ran under.
+type eventJSON struct {
+	Type     string `json:"type"`
+	Scenario string `json:"scenario"`
+	plainEvent
+}
+
+// plainEvent is authstate.Event without its MarshalJSON, so that its
+// fields sit beside the scenario's.
+type plainEvent authstate.Event
+
+func runEvent(scenarioName, policy string, ev authstate.Event) eventJSON {
+	if ev.Policy == "" {
+		ev.Policy = policy
+	}
+	return eventJSON{Type: "event", Scenario: scenarioName, plainEvent: plainEvent(ev)}
 }
 
 type resultJSON struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/authscope/authscope/fetcher/authsim"
 	"github.com/authscope/authscope/fetcher/target"
 	"github.com/authscope/authscope/internal/termtext"
+	"github.com/authscope/authscope/trace"
 	"github.com/authscope/authscope/tui"
 )
 
@@ -34,6 +35,10 @@ type tuiOptions struct {
 	logFile  string
 	demo     bool
 	alg      string
+	// record is the trace file of --record; recordSecrets keeps raw JWTs
+	// in it (--record-secrets).
+	record        string
+	recordSecrets bool
 
 	TUIConfig
 }
@@ -99,6 +104,8 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.logFile, "log-file", "", "where to write the log (default: <user cache dir>/authscope/authscope.log)")
 	f.BoolVar(&o.demo, "demo", false, "mask emails, ids and raw JWTs on screen, for screen sharing")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the built-in simulator: EdDSA or RS256")
+	f.StringVar(&o.record, "record", "", "write a trace of the session (every event of every device) to this file, redacted")
+	f.BoolVar(&o.recordSecrets, "record-secrets", false, "keep raw JWTs in the --record trace (never passwords, session tokens or cookies)")
 
 	f.StringVar(&o.ConvexURL, "convex-url", "", "Convex deployment of --target whose /api/query the Convex client model queries (or AUTHSCOPE_CONVEX_URL); turns the model on")
 	f.StringVar(&o.Query, "query", "auth:getAuthUser", "the query the Convex client model subscribes to")
@@ -138,6 +145,9 @@ func (o *tuiOptions) resolve() error {
 	}
 	if o.Query == "" {
 		o.Query = "auth:getAuthUser"
+	}
+	if o.recordSecrets && o.record == "" {
+		return errRecordSecretsAlone
 	}
 	for name, d := range map[string]time.Duration{"--query-interval": o.QueryInterval, "--token-latency": o.TokenLatency, "--session-latency": o.SessionLatency} {
 		if d < 0 {
@@ -204,18 +214,93 @@ func runTUI(ctx context.Context, o tuiOptions, stdout io.Writer) error {
 		return fail(exitUsage, "%w", err)
 	}
 	defer s.close()
+	var rec *tuiRecorder
+	if o.record != "" {
+		if rec, err = s.record(o); err != nil {
+			return fail(exitUsage, "%w", err)
+		}
+		defer rec.close()
+		o.Notice = joinNotice(o.Notice, recordNotice(o))
+	}
 	model := tui.New(s.options(o, logger))
 	for i, d := range s.devices {
 		logEvents(d.Engine, logger, i+1)
 	}
-	defer s.start(ctx)()
+	stop := s.start(ctx)
+	defer stop()
 
 	_, err = tea.NewProgram(model, tea.WithContext(ctx)).Run()
 	logger.Info("stopped", "received", model.Received(), "dropped", model.Dropped(), "err", err)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fail(exitUsage, "terminal UI: %w", err)
 	}
+	if rec != nil {
+		stop() // the engines' last events go into the trace
+		if err := rec.close(); err != nil {
+			return fail(exitUsage, "%w", err)
+		}
+	}
 	return nil
+}
+
+// record opens the --record trace and follows every device's engine.
+func (s *tuiSession) record(o tuiOptions) (*tuiRecorder, error) {
+	h := baseHeader("tui")
+	h.Policy = o.policy
+	h.Devices = len(s.devices)
+	h.Target = s.traceTarget(o)
+	h.Options = map[string]string{
+		"poll":            o.poll.String(),
+		"consumer":        fmt.Sprint(s.consumer),
+		"pr83":            fmt.Sprint(o.PR83),
+		"query":           o.Query,
+		"query_interval":  o.QueryInterval.String(),
+		"token_latency":   o.TokenLatency.String(),
+		"session_latency": o.SessionLatency.String(),
+		"session_cookie":  fmt.Sprint(o.SessionCookie != ""),
+	}
+	if !o.real() {
+		h.Options["alg"] = o.alg
+	}
+	rec, err := openTUIRecord(o.record, h, trace.Options{Demo: o.demo, Secrets: o.recordSecrets, Scrub: []string{o.password, o.SessionCookie}})
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range s.devices {
+		rec.follow(d.Engine, i+1)
+	}
+	return rec, nil
+}
+
+// traceTarget is the target for the trace's header: "sim" with the
+// simulator's loopback address, or "url" with a real server's host.
+func (s *tuiSession) traceTarget(o tuiOptions) trace.Target {
+	if host, ok := strings.CutPrefix(s.display, "sim "); ok {
+		return trace.Target{Kind: "sim", Host: host}
+	}
+	return traceTarget(o.target)
+}
+
+// recordNotice is the status line's first message while recording.
+// Under --demo it names the file without its directory, as the header
+// does the config file.
+func recordNotice(o tuiOptions) string {
+	file := o.record
+	if o.demo {
+		file = filepath.Base(file)
+	}
+	file = termtext.Line(file)
+	if o.recordSecrets {
+		return "warning: recording RAW JWTs to " + file + " (--record-secrets): do not share it"
+	}
+	return "recording to " + file + " (redacted)"
+}
+
+func joinNotice(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return b + "; " + a
 }
 
 // tuiSession is what the TUI runs on: the devices, signed in, with their

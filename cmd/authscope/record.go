@@ -1,0 +1,318 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/authstate/scenario"
+	"github.com/authscope/authscope/fetcher/target"
+	"github.com/authscope/authscope/trace"
+)
+
+// upstreamModelled names the upstream versions the model follows, for a
+// trace's header, as the README states them: v0.12 models
+// @convex-dev/better-auth up to 0.12.5 and pr329 that PR at 37bdd4b, the
+// Convex client model is convex 1.45's, and the simulator was checked
+// against better-auth 1.6.34 with the plugin 0.12.5.
+func upstreamModelled() map[string]string {
+	return map[string]string{
+		"@convex-dev/better-auth": "0.12.5",
+		"better-auth":             "1.6.34",
+		"convex":                  "1.45.0",
+		"pr329":                   "37bdd4b",
+	}
+}
+
+// buildVersion is the program's version and the commit it was built from
+// ("" when the build info has none), as `authscope version` says them.
+func buildVersion() (v, commit string) {
+	v = version
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info == nil {
+		return v, ""
+	}
+	if v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if commit != "" && modified {
+		commit += "+modified"
+	}
+	return v, commit
+}
+
+// traceTarget is the kind and host of a target for a trace's header:
+// never its credentials, path or query.
+func traceTarget(raw string) trace.Target {
+	if raw == "" || raw == "sim" {
+		return trace.Target{Kind: "sim"}
+	}
+	t := trace.Target{Kind: "url"}
+	if u, err := url.Parse(target.RedactURL(raw)); err == nil {
+		t.Host = u.Host
+	}
+	return t
+}
+
+// baseHeader is the header every trace of this invocation shares.
+func baseHeader(command string) trace.Header {
+	v, commit := buildVersion()
+	return trace.Header{
+		Authscope: v,
+		Commit:    commit,
+		Command:   command,
+		Upstream:  upstreamModelled(),
+		Started:   time.Now().UTC(),
+		Devices:   1,
+	}
+}
+
+// runRecorder writes one trace per scenario × policy into a directory
+// (run --record DIR).
+type runRecorder struct {
+	dir    string
+	header trace.Header
+	scrub  []string
+	used   map[string]bool
+}
+
+func newRunRecorder(dir string, o runOptions) (*runRecorder, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--record %s: %w", dir, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("--record %s: not a directory", dir)
+	}
+	// Find out now, not after the first run, that nothing can be written.
+	probe, err := os.CreateTemp(dir, ".authscope-record-*")
+	if err != nil {
+		return nil, fmt.Errorf("--record %s: cannot write there: %w", dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	h := baseHeader("run")
+	h.Target = traceTarget(o.target)
+	h.Options = map[string]string{"step_timeout": o.stepTimeout.String()}
+	if h.Target.Kind == "sim" {
+		h.Options["alg"] = o.alg
+	} else if o.convexURL != "" {
+		h.Options["convex_host"] = traceTarget(o.convexURL).Host
+	}
+	return &runRecorder{dir: dir, header: h, scrub: []string{o.password}, used: map[string]bool{}}, nil
+}
+
+// runTrace is the trace of one scenario under one policy.
+type runTrace struct {
+	path   string
+	f      *os.File
+	w      *trace.Writer
+	events atomic.Int64
+}
+
+// traceName is 03-rotation-in-flight.v0.12.jsonl for a scenario file
+// 03-rotation-in-flight.yaml under v0.12.
+func traceName(sc *scenario.Scenario, policy string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(sc.File), ".yaml"), ".yml")
+	if sc.File == "" || base == "" || base == "." {
+		base = sc.Name
+	}
+	base = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r < 0x20 || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, base)
+	return base + "." + policy + ".jsonl"
+}
+
+func (r *runRecorder) open(sc *scenario.Scenario, policy string) (*runTrace, error) {
+	name := traceName(sc, policy)
+	for n := 2; r.used[name]; n++ {
+		// Two scenario files of one name in different directories.
+		name = strings.TrimSuffix(traceName(sc, policy), ".jsonl") + fmt.Sprintf("-%d.jsonl", n)
+	}
+	r.used[name] = true
+	path := filepath.Join(r.dir, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	h := r.header
+	h.Options = maps.Clone(h.Options)
+	// The scenario's start, so that the trace says how the client began.
+	h.Options["signed_in"] = fmt.Sprint(sc.Start.SignedIn)
+	h.Options["initial_token"] = fmt.Sprint(sc.Start.InitialToken)
+	h.Options["consumer"] = fmt.Sprint(sc.Start.Consumer)
+	h.Options["pr83"] = fmt.Sprint(sc.Start.PR83)
+	h.Policy = policy
+	h.Scenario = filepath.Base(sc.File)
+	if sc.File == "" {
+		h.Scenario = sc.Name
+	}
+	h.Started = time.Now().UTC()
+	return &runTrace{path: path, f: f, w: trace.NewWriter(f, h, trace.Options{Scrub: r.scrub})}, nil
+}
+
+func (t *runTrace) event(ev authstate.Event) {
+	if t.w.Event(1, ev) == nil {
+		t.events.Add(1)
+	}
+}
+
+// close finishes the trace; engineEvents is how many events the run's
+// engine emitted, to tell a trace that missed some.
+func (t *runTrace) close(engineEvents int) error {
+	err := t.w.Close()
+	if cerr := t.f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--record %s: %w", t.path, err)
+	}
+	if got := t.events.Load(); got < int64(engineEvents) {
+		return fmt.Errorf("--record %s: the trace holds %d of the run's %d events (the event stream fell behind)", t.path, got, engineEvents)
+	}
+	return nil
+}
+
+// tuiRecorder writes the trace of a TUI session (authscope --record
+// FILE): every event of every device, in each device's order.
+//
+// It reads each engine's event log, not a subscription: a subscriber with
+// a full buffer misses events, and the log holds the last tuiLogSize
+// events with consecutive sequence numbers. A subscription only wakes the
+// recorder up. Should the recorder ever fall a whole log behind, the
+// events it missed are counted and close reports them.
+type tuiRecorder struct {
+	path   string
+	f      *os.File
+	w      *trace.Writer
+	done   chan struct{}
+	wg     sync.WaitGroup
+	missed atomic.Uint64
+	once   sync.Once
+}
+
+func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorder, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("--record %s: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	w := trace.NewWriter(f, h, opts)
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--record %s: %w", path, err)
+	}
+	r := &tuiRecorder{path: path, f: f, w: w, done: make(chan struct{})}
+	// A session can last hours: write the buffered lines out every
+	// second, so that a crash loses a second at most.
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				r.w.Flush()
+			case <-r.done:
+				return
+			}
+		}
+	}()
+	return r, nil
+}
+
+// follow records eng's events as device. Call it before the engine
+// starts or after: the log holds the first events either way.
+func (r *tuiRecorder) follow(eng *authstate.Engine, device int) {
+	sub := eng.Subscribe(64)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer sub.Close()
+		next := uint64(1)
+		for {
+			select {
+			case _, ok := <-sub.C:
+				next = r.drain(eng.Log(), device, next)
+				if ok {
+					continue
+				}
+			case <-r.done:
+			}
+			r.drain(eng.Log(), device, next)
+			return
+		}
+	}()
+}
+
+// drain writes the events of log from sequence number next on and
+// returns the next one to write.
+func (r *tuiRecorder) drain(log *authstate.EventLog, device int, next uint64) uint64 {
+	for {
+		first, last := log.Bounds()
+		if last == 0 || last < next {
+			return next
+		}
+		if first > next {
+			r.missed.Add(first - next)
+			next = first
+		}
+		evs := log.Slice(int(next-first), int(last-first)+1)
+		if len(evs) == 0 || evs[0].Seq != next {
+			continue // the ring moved between the two reads
+		}
+		for _, ev := range evs {
+			r.w.Event(device, ev)
+		}
+		next = evs[len(evs)-1].Seq + 1
+	}
+}
+
+// close writes what is left and closes the file. Stop the engines first:
+// their last events are written then.
+func (r *tuiRecorder) close() error {
+	var err error
+	r.once.Do(func() {
+		close(r.done)
+		r.wg.Wait()
+		err = r.w.Close()
+		if cerr := r.f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			err = fmt.Errorf("--record %s: %w", r.path, err)
+			return
+		}
+		if n := r.missed.Load(); n > 0 {
+			err = fmt.Errorf("--record %s: the trace missed %d events (the recorder fell a whole event log behind)", r.path, n)
+		}
+	})
+	return err
+}
+
+var errRecordSecretsAlone = errors.New("--record-secrets needs --record FILE")

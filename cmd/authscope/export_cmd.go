@@ -79,7 +79,7 @@ output could not be written.`,
 				if err == nil {
 					err = errors.New("no trace")
 				}
-				return fail(exitUsage, "read trace %s: %w", args[0], err)
+				return fail(exitUsage, "read trace: %w", err)
 			}
 			if err != nil {
 				fmt.Fprintf(stderr, "authscope: warning: trace %s: %s; exporting what could be read\n", termtext.Line(args[0]), termtext.Line(err.Error()))

@@ -130,8 +130,8 @@ func TestExportErrors(t *testing.T) {
 	}{
 		{"no output", []string{"export", tr}, "export needs an output: --html OUT.html"},
 		{"no trace", []string{"export", "--html", filepath.Join(dir, "x.html")}, "accepts 1 arg(s), received 0"},
-		{"missing trace", []string{"export", filepath.Join(dir, "nope.trace"), "--html", filepath.Join(dir, "x.html")}, "read trace " + filepath.Join(dir, "nope.trace") + ": open"},
-		{"not a trace", []string{"export", garbage, "--html", filepath.Join(dir, "x.html")}, "read trace " + garbage + ": line 1"},
+		{"missing trace", []string{"export", filepath.Join(dir, "nope.trace"), "--html", filepath.Join(dir, "x.html")}, "read trace: open " + filepath.Join(dir, "nope.trace")},
+		{"not a trace", []string{"export", garbage, "--html", filepath.Join(dir, "x.html")}, "read trace: " + garbage + ":1: not a trace"},
 		{"output dir missing", []string{"export", tr, "--html", filepath.Join(dir, "no", "such", "dir", "x.html")}, "write HTML report: open " + filepath.Join(dir, "no", "such", "dir")},
 		{"output is a directory", []string{"export", tr, "--html", dir}, "write HTML report: " + dir + " is a directory"},
 	} {

@@ -28,11 +28,11 @@ type Backend interface {
 // Session is what the client learns from get-session. The session token is
 // deliberately absent: the engine never needs it.
 type Session struct {
-	ID        string
-	UserID    string
-	Email     string
-	ExpiresAt time.Time
-	CreatedAt time.Time
+	ID        string    `json:"id"`
+	UserID    string    `json:"userId,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Token is a Convex JWT as the client holds it, with the claims the engine
@@ -49,12 +49,17 @@ type Token struct {
 	// server's JWKS; Problem says why not otherwise.
 	Verified bool
 	Problem  string
+	// fp is the fingerprint of a token rebuilt from an event (Raw empty).
+	fp string
 }
 
 // Fingerprint is a short, stable, non-secret name for the token.
 func (t *Token) Fingerprint() string {
 	if t == nil {
 		return ""
+	}
+	if t.fp != "" {
+		return t.fp
 	}
 	sum := sha256.Sum256([]byte(t.Raw))
 	return hex.EncodeToString(sum[:4])

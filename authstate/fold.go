@@ -27,6 +27,7 @@ type Fold struct {
 	pollStarted  time.Time
 	pollInterval time.Duration
 	labels       map[string]string
+	labelsShared bool // a Snapshot holds labels: copy before writing
 	mounted      bool
 	skew         time.Duration
 
@@ -69,8 +70,9 @@ type FoldConfig struct {
 	// Now is the engine clock, for live mode: Snapshot's Now. Nil: the
 	// time of the last event applied (replay).
 	Now func() time.Time
-	// Wall is the wall clock that times an open flicker window (default
-	// time.Now).
+	// Wall is the wall clock that times an open flicker window, as the
+	// engine does. Nil: time.Now in live mode (Now set), the time of the
+	// last event in replay.
 	Wall func() time.Time
 }
 
@@ -107,7 +109,7 @@ func NewFold(cfg FoldConfig) *Fold {
 	if cfg.Query == "" {
 		cfg.Query = "auth:getAuthUser"
 	}
-	if cfg.Wall == nil {
+	if cfg.Wall == nil && cfg.Now != nil {
 		cfg.Wall = time.Now
 	}
 	return &Fold{
@@ -129,9 +131,7 @@ func (f *Fold) Apply(ev Event) {
 	if ev.Policy != "" {
 		f.policy = ev.Policy
 	}
-	if ev.SessionID != "" && ev.Session != "" {
-		f.labels[ev.SessionID] = ev.Session
-	}
+	f.setLabel(ev.SessionID, ev.Session)
 	tok := f.token(ev.Token)
 	switch ev.Kind {
 	case KindPollStarted:
@@ -245,13 +245,13 @@ func (f *Fold) Apply(ev Event) {
 	case KindCountersReset:
 		f.violationCount, f.violations, f.windows = 0, nil, nil
 		if f.flickerOpen {
-			f.flickerSince, f.flickerWall = ev.At, f.cfg.Wall()
+			f.flickerSince, f.flickerWall = ev.At, f.wall()
 		}
 	case KindFlicker:
 		switch ev.Reason {
 		case "open":
 			f.flickerOpen, f.flickerWhy = true, ev.Why
-			f.flickerSince, f.flickerWall = ev.At, f.cfg.Wall()
+			f.flickerSince, f.flickerWall = ev.At, f.wall()
 		case "closed":
 			f.flickerOpen = false
 			f.windows = append(f.windows, FlickerWindow{Start: f.flickerSince, End: ev.At, Duration: ev.Elapsed, Why: f.flickerWhy})
@@ -302,12 +302,35 @@ func (f *Fold) forget(id int) {
 	}
 }
 
-// trimCalls forgets the oldest finished calls beyond MaxCalls, as the
-// engine does.
-func (f *Fold) trimCalls() {
-	if len(f.callOrder) <= MaxCalls {
+// setLabel records a session's label. Snapshots share the map, so it is
+// copied before a change once one has been handed out.
+func (f *Fold) setLabel(id, label string) {
+	if id == "" || label == "" || f.labels[id] == label {
 		return
 	}
+	if f.labelsShared {
+		f.labels = maps.Clone(f.labels)
+		f.labelsShared = false
+	}
+	f.labels[id] = label
+}
+
+// trimCalls forgets the oldest finished calls beyond MaxCalls, as the
+// engine does. Usually the oldest call is finished: dropping it from the
+// front is cheap.
+func (f *Fold) trimCalls() {
+	for len(f.callOrder) > MaxCalls {
+		c := f.calls[f.callOrder[0]]
+		if c == nil || !c.Done {
+			f.trimCallsSlow()
+			return
+		}
+		delete(f.calls, f.callOrder[0])
+		f.callOrder = f.callOrder[1:]
+	}
+}
+
+func (f *Fold) trimCallsSlow() {
 	kept := f.callOrder[:0]
 	excess := len(f.callOrder) - MaxCalls
 	for _, n := range f.callOrder {
@@ -332,14 +355,18 @@ func (f *Fold) token(ti *TokenInfo) *Token {
 	if ti == nil {
 		return nil
 	}
-	if ti.SessionID != "" && ti.Session != "" {
-		f.labels[ti.SessionID] = ti.Session
-	}
-	if ft, ok := f.tokens[ti.Fingerprint]; ok {
+	f.setLabel(ti.SessionID, ti.Session)
+	ft, ok := f.tokens[ti.Fingerprint]
+	if ok && ft.info.sameCheck(ti) {
 		return ft.tok
 	}
+	// The same JWT can be checked again with another outcome (a JWKS
+	// that was unreachable): the verdict is part of the token here.
 	t := ti.token()
 	f.tokens[ti.Fingerprint] = foldToken{info: ti, tok: t}
+	if ok {
+		return t
+	}
 	f.tokenOrder = append(f.tokenOrder, ti.Fingerprint)
 	if len(f.tokenOrder) > maxFoldTokens {
 		delete(f.tokens, f.tokenOrder[0])
@@ -358,6 +385,13 @@ func (f *Fold) TokenInfo(fingerprint string) (TokenInfo, bool) {
 		return TokenInfo{}, false
 	}
 	return *ft.info, true
+}
+
+func (f *Fold) wall() time.Time {
+	if f.cfg.Wall != nil {
+		return f.cfg.Wall()
+	}
+	return f.last
 }
 
 func (f *Fold) now() time.Time {
@@ -413,13 +447,14 @@ func (f *Fold) Snapshot() Snapshot {
 		PollInterval:   f.pollInterval,
 		PollInFlight:   f.poll,
 		TokenRequests:  f.tokenReqs,
-		Labels:         maps.Clone(f.labels),
+		Labels:         f.labels,
 		ViolationCount: f.violationCount,
 		Mounted:        f.mounted,
 		Cache:          f.cache,
 		LastServed:     f.lastServed,
 		Pending:        f.slot,
 	}
+	f.labelsShared = true
 	if f.poll != 0 {
 		s.PollStarted = f.pollStarted
 	}
@@ -474,10 +509,106 @@ func (f *Fold) Snapshot() Snapshot {
 		s.Flicker.Total += w.Duration
 	}
 	if f.flickerOpen {
-		d := f.cfg.Wall().Sub(f.flickerWall)
+		d := f.wall().Sub(f.flickerWall)
 		s.Flicker.Total += d
 		s.Flicker.Count++
 		s.Flicker.Windows = append(s.Flicker.Windows, FlickerWindow{Start: f.flickerSince, Duration: d, Why: f.flickerWhy})
 	}
 	return s
+}
+
+// sameCheck says whether two descriptions of one JWT agree on what the
+// client made of it.
+func (ti *TokenInfo) sameCheck(o *TokenInfo) bool {
+	return ti.Verified == o.Verified && ti.Problem == o.Problem && ti.SessionID == o.SessionID &&
+		ti.IssuedAt.Equal(o.IssuedAt) && ti.ExpiresAt.Equal(o.ExpiresAt)
+}
+
+// Clone returns an independent copy: a checkpoint to fold on from.
+func (f *Fold) Clone() *Fold {
+	n := *f
+	n.labels = maps.Clone(f.labels)
+	n.tokens = maps.Clone(f.tokens)
+	n.tokenOrder = append([]string(nil), f.tokenOrder...)
+	n.violations = append([]Event(nil), f.violations...)
+	n.windows = append([]FlickerWindow(nil), f.windows...)
+	n.order = append([]int(nil), f.order...)
+	n.callOrder = append([]string(nil), f.callOrder...)
+	if f.session != nil {
+		s := *f.session
+		n.session = &s
+	}
+	// Calls are shared by name and by the requests they wait on: copy
+	// each once and point both at the copy.
+	copied := make(map[*Call]*Call, len(f.calls))
+	dup := func(c *Call) *Call {
+		if c == nil {
+			return nil
+		}
+		if d, ok := copied[c]; ok {
+			return d
+		}
+		d := *c
+		copied[c] = &d
+		return &d
+	}
+	n.calls = make(map[string]*Call, len(f.calls))
+	for k, c := range f.calls {
+		n.calls[k] = dup(c)
+	}
+	n.promises = make(map[int]*foldPromise, len(f.promises))
+	for id, p := range f.promises {
+		q := &foldPromise{info: p.info, waiters: make([]*Call, len(p.waiters))}
+		for i, c := range p.waiters {
+			q.waiters[i] = dup(c)
+		}
+		n.promises[id] = q
+	}
+	n.limbo = make([]*Call, len(f.limbo))
+	for i, c := range f.limbo {
+		n.limbo[i] = dup(c)
+	}
+	return &n
+}
+
+// Timeline is a recorded event stream with the fold kept at a checkpoint
+// every few events, so that the state after any number of events is at
+// most that many applies away (replay's seek).
+type Timeline struct {
+	events []Event
+	every  int
+	marks  []*Fold // marks[i] has applied events[:i*every]
+}
+
+// NewTimeline folds events once, keeping a checkpoint every every events
+// (default 1024).
+func NewTimeline(cfg FoldConfig, events []Event, every int) *Timeline {
+	if every <= 0 {
+		every = 1024
+	}
+	t := &Timeline{events: events, every: every}
+	f := NewFold(cfg)
+	t.marks = append(t.marks, f.Clone())
+	for i, ev := range events {
+		f.Apply(ev)
+		if (i+1)%every == 0 {
+			t.marks = append(t.marks, f.Clone())
+		}
+	}
+	return t
+}
+
+// Len is the number of events.
+func (t *Timeline) Len() int { return len(t.events) }
+
+// At returns the fold after the first n events (clamped to the stream). The
+// caller owns it.
+func (t *Timeline) At(n int) *Fold {
+	n = min(max(n, 0), len(t.events))
+	m := n / t.every
+	f := t.marks[m].Clone()
+	for _, ev := range t.events[m*t.every : n] {
+		f.Apply(ev)
+	}
+	return f
 }

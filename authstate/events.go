@@ -344,6 +344,13 @@ type Subscription struct {
 	mu      sync.Mutex
 	dropped uint64
 	closed  bool
+	// A lossless subscription (see Engine.SubscribeAll) queues events
+	// without bound up to limit; its pump goroutine moves them to c.
+	lossless bool
+	limit    int
+	queue    []Event
+	wake     chan struct{}
+	quit     chan struct{}
 }
 
 // Dropped is how many events this subscriber missed because its buffer
@@ -360,6 +367,15 @@ func (s *Subscription) Close() {
 	delete(s.b.subs, s)
 	s.b.mu.Unlock()
 	s.mu.Lock()
+	if s.lossless {
+		if s.quit != nil {
+			close(s.quit) // the pump closes C
+			s.quit = nil
+		}
+		s.closed = true
+		s.mu.Unlock()
+		return
+	}
 	if !s.closed {
 		s.closed = true
 		close(s.c)
@@ -387,7 +403,11 @@ func (b *broker) publish(e Event) {
 	defer b.mu.Unlock()
 	for s := range b.subs {
 		s.mu.Lock()
-		if !s.closed {
+		switch {
+		case s.closed:
+		case s.lossless:
+			s.enqueue(e)
+		default:
 			select {
 			case s.c <- e:
 			default:
@@ -407,7 +427,11 @@ func (b *broker) closeAll() {
 		s.mu.Lock()
 		if !s.closed {
 			s.closed = true
-			close(s.c)
+			if s.lossless {
+				s.signal() // the pump delivers what is queued, then closes C
+			} else {
+				close(s.c)
+			}
 		}
 		s.mu.Unlock()
 	}

@@ -422,3 +422,63 @@ func BenchmarkFoldApply(b *testing.B) {
 		}
 	})
 }
+
+// A lossless subscription that is not read while the engine works loses
+// nothing and does not slow the engine: every event arrives, in order,
+// after the engine has stopped; a fold of them matches the engine's last
+// state. Past its limit it counts what it lost.
+func TestSubscribeAllLosesNothing(t *testing.T) {
+	clock := NewFakeClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	b := newFakeBackend(clock)
+	b.newSession()
+	e, err := New(Config{Policy: "pr329", Backend: b, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := e.SubscribeAll(0)
+	small := e.SubscribeAll(10)
+	lossy := e.Subscribe(16)
+	e.Start(context.Background())
+	for i := range 2000 {
+		e.Fetch("", i%2 == 0, "burst")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Settle(ctx, b.Held, b.notify, clock); err != nil {
+		t.Fatal(err)
+	}
+	want := e.Snapshot()
+	total := e.Log().Total()
+	e.Stop()
+	f := NewFold(e.FoldConfig())
+	var n, visible uint64
+	var last uint64
+	for ev := range all.C {
+		n++
+		if !ev.Kind.Quiet() {
+			visible++
+			if ev.Seq != last+1 {
+				t.Fatalf("event %d follows %d", ev.Seq, last)
+			}
+			last = ev.Seq
+		}
+		f.Apply(ev)
+	}
+	if visible != total || all.Dropped() != 0 {
+		t.Fatalf("got %d logged events of %d, %d dropped", visible, total, all.Dropped())
+	}
+	if d := diffSnapshots(want, f.Snapshot()); d != "" {
+		t.Fatalf("the fold of the whole stream differs: %s", d)
+	}
+	if lossy.Dropped() == 0 {
+		t.Errorf("the lossy subscription with a 16-event buffer dropped nothing of %d: the test proves nothing", n)
+	}
+	got := 0
+	for range small.C {
+		got++
+	}
+	// C's own buffer holds a few hundred more than the queue's limit.
+	if uint64(got)+small.Dropped() != n || small.Dropped() == 0 || got > 10+300 {
+		t.Errorf("a lossless subscription limited to 10 delivered %d and dropped %d of %d", got, small.Dropped(), n)
+	}
+}

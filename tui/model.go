@@ -295,6 +295,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 // fetch table, filter index and timeline, then refreshes what is shown.
 func (m *Model) ingest(d *device, evs []authstate.Event) {
 	for _, ev := range evs {
+		if ev.Kind.Quiet() {
+			// State for the fold only: not an event of the log.
+			continue
+		}
 		d.received++
 		d.fetches.observe(ev)
 		d.events.observe(ev)

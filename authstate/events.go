@@ -334,6 +334,8 @@ func (l *EventLog) All() []Event { return l.Slice(0, l.Len()) }
 type broker struct {
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
+	// streams lose nothing (see Engine.SubscribeAll).
+	streams map[*Stream]struct{}
 }
 
 // Subscription receives events on C until Close.
@@ -344,13 +346,6 @@ type Subscription struct {
 	mu      sync.Mutex
 	dropped uint64
 	closed  bool
-	// A lossless subscription (see Engine.SubscribeAll) queues events
-	// without bound up to limit; its pump goroutine moves them to c.
-	lossless bool
-	limit    int
-	queue    []Event
-	wake     chan struct{}
-	quit     chan struct{}
 }
 
 // Dropped is how many events this subscriber missed because its buffer
@@ -367,15 +362,6 @@ func (s *Subscription) Close() {
 	delete(s.b.subs, s)
 	s.b.mu.Unlock()
 	s.mu.Lock()
-	if s.lossless {
-		if s.quit != nil {
-			close(s.quit) // the pump closes C
-			s.quit = nil
-		}
-		s.closed = true
-		s.mu.Unlock()
-		return
-	}
 	if !s.closed {
 		s.closed = true
 		close(s.c)
@@ -401,13 +387,12 @@ func (b *broker) subscribe(buf int) *Subscription {
 func (b *broker) publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for s := range b.streams {
+		s.add(e)
+	}
 	for s := range b.subs {
 		s.mu.Lock()
-		switch {
-		case s.closed:
-		case s.lossless:
-			s.enqueue(e)
-		default:
+		if !s.closed {
 			select {
 			case s.c <- e:
 			default:
@@ -420,18 +405,17 @@ func (b *broker) publish(e Event) {
 
 func (b *broker) closeAll() {
 	b.mu.Lock()
-	subs := b.subs
-	b.subs = nil
+	subs, streams := b.subs, b.streams
+	b.subs, b.streams = nil, nil
 	b.mu.Unlock()
+	for s := range streams {
+		s.end()
+	}
 	for s := range subs {
 		s.mu.Lock()
 		if !s.closed {
 			s.closed = true
-			if s.lossless {
-				s.signal() // the pump delivers what is queued, then closes C
-			} else {
-				close(s.c)
-			}
+			close(s.c)
 		}
 		s.mu.Unlock()
 	}

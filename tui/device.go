@@ -23,11 +23,11 @@ type Device struct {
 // device is the model's state for one Device. Every device keeps taking
 // its events, snapshots and timeline samples while another one is shown.
 type device struct {
-	num  int // 1-based, as the header shows it
-	eng  *authstate.Engine
-	tr   Transport
-	src  logSource
-	sub  *authstate.Stream
+	num int // 1-based, as the header shows it
+	eng *authstate.Engine
+	tr  Transport
+	src logSource
+	sub *authstate.Stream
 	// fold computes the panels' state from the device's event stream
 	// (every event, quiet ones included); snap is its latest snapshot.
 	fold *authstate.Fold

@@ -476,3 +476,53 @@ func TestSubscribeAllLosesNothing(t *testing.T) {
 		t.Errorf("a stream limited to 10 kept %d and dropped %d of %d", len(got), small.Dropped(), len(evs))
 	}
 }
+
+// A fold never panics, whatever it is fed: a replay may read a damaged or
+// hand-edited trace.
+func FuzzFoldApply(f *testing.F) {
+	f.Add([]byte{6, 1, 1, 15, 1, 1, 27, 2, 0, 13, 1, 3})
+	f.Add([]byte{27, 0, 0, 6, 2, 1, 7, 3, 1, 11, 2, 4, 10, 2, 2, 15, 3, 1, 30, 0, 5})
+	f.Fuzz(func(t *testing.T, data []byte) { foldBytes(data) })
+}
+
+// foldBytes folds the events data describes, three bytes an event.
+func foldBytes(data []byte) {
+	effects := []string{"", "mount", "initial", "remount", "abandoned", "reroute"}
+	calls := []string{"", "a", "b", "c"}
+	policies := []string{"", "v0.12", "pr329", "hardened", "bogus"}
+	{
+		fold := NewFold(FoldConfig{Policy: "pr329", Consumer: len(data)%2 == 0})
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i+2 < len(data); i += 3 {
+			k, a, b := data[i], data[i+1], data[i+2]
+			ev := Event{
+				Kind:      Kind(k % uint8(kindEnd+1)),
+				At:        at.Add(time.Duration(i) * time.Second),
+				Fetch:     int(a % 5),
+				Owner:     int(b % 5),
+				Call:      calls[int(b)%len(calls)],
+				Source:    calls[int(a)%len(calls)],
+				Effect:    effects[int(a+b)%len(effects)],
+				Policy:    policies[int(b)%len(policies)],
+				Poll:      int(a % 3),
+				Reason:    []string{"open", "closed", "x"}[int(b)%3],
+				Session:   calls[int(a)%len(calls)],
+				SessionID: calls[int(b)%len(calls)],
+			}
+			if a%3 == 0 {
+				ev.Token = &TokenInfo{Fingerprint: string(rune('a' + b%4)), SessionID: calls[int(a)%len(calls)], Verified: b%2 == 0}
+			}
+			if b%4 == 1 {
+				ev.Observed = &Session{ID: calls[int(a)%len(calls)]}
+			}
+			if k%5 == 0 {
+				ev.Client = &ClientState{Auth: ev.Token, LastResult: &QueryResult{Error: "e"}}
+			}
+			fold.Apply(ev)
+			if i%9 == 0 {
+				fold = fold.Clone()
+			}
+			_ = fold.Snapshot()
+		}
+	}
+}

@@ -12,7 +12,8 @@ import (
 // every message it handles, compares the fold's Snapshot with its own
 // state field by field. The first difference is kept for FoldErr, with the
 // event before it; checking then stops. Call it before Start. It costs a
-// snapshot per message: it is for tests and debugging.
+// snapshot per message: it is for tests and debugging, on virtual time (a
+// FakeClock): on the wall clock two reads of Now differ.
 func (e *Engine) CheckFold() {
 	fc := &foldChecker{sub: e.Subscribe(1 << 16), fold: NewFold(e.cfg.FoldConfig())}
 	e.report.check = fc

@@ -36,6 +36,7 @@ func (e *Engine) apply(in Input) applied {
 		e.setPolicy(in.Policy)
 	case SetPollInterval:
 		e.pollInterval = max(in.Interval, 0)
+		e.emit(Event{Kind: KindPollInterval, Interval: e.pollInterval})
 		e.armPoll()
 	case ResetCounters:
 		e.resetCounters()

@@ -28,11 +28,11 @@ type Backend interface {
 // Session is what the client learns from get-session. The session token is
 // deliberately absent: the engine never needs it.
 type Session struct {
-	ID        string
-	UserID    string
-	Email     string
-	ExpiresAt time.Time
-	CreatedAt time.Time
+	ID        string    `json:"id"`
+	UserID    string    `json:"userId,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Token is a Convex JWT as the client holds it, with the claims the engine

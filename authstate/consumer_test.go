@@ -620,6 +620,9 @@ func TestInitialAuthTokenReuse(t *testing.T) {
 			h.clock.Advance(tc.sleep)
 			h.settle()
 			h.inLoop(func(e *Engine) {
+				// The skew is set behind the events' back: the fold
+				// cannot follow, so stop comparing.
+				e.report.check.off = true
 				e.skew = tc.skew
 				e.setConfig(&amConfig{f: fetcher{gen: e.fetcherGen, sessionID: e.view.id()}, effect: e.consumer.effect})
 			})

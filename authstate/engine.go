@@ -125,6 +125,8 @@ type Engine struct {
 	rawMu      sync.Mutex
 	raw        map[string]string
 	rawOrder   []string
+	decoded    map[string]decodedJWT
+	recent     *recentToken
 	lastServed *Token
 	consumer   *consumer
 	// renderDirty asks for a render of the Convex provider once the
@@ -134,6 +136,8 @@ type Engine struct {
 	// reads counts the read-only messages handled (tests use it to show
 	// that a waiter does not spin).
 	reads int
+	// report is what the engine last told the fold (see fold_emit.go).
+	report foldReport
 }
 
 // message is one thing for the loop to do: apply an input, or run fn. A
@@ -302,6 +306,7 @@ func (e *Engine) handle(m message) {
 			m.done(res)
 		}
 	}
+	e.endOfMessage()
 	e.sigMu.Lock()
 	close(e.sig)
 	e.sig = make(chan struct{})
@@ -571,7 +576,9 @@ func (e *Engine) learnSkew(t *Token) {
 }
 
 func (e *Engine) emit(ev Event) {
-	e.seq++
+	if !ev.Kind.Quiet() {
+		e.seq++
+	}
 	ev.Seq = e.seq
 	if ev.At.IsZero() {
 		ev.At = e.now()
@@ -579,10 +586,14 @@ func (e *Engine) emit(ev Event) {
 	if ev.Policy == "" {
 		ev.Policy = e.policy.Name()
 	}
-	e.log.append(ev)
 	if e.cfg.OnEvent != nil {
 		e.cfg.OnEvent(ev)
 	}
+	if ev.Kind.Quiet() {
+		e.broker.publish(ev)
+		return
+	}
+	e.log.append(ev)
 	e.broker.publish(ev)
 	if ev.Kind == KindViolation {
 		e.violationCount++
@@ -603,22 +614,34 @@ func (e *Engine) label(id string) string { return e.labels.Label(id) }
 // maxRaw bounds how many raw tokens RawToken can still find.
 const maxRaw = 64
 
-func (e *Engine) remember(t *Token) {
-	fp := t.Fingerprint()
+func (e *Engine) remember(t *Token) (string, decodedJWT) {
 	e.rawMu.Lock()
 	defer e.rawMu.Unlock()
+	if r := e.recent; r != nil && r.t == t {
+		// The same token again (a cached one served): no hashing.
+		return r.fp, r.dec
+	}
+	fp := t.Fingerprint()
 	if e.raw == nil {
 		e.raw = make(map[string]string)
+		e.decoded = make(map[string]decodedJWT)
 	}
 	if _, ok := e.raw[fp]; ok {
-		return
+		dec := e.decoded[fp]
+		e.recent = &recentToken{t: t, fp: fp, dec: dec}
+		return fp, dec
 	}
+	dec := decodeJWT(t.Raw)
 	e.raw[fp] = t.Raw
+	e.decoded[fp] = dec
+	e.recent = &recentToken{t: t, fp: fp, dec: dec}
 	e.rawOrder = append(e.rawOrder, fp)
 	if len(e.rawOrder) > maxRaw {
 		delete(e.raw, e.rawOrder[0])
+		delete(e.decoded, e.rawOrder[0])
 		e.rawOrder = e.rawOrder[1:]
 	}
+	return fp, dec
 }
 
 // RawToken returns the raw JWT behind a fingerprint seen in an event, if
@@ -635,15 +658,20 @@ func (e *Engine) tokenInfo(t *Token) *TokenInfo {
 	if t == nil {
 		return nil
 	}
-	e.remember(t)
+	fp, dec := e.remember(t)
 	return &TokenInfo{
-		Fingerprint: t.Fingerprint(),
+		Fingerprint: fp,
 		Session:     e.label(t.SessionID),
 		SessionID:   t.SessionID,
 		IssuedAt:    t.IssuedAt,
 		ExpiresAt:   t.ExpiresAt,
 		Verified:    t.Verified,
 		Problem:     t.Problem,
+		Subject:     t.Subject,
+		Issuer:      t.Issuer,
+		Audience:    t.Audience,
+		Header:      dec.header,
+		Claims:      dec.claims,
 	}
 }
 
@@ -668,7 +696,7 @@ func (e *Engine) stale(t *Token) string {
 
 func (e *Engine) remount() {
 	e.prov = &provider{gen: e.prov.gen + 1, lastSessionID: e.view.id()}
-	e.emit(Event{Kind: KindCacheCleared, Reason: "provider remounted"})
+	e.emit(Event{Kind: KindCacheCleared, Reason: "provider remounted", Effect: "remount"})
 }
 
 // flight is a network call in flight: what its completion finishes.

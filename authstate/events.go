@@ -38,6 +38,15 @@ const (
 	KindPollPending                      // a poll was due while get-session was still in flight: skipped
 	KindCountersReset                    // the violation count and the flicker windows were cleared (a mark in the log)
 	KindTransport                        // a transport control was applied: hold, release, fault, latency
+
+	// Quiet kinds carry state the fold needs at moments no logged event
+	// marks. They go to subscribers only: not to the log, not to the
+	// checker, and they take no sequence number of their own (Seq is that
+	// of the event before). See Kind.Quiet.
+	KindPollStarted  // a get-session request went out
+	KindCallStarted  // fetchAccessToken was called
+	KindPollInterval // the session poll interval was set
+	KindConvexState  // the Convex client model's state changed
 	kindEnd
 )
 
@@ -69,7 +78,15 @@ var kindNames = [...]string{
 	KindPollPending:      "poll_pending",
 	KindCountersReset:    "counters_reset",
 	KindTransport:        "transport",
+	KindPollStarted:      "poll_started",
+	KindCallStarted:      "call_started",
+	KindPollInterval:     "poll_interval",
+	KindConvexState:      "convex_state",
 }
+
+// Quiet reports whether events of kind k only feed the fold (Fold): they
+// are published to subscribers, never written to the log.
+func (k Kind) Quiet() bool { return k >= KindPollStarted && k < kindEnd }
 
 func (k Kind) String() string {
 	if k > 0 && k < kindEnd {
@@ -109,6 +126,26 @@ type TokenInfo struct {
 	ExpiresAt   time.Time `json:"exp"`
 	Verified    bool      `json:"verified"`
 	Problem     string    `json:"problem,omitempty"`
+	Subject     string    `json:"sub,omitempty"`
+	Issuer      string    `json:"iss,omitempty"`
+	Audience    []string  `json:"aud,omitempty"`
+	// Header and Claims are the JWT's decoded header and payload (JSON),
+	// when the raw token is a JWT. The signature is never carried.
+	Header json.RawMessage `json:"header,omitempty"`
+	Claims json.RawMessage `json:"claims,omitempty"`
+}
+
+// token rebuilds the Token an event describes, without its raw JWT: its
+// Fingerprint is the one the event carries.
+func (ti *TokenInfo) token() *Token {
+	if ti == nil {
+		return nil
+	}
+	return &Token{
+		SessionID: ti.SessionID, Subject: ti.Subject, Issuer: ti.Issuer, Audience: ti.Audience,
+		IssuedAt: ti.IssuedAt, ExpiresAt: ti.ExpiresAt, Verified: ti.Verified, Problem: ti.Problem,
+		fingerprint: ti.Fingerprint,
+	}
 }
 
 // Event is one change of engine state. It is a flat value so that the log
@@ -140,6 +177,45 @@ type Event struct {
 	// Convex is what useConvexAuth and the subscribed query say, on
 	// consumer_state events.
 	Convex *ConvexFlags `json:"convex,omitempty"`
+
+	// The fields below feed the fold (Fold); the log does not show them.
+	//
+	// Poll is the number of the get-session request the event is about.
+	Poll int `json:"poll,omitempty"`
+	// Observed is the session an observation found (session_* events;
+	// nil when it found none).
+	Observed *Session `json:"observed,omitempty"`
+	// Fetcher is the fetcher identity a call was made on (call_started).
+	Fetcher int `json:"fetcher,omitempty"`
+	// Effect names what the event did to the state that its kind does not
+	// say: "mount" (the provider mounted), "initial" (the SSR token became
+	// the first render's cache), "remount" (the provider remounted),
+	// "abandoned" (a get-session was given up without an answer),
+	// "reroute" (a request was dropped and its callers moved on).
+	Effect string `json:"effect,omitempty"`
+	// Why is why a flicker window opened; Elapsed is the wall-clock time
+	// it lasted (flicker closed).
+	Why     string        `json:"why,omitempty"`
+	Elapsed time.Duration `json:"elapsed,omitempty"`
+	// Interval is the session poll interval (poll_interval).
+	Interval time.Duration `json:"interval,omitempty"`
+	// Client is the Convex client model's state (convex_state).
+	Client *ClientState `json:"client,omitempty"`
+}
+
+// ClientState is the Convex client model's state as convex_state events
+// report it.
+type ClientState struct {
+	Loading         bool         `json:"isLoading"`
+	Authenticated   bool         `json:"isAuthenticated"`
+	Refreshing      bool         `json:"isRefreshing"`
+	AuthState       string       `json:"authState"`
+	ConfigVersion   int          `json:"configVersion"`
+	IdentityVersion int          `json:"identityVersion"`
+	Socket          string       `json:"socket"`
+	Auth            *TokenInfo   `json:"auth,omitempty"`
+	LastResult      *QueryResult `json:"lastResult,omitempty"`
+	Anonymous       int          `json:"anonymousQueries,omitempty"`
 }
 
 // ConvexFlags is the Convex client's observable state.
@@ -260,6 +336,8 @@ func (l *EventLog) All() []Event { return l.Slice(0, l.Len()) }
 type broker struct {
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
+	// streams lose nothing (see Engine.SubscribeAll).
+	streams map[*Stream]struct{}
 }
 
 // Subscription receives events on C until Close.
@@ -311,6 +389,9 @@ func (b *broker) subscribe(buf int) *Subscription {
 func (b *broker) publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for s := range b.streams {
+		s.add(e)
+	}
 	for s := range b.subs {
 		s.mu.Lock()
 		if !s.closed {
@@ -326,9 +407,12 @@ func (b *broker) publish(e Event) {
 
 func (b *broker) closeAll() {
 	b.mu.Lock()
-	subs := b.subs
-	b.subs = nil
+	subs, streams := b.subs, b.streams
+	b.subs, b.streams = nil, nil
 	b.mu.Unlock()
+	for s := range streams {
+		s.end()
+	}
 	for s := range subs {
 		s.mu.Lock()
 		if !s.closed {

@@ -198,8 +198,16 @@ func startHarness(t *testing.T, configure func(b *fakeBackend) Config) *harness 
 		t.Fatal(err)
 	}
 	h := &harness{t: t, b: b, e: e, clock: clock}
+	// Every engine test is also a test of the fold: after each message
+	// the fold of the event stream must say what the engine holds.
+	e.CheckFold()
 	e.Start(context.Background())
-	t.Cleanup(e.Stop)
+	t.Cleanup(func() {
+		e.Stop()
+		if err := e.FoldErr(); err != nil {
+			t.Errorf("views are folds: %v", err)
+		}
+	})
 	h.settle()
 	return h
 }

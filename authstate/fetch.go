@@ -28,6 +28,7 @@ func (e *Engine) call(name string, f fetcher, force bool, cause string, done fun
 	}
 	e.calls[name] = c
 	e.trimCalls()
+	e.emit(Event{Kind: KindCallStarted, Call: name, Force: force, Cause: cause, Fetcher: f.gen})
 	e.policy.fetch(e, c, f)
 	return c
 }

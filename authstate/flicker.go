@@ -92,7 +92,7 @@ func (e *Engine) flickerUpdate() {
 		m.open = true
 		m.why = why
 		m.since, m.sinceRT = e.now(), time.Now()
-		e.emit(Event{Kind: KindFlicker, Reason: "open", Detail: "flicker: Better Auth says signed in, but " + why})
+		e.emit(Event{Kind: KindFlicker, Reason: "open", Why: why, Detail: "flicker: Better Auth says signed in, but " + why})
 	case why == "" && m.open:
 		m.open = false
 		w := FlickerWindow{Start: m.since, End: e.now(), Duration: time.Since(m.sinceRT), Why: m.why}
@@ -100,6 +100,6 @@ func (e *Engine) flickerUpdate() {
 		if len(m.windows) > maxFlickerWindows {
 			m.windows = m.windows[1:]
 		}
-		e.emit(Event{Kind: KindFlicker, Reason: "closed", Detail: fmt.Sprintf("flicker over after %s", w.Duration.Round(time.Millisecond))})
+		e.emit(Event{Kind: KindFlicker, Reason: "closed", Elapsed: w.Duration, Detail: fmt.Sprintf("flicker over after %s", w.Duration.Round(time.Millisecond))})
 	}
 }

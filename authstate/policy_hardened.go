@@ -145,7 +145,7 @@ func (h hardened) retry(e *Engine, fetch int) {
 // reroute hands the callers of a superseded request to the request that
 // replaced it, or to a fresh one.
 func (h hardened) reroute(e *Engine, p *promise, why string) {
-	e.emit(Event{Kind: KindFetchDiscarded, Fetch: p.id, Reason: why, Detail: fmt.Sprintf("request #%d %s; its callers wait for the current request", p.id, why)})
+	e.emit(Event{Kind: KindFetchDiscarded, Fetch: p.id, Reason: why, Effect: "reroute", Detail: fmt.Sprintf("request #%d %s; its callers wait for the current request", p.id, why)})
 	p.state = "settled"
 	delete(e.promises, p.id)
 	waiters := p.waiters

@@ -53,12 +53,13 @@ func (e *Engine) observe(cause string) {
 		// Better Auth's useSession aborts the previous refetch: latest
 		// wins. Say so, so a request that never answered does not vanish.
 		e.endPoll(old)
-		e.emit(Event{Kind: KindPollFailed, Cause: old.cause, Reason: "abandoned without an answer", Detail: fmt.Sprintf("get-session #%d (%s) abandoned after %s without an answer: a newer observation (%s) replaces it", old.seq, old.cause, e.now().Sub(old.started).Round(time.Millisecond), cause)})
+		e.emit(Event{Kind: KindPollFailed, Cause: old.cause, Poll: old.seq, Effect: "abandoned", Reason: "abandoned without an answer", Detail: fmt.Sprintf("get-session #%d (%s) abandoned after %s without an answer: a newer observation (%s) replaces it", old.seq, old.cause, e.now().Sub(old.started).Round(time.Millisecond), cause)})
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	p := &inflightPoll{seq: e.pollSeq, cause: cause, started: e.now(), cancel: cancel}
 	e.poll = p
 	seq := p.seq
+	e.emit(Event{Kind: KindPollStarted, Cause: cause, Poll: p.seq})
 	p.timeout = e.arm(PollTimeout, false, func(id int) Input { return PollTimedOut{Timer: id, Poll: seq} })
 	e.start(ctx, &flight{poll: p}, func(ctx context.Context, id int) Input {
 		s, err := e.backend.GetSession(ctx)
@@ -113,6 +114,8 @@ func (e *Engine) applyObservation(cause string, s *Session, err error) {
 	e.view.lastResult = ch.String()
 	ev := Event{Cause: cause}
 	if s != nil {
+		cp := *s
+		ev.Observed = &cp
 		ev.Session, ev.SessionID = e.label(s.ID), s.ID
 		delete(e.gone, s.ID)
 	}
@@ -163,9 +166,9 @@ func (e *Engine) mountIfNeeded() bool {
 		e.learnSkew(t)
 		e.prov.firstRender = t
 		e.prov.cache = t
-		e.emit(Event{Kind: KindCacheSet, Token: e.tokenInfo(t), Reason: "initial token (SSR)", Detail: "provider mounted with an initial token"})
+		e.emit(Event{Kind: KindCacheSet, Token: e.tokenInfo(t), Reason: "initial token (SSR)", Effect: "initial", Detail: "provider mounted with an initial token"})
 	}
-	e.emit(Event{Kind: KindNote, Detail: fmt.Sprintf("provider mounted (policy %s, session %s)", e.policy.Name(), e.label(e.view.id()))})
+	e.emit(Event{Kind: KindNote, Effect: "mount", Detail: fmt.Sprintf("provider mounted (policy %s, session %s)", e.policy.Name(), e.label(e.view.id()))})
 	e.renderDirty = true
 	return true
 }

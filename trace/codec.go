@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -48,7 +49,15 @@ func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
 		b = append(b, `,"force":true`...)
 	}
 	b = appendStringField(b, `,"cause":`, ev.Cause)
-	if t := ev.Token; t != nil {
+	if t := ev.Token; t != nil && tokenExtras(t) {
+		// The decoded header and claims: encoding/json has the last word.
+		j, err := json.Marshal(t)
+		if err != nil {
+			return b, err
+		}
+		b = append(b, `,"token":`...)
+		b = append(b, j...)
+	} else if t != nil {
 		b = append(b, `,"token":{"fingerprint":`...)
 		b = appendString(b, t.Fingerprint)
 		b = append(b, `,"session":`...)
@@ -81,7 +90,52 @@ func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
 		b = strconv.AppendBool(b, c.Failing)
 		b = append(b, '}')
 	}
+	// The fields that feed the fold.
+	if ev.Poll != 0 {
+		b = append(b, `,"poll":`...)
+		b = strconv.AppendInt(b, int64(ev.Poll), 10)
+	}
+	if ev.Observed != nil {
+		if b, err = appendJSONField(b, `,"observed":`, ev.Observed); err != nil {
+			return b, err
+		}
+	}
+	if ev.Fetcher != 0 {
+		b = append(b, `,"fetcher":`...)
+		b = strconv.AppendInt(b, int64(ev.Fetcher), 10)
+	}
+	b = appendStringField(b, `,"effect":`, ev.Effect)
+	b = appendStringField(b, `,"why":`, ev.Why)
+	if ev.Elapsed != 0 {
+		b = append(b, `,"elapsed":`...)
+		b = strconv.AppendInt(b, int64(ev.Elapsed), 10)
+	}
+	if ev.Interval != 0 {
+		b = append(b, `,"interval":`...)
+		b = strconv.AppendInt(b, int64(ev.Interval), 10)
+	}
+	if ev.Client != nil {
+		if b, err = appendJSONField(b, `,"client":`, ev.Client); err != nil {
+			return b, err
+		}
+	}
 	return append(b, '}'), nil
+}
+
+// tokenExtras reports whether t has fields beyond those the fast path
+// writes.
+func tokenExtras(t *authstate.TokenInfo) bool {
+	return t.Subject != "" || t.Issuer != "" || len(t.Audience) > 0 || len(t.Header) > 0 || len(t.Claims) > 0
+}
+
+// appendJSONField appends key and v as encoding/json writes it.
+func appendJSONField(b []byte, key string, v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, key...)
+	return append(b, j...), nil
 }
 
 func appendStringField(b []byte, key, s string) []byte {

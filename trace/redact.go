@@ -172,15 +172,72 @@ func (r *redactor) event(ev authstate.Event) authstate.Event {
 	ev.Reason = r.str(ev.Reason)
 	ev.Detail = r.str(ev.Detail)
 	ev.Policy = r.str(ev.Policy)
-	if ev.Token != nil {
-		t := *ev.Token
-		t.SessionID = r.id(t.SessionID)
-		t.Session = r.str(t.Session)
-		t.Fingerprint = r.str(t.Fingerprint)
-		t.Problem = r.str(t.Problem)
-		ev.Token = &t
+	ev.Token = r.token(ev.Token)
+	ev.Effect = r.str(ev.Effect)
+	ev.Why = r.str(ev.Why)
+	if ev.Observed != nil {
+		o := *ev.Observed
+		o.ID = r.id(o.ID)
+		o.UserID = r.id(o.UserID)
+		o.Email = r.str(o.Email)
+		ev.Observed = &o
+	}
+	if ev.Client != nil {
+		c := *ev.Client
+		c.AuthState = r.str(c.AuthState)
+		c.Socket = r.str(c.Socket)
+		c.Auth = r.token(c.Auth)
+		if c.LastResult != nil {
+			q := *c.LastResult
+			q.AuthError, q.Error, q.Value = r.str(q.AuthError), r.str(q.Error), r.str(q.Value)
+			c.LastResult = &q
+		}
+		ev.Client = &c
 	}
 	return ev
+}
+
+// token redacts what an event says about a token: its decoded header and
+// claims go through the same rules as an input's data.
+func (r *redactor) token(in *authstate.TokenInfo) *authstate.TokenInfo {
+	if in == nil {
+		return nil
+	}
+	t := *in
+	t.SessionID = r.id(t.SessionID)
+	t.Session = r.str(t.Session)
+	t.Fingerprint = r.str(t.Fingerprint)
+	t.Problem = r.str(t.Problem)
+	t.Subject = r.id(t.Subject)
+	t.Issuer = r.str(t.Issuer)
+	if len(t.Audience) > 0 {
+		aud := make([]string, len(t.Audience))
+		for i, a := range t.Audience {
+			aud[i] = r.str(a)
+		}
+		t.Audience = aud
+	}
+	t.Header = r.rawJSON(t.Header)
+	t.Claims = r.rawJSON(t.Claims)
+	return &t
+}
+
+// rawJSON redacts b like an input's data, and keeps b as it was (its key
+// order, its spacing) when redaction changed nothing.
+func (r *redactor) rawJSON(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return b
+	}
+	red := r.data(b)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) == nil {
+		if same, err := json.Marshal(v); err == nil && bytes.Equal(same, red) {
+			return b
+		}
+	}
+	return red
 }
 
 // secretKey says whether a JSON key names a value that is always

@@ -23,18 +23,23 @@ type Device struct {
 // device is the model's state for one Device. Every device keeps taking
 // its events, snapshots and timeline samples while another one is shown.
 type device struct {
-	num  int // 1-based, as the header shows it
-	eng  *authstate.Engine
-	tr   Transport
-	src  logSource
-	sub  *authstate.Subscription
+	num int // 1-based, as the header shows it
+	eng *authstate.Engine
+	tr  Transport
+	src logSource
+	sub *authstate.Stream
+	// fold computes the panels' state from the device's event stream
+	// (every event, quiet ones included); snap is its latest snapshot.
+	fold *authstate.Fold
 	snap authstate.Snapshot
 	// haveSnap: snap has been read at least once.
 	haveSnap  bool
 	transport transportState
 
 	// received counts events that arrived through the subscription;
-	// dropped is how many the subscription missed (its buffer was full).
+	// dropped is how many the subscription missed (the view fell too far
+	// behind): the fold is then incomplete, and the panels read the
+	// engine's Snapshot instead.
 	received  uint64
 	dropped   uint64
 	subClosed bool
@@ -51,7 +56,8 @@ func newDevice(num int, d Device, buffer int) *device {
 		eng:    d.Engine,
 		tr:     d.Transport,
 		src:    d.Engine.Log(),
-		sub:    d.Engine.Subscribe(buffer),
+		sub:    d.Engine.SubscribeAll(buffer),
+		fold:   authstate.NewFold(d.Engine.FoldConfig()),
 		events: newEventPanel(),
 	}
 }

@@ -350,16 +350,7 @@ func (r *rig) logged() uint64 {
 // commands would.
 func (r *rig) pump() {
 	for i, d := range r.m.devs {
-		var batch []authstate.Event
-		for {
-			select {
-			case ev := <-d.sub.C:
-				batch = append(batch, ev)
-				continue
-			default:
-			}
-			break
-		}
+		batch, _ := d.sub.Take(0)
 		if len(batch) > 0 {
 			r.m.Update(eventsMsg{dev: i, events: batch})
 		}

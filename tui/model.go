@@ -204,30 +204,21 @@ type eventsMsg struct {
 type tickMsg struct{}
 
 // listen waits for the device's next events and returns them as one
-// batch: every event already waiting, up to batchCap. Update issues it
-// again after each batch, so exactly one listener per device runs at a
-// time.
+// batch: every event waiting, up to batchCap. Update issues it again after each batch, so
+// exactly one listener per device runs at a time.
 func (m *Model) listen(d *device) tea.Cmd {
 	sub, dev := d.sub, d.num-1
 	return func() tea.Msg {
-		ev, ok := <-sub.C
-		if !ok {
-			return eventsMsg{dev: dev, closed: true}
-		}
-		batch := make([]authstate.Event, 1, 64)
-		batch[0] = ev
-		for len(batch) < batchCap {
-			select {
-			case ev, ok := <-sub.C:
-				if !ok {
-					return eventsMsg{dev: dev, events: batch, closed: true}
-				}
-				batch = append(batch, ev)
-			default:
-				return eventsMsg{dev: dev, events: batch}
+		for {
+			<-sub.Ready()
+			evs, open := sub.Take(batchCap)
+			if !open {
+				return eventsMsg{dev: dev, closed: true}
+			}
+			if len(evs) > 0 {
+				return eventsMsg{dev: dev, events: evs}
 			}
 		}
-		return eventsMsg{dev: dev, events: batch}
 	}
 }
 
@@ -295,6 +286,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 // fetch table, filter index and timeline, then refreshes what is shown.
 func (m *Model) ingest(d *device, evs []authstate.Event) {
 	for _, ev := range evs {
+		d.fold.Apply(ev)
+		if ev.Kind.Quiet() {
+			// State for the fold only: not an event of the log.
+			continue
+		}
 		d.received++
 		d.fetches.observe(ev)
 		d.events.observe(ev)
@@ -321,12 +317,19 @@ func (m *Model) refresh() {
 	}
 }
 
-// refreshDevice reads one device's engine and transport; the shown device
-// also gets its event window recomputed.
+// refreshDevice takes one device's state from its fold, and reads its
+// transport; the shown device also gets its event window recomputed.
 func (m *Model) refreshDevice(d *device) {
 	d.dropped = d.sub.Dropped()
 	if !d.subClosed {
-		s := d.eng.Snapshot()
+		var s authstate.Snapshot
+		if d.dropped == 0 {
+			s = d.fold.Snapshot()
+		} else {
+			// The stream lost events, so the fold is incomplete (the
+			// header says so): read the engine instead.
+			s = d.eng.Snapshot()
+		}
 		if !s.Stopped {
 			d.snap, d.haveSnap = s, true
 			d.fetches.sync(s.InFlight, m.now)

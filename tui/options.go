@@ -64,7 +64,10 @@ type Options struct {
 	// TickEvery is how often the view refreshes on its own (default 250 ms);
 	// negative turns the ticker off (tests).
 	TickEvery time.Duration
-	// SubscribeBuffer is the event subscription's buffer (default 1<<16).
+	// SubscribeBuffer is how many events a device's stream holds for a
+	// view that falls behind (default 1<<16); past that it loses events,
+	// the header warns, and the panels read the engine instead of the
+	// fold of the stream.
 	SubscribeBuffer int
 	// Logger receives what the user did; default discards. The terminal
 	// belongs to the TUI, so this must not write to it.

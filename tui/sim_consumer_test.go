@@ -97,16 +97,7 @@ func (r *simDevices) settle() {
 
 func (r *simDevices) pump() {
 	for i, d := range r.m.devs {
-		var batch []authstate.Event
-	drain:
-		for {
-			select {
-			case ev := <-d.sub.C:
-				batch = append(batch, ev)
-			default:
-				break drain
-			}
-		}
+		batch, _ := d.sub.Take(0)
 		r.m.Update(eventsMsg{dev: i, events: batch})
 	}
 }

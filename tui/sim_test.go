@@ -108,16 +108,7 @@ func (r *simRig) settle() {
 	if err := r.eng.Settle(ctx, r.b.Held, nil, nil); err != nil {
 		r.t.Fatalf("settle: %v", err)
 	}
-	var batch []authstate.Event
-	for {
-		select {
-		case ev := <-r.m.sub.C:
-			batch = append(batch, ev)
-			continue
-		default:
-		}
-		break
-	}
+	batch, _ := r.m.sub.Take(0)
 	r.m.Update(eventsMsg{events: batch})
 }
 

@@ -66,6 +66,11 @@ type Options struct {
 	OnInput func(at time.Time, in authstate.Input)
 	// Start is the virtual clock's starting time (default now).
 	Start time.Time
+	// CheckFold turns on the engine's fold check (Engine.CheckFold): the
+	// result's FoldError reports the first difference between the fold
+	// of the events and the engine's state, and FoldChecked how many
+	// messages were compared.
+	CheckFold bool
 }
 
 // DefaultStepTimeout is the default bound on one step. Only a server that
@@ -90,6 +95,9 @@ type Result struct {
 	// Skipped is set when the target cannot run the scenario at all (a
 	// consumer scenario without a Convex deployment); Err says why.
 	Skipped bool `json:"skipped,omitempty"`
+	// FoldError and FoldChecked report Options.CheckFold.
+	FoldError   string `json:"fold_error,omitempty"`
+	FoldChecked int    `json:"fold_checked,omitempty"`
 	// TargetError is the first failure of the target that no fault step
 	// asked for (a 5xx, a redirect, a garbage or oversized answer, a dropped
 	// connection). The run then says nothing about the policy: it is a
@@ -148,6 +156,14 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 		return res
 	}
 	defer r.close()
+	if opts.CheckFold {
+		defer func() {
+			if err := r.eng.FoldErr(); err != nil {
+				res.FoldError = err.Error()
+			}
+			res.FoldChecked, _ = r.eng.FoldChecked()
+		}()
+	}
 	defer func() {
 		if err := r.targetErr(); err != nil {
 			res.TargetError = err.Error()
@@ -230,6 +246,9 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 	if err != nil {
 		client.Close()
 		return nil, err
+	}
+	if opts.CheckFold {
+		r.eng.CheckFold()
 	}
 	r.eng.Start(ctx)
 	if err := r.settle(ctx, "the client to start"); err != nil {

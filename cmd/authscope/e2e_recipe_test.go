@@ -96,6 +96,15 @@ func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	s.keys("q")
 	s.waitExit(dir)
 	checkRecipeTrace(t, record)
+
+	// The trace, exported as a scenario, reproduces the v0.12 part: the
+	// export stops at the switch to pr329 and says so.
+	out := filepath.Join(dir, "recipe.yaml")
+	code, _, stderr := runCLI(t, "", "export", record, "--scenario", out)
+	if code != 0 || !strings.Contains(stderr, "switched the policy from v0.12 to pr329") {
+		t.Fatalf("export: exit %d\n%s", code, stderr)
+	}
+	runExported(t, out, firstViolation(t, record))
 }
 
 // checkRecipeTrace: the --record trace of the recipe says what the screen

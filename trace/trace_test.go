@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/internal/secretscan"
 )
 
 // A trace written by Writer reads back with the same header and the same
@@ -118,6 +119,9 @@ func TestRedactionKeepsSecretsOutOfTheFile(t *testing.T) {
 		if strings.Contains(file, secret) {
 			t.Errorf("the trace holds the %s:\n%s", name, file)
 		}
+	}
+	if fs := secretscan.Data("trace", buf.Bytes(), []secretscan.Secret{{Name: "the password", Value: password}, {Name: "the session token", Value: session}, {Name: "the cookie value", Value: cookieV}, {Name: "the bearer token", Value: opaque}}); len(fs) > 0 {
+		t.Errorf("secretscan: %v", fs)
 	}
 	if ContainsJWT(file) || !ContainsJWT("Authorization: Bearer "+jwt) {
 		t.Errorf("ContainsJWT: the file %v, the JWT %v", ContainsJWT(file), ContainsJWT(jwt))

@@ -166,8 +166,9 @@ func TestRunRecordUnwritable(t *testing.T) {
 	}
 }
 
-// The TUI's recorder writes every event of every device, in order, with
-// the device number, as each engine's own log has them.
+// The TUI's recorder writes every input and event of every device, in
+// order, with the device number: the events as each engine's own log has
+// them, the inputs numbered per device, each before the events it caused.
 func TestTUIRecordWritesEveryDevice(t *testing.T) {
 	o := simTUIOptions()
 	o.Devices = 2

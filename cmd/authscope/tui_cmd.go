@@ -104,7 +104,7 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.logFile, "log-file", "", "where to write the log (default: <user cache dir>/authscope/authscope.log)")
 	f.BoolVar(&o.demo, "demo", false, "mask emails, ids and raw JWTs on screen, for screen sharing")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the built-in simulator: EdDSA or RS256")
-	f.StringVar(&o.record, "record", "", "write a trace of the session (every event of every device) to this file, redacted")
+	f.StringVar(&o.record, "record", "", "write a trace of the session (every input and event of every device) to this file, redacted")
 	f.BoolVar(&o.recordSecrets, "record-secrets", false, "keep raw JWTs in the --record trace (never passwords, session tokens or cookies)")
 
 	f.StringVar(&o.ConvexURL, "convex-url", "", "Convex deployment of --target whose /api/query the Convex client model queries (or AUTHSCOPE_CONVEX_URL); turns the model on")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -203,4 +204,52 @@ func TestExportedRecipeReproducesOnRealServer(t *testing.T) {
 	email, password := srv.SignUp(t)
 	file, want := exportRecipe(t)
 	runExported(t, file, want, "--target", srv.BaseURL, "--email", email, "--password", password, "--convex-url", srv.URL, "--step-timeout", "15s")
+}
+
+// export --scenario of a trace that holds events only (no input becomes a
+// step) exits 2, says why, and writes nothing; of a trace with a second
+// device and a latency change it writes device 1's steps and names the
+// lines it left out on stderr.
+func TestExportScenarioSaysWhatItCannot(t *testing.T) {
+	dir := t.TempDir()
+	eventsOnly := writeTrace(t, dir, "03-rotation-in-flight", "v0.12")
+	out := filepath.Join(dir, "out.yaml")
+	code, stdout, stderr := runCLI(t, "", "export", eventsOnly, "--scenario", out)
+	if code != exitUsage || !strings.Contains(stderr, "no user or transport input") || stdout != "" {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("%s was written: %v", out, err)
+	}
+
+	var b bytes.Buffer
+	w := trace.NewWriter(&b, trace.Header{Command: "tui", Policy: "v0.12", Devices: 2, Target: trace.Target{Kind: "sim"}, Options: map[string]string{"consumer": "false"}}, trace.Options{})
+	in := func(seq uint64, device int, v authstate.Input) {
+		kind, data, _ := authstate.EncodeInput(v)
+		w.Input(seq, time.Now(), device, kind, data)
+	}
+	in(1, 1, authstate.Hold{What: "token"})                                            // line 2
+	in(1, 2, authstate.FetchCall{Name: "other", Seq: 1})                               // line 3
+	in(2, 1, authstate.SetLatency{Endpoint: "token", Latency: time.Second})            // line 4
+	in(3, 1, authstate.FetchCall{Name: "mine", Seq: 1})                                // line 5
+	in(4, 1, authstate.DoAction{Action: authstate.ActionChangePassword, Signal: true}) // line 6
+	w.Close()
+	two := filepath.Join(dir, "two.jsonl")
+	os.WriteFile(two, b.Bytes(), 0o600)
+	code, stdout, stderr = runCLI(t, "", "export", two, "--scenario", out)
+	if code != 0 || !strings.Contains(stdout, "wrote scenario "+out) {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"line 3: an input of another device", "line 4: a latency change", "wall clock"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	sc, err := scenario.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Steps) != 3 || sc.Steps[1].As != "mine" || sc.Steps[2].Op != scenario.OpRotate {
+		t.Fatalf("steps %+v", sc.Steps)
+	}
 }

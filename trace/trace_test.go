@@ -380,3 +380,46 @@ func TestWriterCutsHugeStrings(t *testing.T) {
 		t.Fatal("a cut string is cut again when written again")
 	}
 }
+
+// Input data that the writer keeps as it is (the fast path) is exactly
+// what the full redaction would write; data holding a secret, a JWT, an
+// escape or a line break takes the full path.
+func TestPlainInputDataIsWhatRedactionWrites(t *testing.T) {
+	jwt, _, _, _ := testJWT(t)
+	var plain, full [][]byte
+	for _, in := range []authstate.Input{
+		authstate.FetchCall{Name: "call3", Cause: "key t", Seq: 3}, authstate.PollTick{Timer: 4}, authstate.Hold{What: "none"},
+		authstate.DoAction{Action: authstate.ActionSignOut, Signal: true}, authstate.Advance{By: time.Minute},
+		authstate.InjectFault{Endpoint: "get-session", Status: 503},
+		authstate.SessionPolled{Call: 2, Poll: 1, Session: &authstate.Session{ID: "s1", UserID: "u1", Email: "a@example.com", ExpiresAt: start, CreatedAt: start}},
+	} {
+		_, data, err := authstate.EncodeInput(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, data)
+	}
+	full = append(full,
+		[]byte(`{"note":"got `+jwt+`"}`), []byte(`{"password":"x"}`), []byte(`{"a":"b\u0041"}`), []byte("{\"a\":\n1}"),
+		[]byte(`{"a":"correct-horse-battery"}`), []byte(`{"sessionToken":"abc"}`), []byte(`{"a":"Bearer abc"}`), []byte(`not json`))
+	r := newRedactor(Options{Scrub: []string{"correct-horse-battery"}})
+	for _, b := range plain {
+		if !r.plainData(b) {
+			t.Errorf("%s takes the full path", b)
+		}
+		var got, want any
+		json.Unmarshal(r.data(b), &got)
+		json.Unmarshal(r.fullData(b), &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: kept as %v, the full redaction writes %v", b, got, want)
+		}
+	}
+	for _, b := range full {
+		if r.plainData(b) {
+			t.Errorf("%s is kept as it is", b)
+		}
+	}
+	if demo := newRedactor(Options{Demo: true}); demo.plainData(plain[0]) {
+		t.Error("demo data is kept as it is")
+	}
+}

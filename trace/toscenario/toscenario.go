@@ -112,6 +112,9 @@ type exporter struct {
 	viol     []violation
 	flickers []int // lines of flicker windows opened
 	cutAt    int
+	// ticked says the session poller's timer fired since the last step:
+	// a session change then may be the poller's doing.
+	ticked bool
 }
 
 // Export turns t into a scenario. It fails with ErrNothing when no input
@@ -232,6 +235,7 @@ func userInput(kind string) bool {
 // add appends a step, after an await for the calls that returned since
 // the previous one.
 func (x *exporter) add(s step) {
+	x.ticked = false
 	if len(x.resolved) > 0 && s.op != scenario.OpAwait {
 		x.steps = append(x.steps, step{line: s.line, op: scenario.OpAwait, names: x.resolved})
 		x.resolved = nil
@@ -257,6 +261,9 @@ func (x *exporter) onlyRemounts() bool {
 }
 
 func (x *exporter) input(line int, in *trace.Input) {
+	if in.Kind == "poll_tick" {
+		x.ticked = true
+	}
 	if !userInput(in.Kind) {
 		if in.Kind != "start" && !isEngineInput(in.Kind) {
 			x.note(line, fmt.Sprintf("an input of a kind this authscope does not know (%s): left out", safe(in.Kind)))
@@ -400,8 +407,11 @@ func (x *exporter) event(line int, ev *authstate.Event) {
 		switch x.last() {
 		case scenario.OpRotate, scenario.OpSignIn, scenario.OpSignOut, scenario.OpObserve, "":
 		default:
-			// Nothing the user did explains the change: the session
-			// poller noticed it.
+			if !x.ticked {
+				return // the engine observed on its own (hardened does)
+			}
+			// Nothing the user did explains the change, and the session
+			// poller ran: it noticed it.
 			x.note(line, "the session poller noticed a session change here: exported as an observe step")
 			x.add(step{line: line, op: scenario.OpObserve})
 		}

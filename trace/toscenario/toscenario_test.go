@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,9 +122,10 @@ func TestWhatCannotBeExportedIsNamed(t *testing.T) {
 		input(t, w, 5, 1, authstate.FetchCall{Name: "a", Seq: 1})                                                  // line 7
 		input(t, w, 6, 1, authstate.RerunQuery{})                                                                  // line 8: no consumer
 		input(t, w, 7, 1, authstate.DoAction{Action: authstate.ActionChangePassword})                              // line 9
-		w.Event(1, authstate.Event{Seq: 1, At: t0, Kind: authstate.KindSessionRotated, From: "S1", Session: "S2"}) // line 10: the poller saw it
-		input(t, w, 8, 1, authstate.SetPolicy{Policy: "hardened"})                                                 // line 11: the cut
-		input(t, w, 9, 1, authstate.Release{Which: "all"})                                                         // line 12: after the cut
+		input(t, w, 8, 1, authstate.PollTick{Timer: 3})                                                            // line 10
+		w.Event(1, authstate.Event{Seq: 1, At: t0, Kind: authstate.KindSessionRotated, From: "S1", Session: "S2"}) // line 11: the poller saw it
+		input(t, w, 9, 1, authstate.SetPolicy{Policy: "hardened"})                                                 // line 12: the cut
+		input(t, w, 10, 1, authstate.Release{Which: "all"})                                                        // line 13: after the cut
 	})
 	res, err := toscenario.Export(tr, toscenario.Options{File: "t.jsonl"})
 	if err != nil {
@@ -142,8 +145,8 @@ func TestWhatCannotBeExportedIsNamed(t *testing.T) {
 	for _, want := range []string{
 		"wall clock", "real server", "poller (every 2s)", "token latency of 300ms",
 		"line 4: a latency change", "line 5: an input of another device", "line 6: a change of the session poll interval",
-		"line 8: a query re-run without the Convex client model", "line 10: the session poller noticed a session change",
-		"line 11: the recording switched the policy from v0.12 to hardened", "line 12: after the policy switch",
+		"line 8: a query re-run without the Convex client model", "line 11: the session poller noticed a session change",
+		"line 12: the recording switched the policy from v0.12 to hardened", "line 13: after the policy switch",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no note %q in:\n%s", want, all)
@@ -193,6 +196,77 @@ func TestHostileStringsStayInside(t *testing.T) {
 	for i, c := range res.YAML {
 		if c >= 0x7f || c < 0x20 && c != '\n' {
 			t.Fatalf("byte %d of the file is %#x: not plain ASCII\n%s", i, c, res.YAML)
+		}
+	}
+}
+
+// recordRun runs sc under policy on a fresh simulator and returns its
+// trace, inputs and events, as run --record writes it.
+func recordRun(t *testing.T, sc *scenario.Scenario, file, policy string) *trace.Trace {
+	t.Helper()
+	var buf bytes.Buffer
+	h := trace.Header{Command: "run", Policy: policy, Scenario: file, Options: map[string]string{
+		"signed_in": fmt.Sprint(sc.Start.SignedIn), "initial_token": fmt.Sprint(sc.Start.InitialToken),
+		"consumer": fmt.Sprint(sc.Start.Consumer), "pr83": fmt.Sprint(sc.Start.PR83)}}
+	w := trace.NewWriter(&buf, h, trace.Options{})
+	var seq uint64
+	res := scenario.Run(context.Background(), &target.Sim{}, sc, policy, scenario.Options{
+		OnInput: func(at time.Time, in authstate.Input) {
+			seq++
+			kind, data, _ := authstate.EncodeInput(in)
+			w.Input(seq, at, 1, kind, data)
+		},
+		OnEvent: func(ev authstate.Event) { w.Event(1, ev) },
+	})
+	if res.Err != "" {
+		t.Fatalf("%s under %s: %s", file, policy, res.Err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trace.Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// Every shipped scenario, recorded under every policy, exported and run
+// again under the recorded policy, does what the recording did: it fails
+// with the recording's first violation, or on the recording's flicker
+// windows, or passes when the recording broke nothing.
+func TestEveryShippedScenarioRoundTrips(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*.yaml")
+	if len(files) < 10 {
+		t.Fatalf("%d scenario files", len(files))
+	}
+	for _, f := range files {
+		sc, err := scenario.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pol := range authstate.PolicyNames() {
+			name := filepath.Base(f) + " " + pol
+			tr := recordRun(t, sc, filepath.Base(f), pol)
+			res, err := toscenario.Export(tr, toscenario.Options{File: name})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if len(res.Notes) > 0 {
+				t.Errorf("%s: notes for a run's trace: %v", name, res.Notes)
+			}
+			r := scenario.Run(context.Background(), &target.Sim{}, res.Scenario, pol, scenario.Options{})
+			flicker := strings.Contains(string(res.YAML), "- flicker: {max_windows: 0}  #")
+			switch {
+			case r.Err != "":
+				t.Errorf("%s: the exported scenario: %s\n%s", name, r.Err, res.YAML)
+			case res.FirstViolation != nil && (r.Passed || !strings.Contains(r.Failures[0].Got, "first: "+res.FirstViolation.Detail)):
+				t.Errorf("%s: recorded first violation %q; the exported scenario: %+v", name, res.FirstViolation.Detail, r.Failures)
+			case res.FirstViolation == nil && flicker && (r.Passed || !strings.HasPrefix(r.Failures[len(r.Failures)-1].Expect, "flicker")):
+				t.Errorf("%s: the recording flickered; the exported scenario: %+v", name, r.Failures)
+			case res.FirstViolation == nil && !flicker && !r.Passed:
+				t.Errorf("%s: the recording broke nothing; the exported scenario: %+v\n%s", name, r.Failures, res.YAML)
+			}
 		}
 	}
 }

@@ -317,3 +317,37 @@ func TestRunTraceRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Whatever a trace holds, the export does not panic, and what it writes
+// loads as a scenario: it either exports or says there is nothing to.
+func FuzzExport(f *testing.F) {
+	var buf bytes.Buffer
+	w := trace.NewWriter(&buf, trace.Header{Command: "tui", Policy: "v0.12", Options: map[string]string{"consumer": "true"}}, trace.Options{})
+	for i, in := range []authstate.Input{
+		authstate.Hold{What: "token"}, authstate.FetchCall{Name: "a", Seq: 1}, authstate.DoAction{Action: authstate.ActionChangePassword, Signal: true},
+		authstate.Release{Which: "all"}, authstate.PollTick{Timer: 2}, authstate.Advance{By: time.Second}, authstate.SetPolicy{Policy: "pr329"},
+	} {
+		kind, data, _ := authstate.EncodeInput(in)
+		w.Input(uint64(i+1), t0, 1, kind, data)
+	}
+	w.Event(1, authstate.Event{Seq: 1, At: t0, Kind: authstate.KindViolation, Cause: "gone-session", Call: "a", Token: &authstate.TokenInfo{Session: "S1"}, Detail: "x"})
+	w.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"type":"header","version":1,"command":"run","policy":"v0.12"}` + "\n" + `{"type":"input","seq":1,"kind":"fetch","input":{"name":"\u2028\"x","force":true}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := trace.Read(bytes.NewReader(data))
+		if tr == nil || err != nil {
+			return
+		}
+		res, err := toscenario.Export(tr, toscenario.Options{File: "f.jsonl", Now: t0})
+		if err != nil {
+			if !errors.Is(err, toscenario.ErrNothing) {
+				t.Fatalf("%v", err)
+			}
+			return
+		}
+		if _, err := scenario.Parse("f.yaml", res.YAML); err != nil {
+			t.Fatalf("%v\n%s", err, res.YAML)
+		}
+	})
+}

@@ -115,19 +115,27 @@ output could not be written, or (--scenario) no recorded input becomes a step.`,
 				fmt.Fprintf(stderr, "authscope: warning: trace %s: %d line(s) could not be read (first: line %d: %s); exporting the rest\n",
 					termtext.Line(args[0]), n, t.Problems[0].Line, termtext.Line(t.Problems[0].Err))
 			}
+			// Outputs that can fail on what the trace holds are built
+			// first, so that such a failure leaves no file at all.
+			writes := make([]func(io.Writer) error, len(exportOutputs))
 			for i, o := range exportOutputs {
 				if paths[i] == "" {
 					continue
 				}
-				write := func(w io.Writer) error { return o.write(w, t) }
+				writes[i] = func(w io.Writer) error { return o.write(w, t) }
 				if o.build != nil {
 					data, err := o.build(t, args[0], stderr)
 					if err != nil {
 						return fail(exitUsage, "%s: %w", o.what, err)
 					}
-					write = func(w io.Writer) error { _, err := w.Write(data); return err }
+					writes[i] = func(w io.Writer) error { _, err := w.Write(data); return err }
 				}
-				if err := writeFileAtomic(paths[i], write); err != nil {
+			}
+			for i, o := range exportOutputs {
+				if paths[i] == "" {
+					continue
+				}
+				if err := writeFileAtomic(paths[i], writes[i]); err != nil {
 					return fail(exitUsage, "write %s: %w", o.what, err)
 				}
 				fmt.Fprintln(stdout, termtext.Line(fmt.Sprintf("wrote %s %s (%s)", o.what, paths[i], traceCounts(t))))

@@ -214,12 +214,15 @@ func TestExportScenarioSaysWhatItCannot(t *testing.T) {
 	dir := t.TempDir()
 	eventsOnly := writeTrace(t, dir, "03-rotation-in-flight", "v0.12")
 	out := filepath.Join(dir, "out.yaml")
-	code, stdout, stderr := runCLI(t, "", "export", eventsOnly, "--scenario", out)
+	html := filepath.Join(dir, "out.html")
+	code, stdout, stderr := runCLI(t, "", "export", eventsOnly, "--html", html, "--scenario", out)
 	if code != exitUsage || !strings.Contains(stderr, "no user or transport input") || stdout != "" {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Fatalf("%s was written: %v", out, err)
+	for _, f := range []string{out, html} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("%s was written: %v", f, err)
+		}
 	}
 
 	var b bytes.Buffer

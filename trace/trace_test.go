@@ -423,3 +423,24 @@ func TestPlainInputDataIsWhatRedactionWrites(t *testing.T) {
 		t.Error("demo data is kept as it is")
 	}
 }
+
+// Under --demo an input's session is masked like an event's: its id, user
+// id and email.
+func TestDemoMasksInputs(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, testHeader(), Options{Demo: true})
+	kind, data, err := authstate.EncodeInput(authstate.SessionPolled{Call: 1, Poll: 1, Session: &authstate.Session{ID: "sess-8f2a61", UserID: "user-77c1d0", Email: "alice@example.com", ExpiresAt: start, CreatedAt: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Input(1, start, 1, kind, data)
+	w.Close()
+	for _, secret := range []string{"sess-8f2a61", "user-77c1d0", "alice@example.com"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("the demo trace holds %q:\n%s", secret, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "a•••@•••") {
+		t.Errorf("no masked email:\n%s", buf.String())
+	}
+}

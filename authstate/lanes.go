@@ -429,7 +429,11 @@ func (b *laneBuilder) served(ev Event) {
 		return
 	}
 	r := b.req(ev)
-	r.lane.Ticks = append(r.lane.Ticks, Tick{At: ev.At, Seq: ev.Seq, Style: st, Label: ev.Call + " served"})
+	label := ev.Call + " served"
+	if ev.Stale {
+		label = ev.Call + " stale"
+	}
+	r.lane.Ticks = append(r.lane.Ticks, Tick{At: ev.At, Seq: ev.Seq, Style: st, Label: label})
 }
 
 func (b *laneBuilder) flickerEvent(ev Event) {

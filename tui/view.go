@@ -60,6 +60,10 @@ func (m *Model) frame() frame {
 		d = cramped
 	}
 	minRows := max(minEventRows, avail/4)
+	if m.lanes.on {
+		// The lanes need rows more than the panels need detail.
+		minRows = max(minRows, avail/2)
+	}
 	for ; ; d++ {
 		f.panels = m.panels(w, h, d)
 		if avail-len(f.panels)-1 >= minRows || d == cramped {
@@ -121,6 +125,9 @@ func (m *Model) layout() {
 	if m.chrome.eventRows != m.events.height {
 		m.events.height = m.chrome.eventRows
 		m.events.refresh(m.src)
+	}
+	if m.lanes.on {
+		m.layoutLanes(m.width, m.chrome.eventRows)
 	}
 }
 

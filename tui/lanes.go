@@ -27,7 +27,7 @@ const (
 	// lanesLookback is how many events before the window are folded
 	// too, so that a session or a request that started before the left
 	// edge is drawn from the edge.
-	lanesLookback = 1000
+	lanesLookback = 400
 	// lanesCut is the idle time above which a gap is drawn cut (┊).
 	lanesCut = 2 * time.Second
 	// lanesWide is the width from which the lanes have full names.

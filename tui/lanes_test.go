@@ -35,18 +35,6 @@ func staleRecipeRig(t *testing.T, opts ...rigOption) *rig {
 	return r
 }
 
-// laneLine is the first screen line holding s.
-func laneLine(t *testing.T, screen, s string) string {
-	t.Helper()
-	for _, l := range strings.Split(screen, "\n") {
-		if strings.Contains(l, s) {
-			return l
-		}
-	}
-	t.Fatalf("no line holds %q:\n%s", s, screen)
-	return ""
-}
-
 // rowStarting is the screen line that starts with s.
 func rowStarting(t *testing.T, screen, s string) string {
 	t.Helper()

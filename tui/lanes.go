@@ -391,14 +391,32 @@ func (m *Model) drawLanes(width, rows int) []string {
 	case len(marks) == 0:
 		out = append(out, st.Dim.Render(fit("no violation and no flicker window in view", width)))
 	default:
-		shown := marks[max(len(marks)-room, 0):]
-		if hidden := len(marks) - len(shown); hidden > 0 && len(shown) > 1 {
+		// The findings up to the cursor, the newest of them last: moving
+		// the cursor onto a mark brings its words on screen.
+		upto := len(marks)
+		for upto > 1 && marks[upto-1].Seq > sel {
+			upto--
+		}
+		shown := marks[max(upto-room, 0):upto]
+		var notes []string
+		if hidden := upto - len(shown); hidden > 0 && len(shown) > 1 {
 			shown = shown[1:]
-			out = append(out, st.Dim.Render(fmt.Sprintf("… %d earlier finding%s in view", hidden+1, plural(hidden+1, "", "s"))))
+			hidden++
+			out = append(out, st.Dim.Render(fmt.Sprintf("… %d earlier finding%s in view", hidden, plural(hidden, "", "s"))))
+			room--
+		}
+		if later := len(marks) - upto; later > 0 {
+			if len(shown) >= room && len(shown) > 1 {
+				shown = shown[1:]
+			}
+			if len(shown) < room {
+				notes = append(notes, st.Dim.Render(fmt.Sprintf("… %d later finding%s in view", later, plural(later, "", "s"))))
+			}
 		}
 		for _, mk := range shown {
 			out = append(out, m.markLine(mk, width))
 		}
+		out = append(out, notes...)
 	}
 	if legend && len(out)-1 < budget {
 		out = append(out, st.Dim.Render(fit(lanesLegend, width)))

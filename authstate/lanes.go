@@ -57,6 +57,7 @@ const (
 	TickConvex                       // a step of the Convex client (setAuth, Authenticate…)
 	TickQueryOK                      // the subscribed query answered
 	TickQueryError                   // the subscribed query failed
+	TickFailed                       // a request failed (it may be retried, or discarded after)
 )
 
 // Span is a stretch of time on a lane.
@@ -409,6 +410,7 @@ func (b *laneBuilder) request(ev Event) {
 		}
 		end(st, what)
 	case KindFetchFailed:
+		r.lane.Ticks = append(r.lane.Ticks, Tick{At: ev.At, Seq: ev.Seq, Style: TickFailed})
 		end(SpanFailed, "failed: "+ev.Reason)
 	case KindFetchDiscarded:
 		end(SpanDiscarded, "discarded: "+ev.Reason)

@@ -182,6 +182,8 @@ func tickGlyph(s authstate.TickStyle) (rune, lanesClass) {
 		return '!', lcBad
 	case authstate.TickRetry:
 		return '↺', lcWarn
+	case authstate.TickFailed:
+		return '×', lcBad
 	}
 	return 0, lcPlain
 }

@@ -40,6 +40,10 @@ type lanesView struct {
 	on    bool
 	key   lanesKey
 	lines []string
+	// density is the panels' density in the last frame: with the lanes
+	// on, frame starts one step roomier than it instead of trying every
+	// density each frame, so the lanes cost about one panel render.
+	density density
 }
 
 // lanesKey is everything a drawing depends on.

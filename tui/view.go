@@ -61,8 +61,11 @@ func (m *Model) frame() frame {
 	}
 	minRows := max(minEventRows, avail/4)
 	if m.lanes.on {
-		// The lanes need rows more than the panels need detail.
+		// The lanes need rows more than the panels need detail; start
+		// one density roomier than the last frame's rather than trying
+		// every one each frame (lanes.go).
 		minRows = max(minRows, avail/2)
+		d = max(d, m.lanes.density-1)
 	}
 	for ; ; d++ {
 		f.panels = m.panels(w, h, d)
@@ -70,6 +73,7 @@ func (m *Model) frame() frame {
 			break
 		}
 	}
+	m.lanes.density = d
 	f.eventRows = max(avail-len(f.panels)-1, 0)
 	if len(m.fetches.rows) > 0 {
 		shown := m.fetches.window(fetchRowsFor(d, h))

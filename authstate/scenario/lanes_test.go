@@ -151,3 +151,49 @@ func TestLaneSetEmpty(t *testing.T) {
 		t.Errorf("lanes of a quiet event: %+v", ls)
 	}
 }
+
+// A transient token failure under hardened: the request fails, is
+// retried and resolves; its lane keeps the failure and the retry as ticks
+// and ends fresh. Under v0.12 the same failure ends the request.
+func TestLaneSetTransientFailure(t *testing.T) {
+	ticks := func(l authstate.Lane) (failed, retried int) {
+		for _, tk := range l.Ticks {
+			switch tk.Style {
+			case authstate.TickFailed:
+				failed++
+			case authstate.TickRetry:
+				retried++
+			}
+		}
+		return failed, retried
+	}
+	ls := authstate.LaneSet(scenarioEvents(t, "12-transient-token-failure.yaml", "hardened"))
+	found := false
+	for _, l := range ls.Lanes {
+		if l.Kind != authstate.LaneRequest {
+			continue
+		}
+		if f, r := ticks(l); f > 0 {
+			found = true
+			if r == 0 || l.Spans[0].Style != authstate.SpanLive || l.Spans[0].Open {
+				t.Errorf("hardened: request lane %q: %d failures, %d retries, span %+v; want a retry and a fresh token", l.Name, f, r, l.Spans[0])
+			}
+		}
+	}
+	if !found {
+		t.Error("hardened: no request lane shows the failure")
+	}
+	ls = authstate.LaneSet(scenarioEvents(t, "12-transient-token-failure.yaml", "v0.12"))
+	found = false
+	for _, l := range ls.Lanes {
+		if f, _ := ticks(l); l.Kind == authstate.LaneRequest && f > 0 {
+			found = true
+			if sp := l.Spans[0]; sp.Style != authstate.SpanFailed || !strings.HasPrefix(sp.Label, "failed: ") {
+				t.Errorf("v0.12: the failed request's span is %+v", sp)
+			}
+		}
+	}
+	if !found {
+		t.Error("v0.12: no request lane shows the failure")
+	}
+}

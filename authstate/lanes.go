@@ -332,7 +332,7 @@ func (b *laneBuilder) cacheEvent(ev Event) {
 	if ev.Kind == KindCacheCleared {
 		return
 	}
-	label := TokenWords(ev.Token)
+	label := tokenWords(ev.Token)
 	st := SpanLive
 	if ev.Token != nil {
 		b.held = ev.Token.Session
@@ -404,7 +404,7 @@ func (b *laneBuilder) request(ev Event) {
 		r.joined = append(r.joined, ev.Call)
 		r.lane.Ticks = append(r.lane.Ticks, Tick{At: ev.At, Seq: ev.Seq, Style: TickJoined, Label: ev.Call + " joins"})
 	case KindFetchResolved:
-		st, what := SpanLive, TokenWords(ev.Token)
+		st, what := SpanLive, tokenWords(ev.Token)
 		if ev.Stale {
 			st, what = SpanStale, what+", stale"
 		}
@@ -575,8 +575,8 @@ func (b *laneBuilder) violationWords(ev Event) string {
 	return "violation " + ev.Cause
 }
 
-// TokenWords names a token by its session: "S1's token", or "no token".
-func TokenWords(t *TokenInfo) string {
+// tokenWords names a token by its session: "S1's token", or "no token".
+func tokenWords(t *TokenInfo) string {
 	if t == nil {
 		return "no token"
 	}

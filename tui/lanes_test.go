@@ -134,6 +134,18 @@ func TestLanesCursorColumn(t *testing.T) {
 	mustContain(t, s, "▲ 1 03:04:05.000 session_observed")
 	r.press("end")
 	mustContain(t, r.screen(), "▲ 79 ")
+	// With a filter the cursor goes from one match to the next: the
+	// newest violation, then the one before it, each in words.
+	r.press("/")
+	for _, c := range "violation" {
+		r.press(string(c))
+	}
+	r.press("enter")
+	mustContain(t, r.screen(), "▲ 58 03:04:06.")
+	r.press("up")
+	s = r.screen()
+	mustContain(t, s, "▲ 56 03:04:06.")
+	mustContain(t, s, "✗ 56 stale token served to call4")
 }
 
 // sliceSource is a logSource over a fixed list of events, as a replay

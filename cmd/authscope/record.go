@@ -125,6 +125,9 @@ type runTrace struct {
 	f      *os.File
 	w      *trace.Writer
 	events atomic.Int64
+	// inputs numbers the input records (1, 2, 3, …); input runs on the
+	// engine's loop only.
+	inputs uint64
 }
 
 // traceName is 03-rotation-in-flight.v0.12.jsonl for a scenario file
@@ -171,6 +174,26 @@ func (r *runRecorder) open(sc *scenario.Scenario, policy string) (*runTrace, err
 	return &runTrace{path: path, f: f, w: trace.NewWriter(f, h, trace.Options{Scrub: r.scrub})}, nil
 }
 
+// input records one engine input, as the loop applies it (before the
+// events it causes): its number among the trace's inputs, the engine
+// clock's time and the input as the authstate codec writes it.
+func (t *runTrace) input(at time.Time, in authstate.Input) {
+	t.inputs++
+	writeInput(t.w, t.inputs, at, 1, in)
+}
+
+// writeInput encodes in and appends it to w; the Writer redacts it (the
+// jwt of a token_fetch_done keeps its header and claims only). An input
+// the codec does not know is written as a note-free record of its kind
+// "unknown", so that the numbering has no hole.
+func writeInput(w *trace.Writer, seq uint64, at time.Time, device int, in authstate.Input) {
+	kind, data, err := authstate.EncodeInput(in)
+	if err != nil {
+		kind, data = "unknown", nil
+	}
+	w.Input(seq, at, device, kind, data)
+}
+
 func (t *runTrace) event(ev authstate.Event) {
 	if t.w.Event(1, ev) == nil {
 		t.events.Add(1)
@@ -194,24 +217,86 @@ func (t *runTrace) close(engineEvents int) error {
 }
 
 // tuiRecorder writes the trace of a TUI session (authscope --record
-// FILE): every event of every device, in each device's order.
+// FILE): every input and every event of every device, each device's in
+// the order its engine applied and emitted them.
 //
-// It reads each engine's event log, not a subscription: a subscriber with
-// a full buffer misses events, and the log holds the last tuiLogSize
-// events with consecutive sequence numbers. A subscription only wakes the
-// recorder up. Should the recorder ever fall a whole log behind, the
-// events it missed are counted and close reports them.
+// Each device's engine is built with a deviceTap as its Config.OnInput
+// and OnEvent, so the records are written on the engine's loop as they
+// happen: nothing can be missed, and inputs and events stay interleaved
+// as they were. The TUI attaches the trace to the taps before it starts
+// the engines; what a tap saw before that is counted, and close reports
+// it.
 type tuiRecorder struct {
-	path   string
-	f      *os.File
-	w      *trace.Writer
-	done   chan struct{}
-	wg     sync.WaitGroup
-	missed atomic.Uint64
-	once   sync.Once
+	path string
+	f    *os.File
+	w    *trace.Writer
+	taps []*deviceTap
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
 }
 
-func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorder, error) {
+// deviceTap is one device's hook into its engine.
+type deviceTap struct {
+	device int
+	mu     sync.Mutex
+	w      *trace.Writer
+	closed bool
+	inputs uint64 // input records written: the next one's seq is inputs+1
+	// before counts the inputs and events seen before a trace was
+	// attached.
+	before uint64
+}
+
+func newDeviceTap(device int) *deviceTap { return &deviceTap{device: device} }
+
+// hook sets cfg's OnInput and OnEvent to the tap.
+func (d *deviceTap) hook(cfg *authstate.Config) {
+	cfg.OnInput = d.input
+	cfg.OnEvent = d.event
+}
+
+func (d *deviceTap) input(at time.Time, in authstate.Input) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed:
+	case d.w == nil:
+		d.before++
+	default:
+		d.inputs++
+		writeInput(d.w, d.inputs, at, d.device, in)
+	}
+}
+
+func (d *deviceTap) event(ev authstate.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed:
+	case d.w == nil:
+		d.before++
+	default:
+		d.w.Event(d.device, ev)
+	}
+}
+
+func (d *deviceTap) attach(w *trace.Writer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.w = w
+}
+
+// detach stops writing and says how many records the tap saw before it
+// was attached.
+func (d *deviceTap) detach() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed, d.w = true, nil
+	return d.before
+}
+
+func openTUIRecord(path string, h trace.Header, opts trace.Options, taps []*deviceTap) (*tuiRecorder, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("--record %s: %w", path, err)
@@ -226,7 +311,10 @@ func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorde
 		f.Close()
 		return nil, fmt.Errorf("--record %s: %w", path, err)
 	}
-	r := &tuiRecorder{path: path, f: f, w: w, done: make(chan struct{})}
+	r := &tuiRecorder{path: path, f: f, w: w, taps: taps, done: make(chan struct{})}
+	for _, t := range taps {
+		t.attach(w)
+	}
 	// A session can last hours: write the buffered lines out every
 	// second, so that a crash loses a second at most.
 	r.wg.Add(1)
@@ -246,60 +334,17 @@ func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorde
 	return r, nil
 }
 
-// follow records eng's events as device. Call it before the engine
-// starts or after: the log holds the first events either way.
-func (r *tuiRecorder) follow(eng *authstate.Engine, device int) {
-	sub := eng.Subscribe(64)
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer sub.Close()
-		next := uint64(1)
-		for {
-			select {
-			case _, ok := <-sub.C:
-				next = r.drain(eng.Log(), device, next)
-				if ok {
-					continue
-				}
-			case <-r.done:
-			}
-			r.drain(eng.Log(), device, next)
-			return
-		}
-	}()
-}
-
-// drain writes the events of log from sequence number next on and
-// returns the next one to write.
-func (r *tuiRecorder) drain(log *authstate.EventLog, device int, next uint64) uint64 {
-	for {
-		first, last := log.Bounds()
-		if last == 0 || last < next {
-			return next
-		}
-		if first > next {
-			r.missed.Add(first - next)
-			next = first
-		}
-		evs := log.Slice(int(next-first), int(last-first)+1)
-		if len(evs) == 0 || evs[0].Seq != next {
-			continue // the ring moved between the two reads
-		}
-		for _, ev := range evs {
-			r.w.Event(device, ev)
-		}
-		next = evs[len(evs)-1].Seq + 1
-	}
-}
-
-// close writes what is left and closes the file. Stop the engines first:
-// their last events are written then.
+// close stops recording and closes the file. Stop the engines first:
+// their last inputs and events are written then.
 func (r *tuiRecorder) close() error {
 	var err error
 	r.once.Do(func() {
 		close(r.done)
 		r.wg.Wait()
+		var before uint64
+		for _, t := range r.taps {
+			before += t.detach()
+		}
 		err = r.w.Close()
 		if cerr := r.f.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -308,8 +353,8 @@ func (r *tuiRecorder) close() error {
 			err = fmt.Errorf("--record %s: %w", r.path, err)
 			return
 		}
-		if n := r.missed.Load(); n > 0 {
-			err = fmt.Errorf("--record %s: the trace missed %d events (the recorder fell a whole event log behind)", r.path, n)
+		if before > 0 {
+			err = fmt.Errorf("--record %s: the trace misses %d inputs and events the engines had before recording began", r.path, before)
 		}
 	})
 	return err

@@ -40,10 +40,25 @@ type lanesView struct {
 	on    bool
 	key   lanesKey
 	lines []string
-	// density is the panels' density in the last frame: with the lanes
-	// on, frame starts one step roomier than it instead of trying every
-	// density each frame, so the lanes cost about one panel render.
-	density density
+	// density is the panels' density in the last frame, at size
+	// densityW×densityH: with the lanes on, frame starts one step
+	// roomier than it instead of trying every density each frame.
+	density            density
+	densityW, densityH int
+}
+
+// startDensity is the density frame tries first with the lanes on: one
+// roomier than the last frame's at the same size, else from.
+func (v *lanesView) startDensity(from density, w, h int) density {
+	if v.densityW != w || v.densityH != h {
+		return from
+	}
+	return max(from, v.density-1)
+}
+
+// noteDensity remembers the density a frame settled on.
+func (v *lanesView) noteDensity(d density, w, h int) {
+	v.density, v.densityW, v.densityH = d, w, h
 }
 
 // lanesKey is everything a drawing depends on.

@@ -65,7 +65,7 @@ func (m *Model) frame() frame {
 		// one density roomier than the last frame's rather than trying
 		// every one each frame (lanes.go).
 		minRows = max(minRows, avail/2)
-		d = max(d, m.lanes.density-1)
+		d = m.lanes.startDensity(d, w, h)
 	}
 	for ; ; d++ {
 		f.panels = m.panels(w, h, d)
@@ -73,7 +73,7 @@ func (m *Model) frame() frame {
 			break
 		}
 	}
-	m.lanes.density = d
+	m.lanes.noteDensity(d, w, h)
 	f.eventRows = max(avail-len(f.panels)-1, 0)
 	if len(m.fetches.rows) > 0 {
 		shown := m.fetches.window(fetchRowsFor(d, h))

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,30 @@ func TestLanesDrawFromThePanelsEventsSafely(t *testing.T) {
 	if strings.Contains(s, "provider mounted") {
 		t.Errorf("the lanes read the engine's own log:\n%s", s)
 	}
+}
+
+// With more events than columns, home takes the window back to the oldest
+// event and the title says how many newer ones are off screen; an idle
+// gap over 2 s is drawn cut (┊) on the axis.
+func TestLanesScrolledBack(t *testing.T) {
+	r := newRig(t)
+	var evs []authstate.Event
+	at := t0
+	for i := range 600 {
+		at = at.Add(3 * time.Second)
+		evs = append(evs, authstate.Event{Seq: uint64(i + 1), At: at, Kind: authstate.KindSessionObserved, Session: "S1"})
+	}
+	r.m.src = sliceSource(evs)
+	r.m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	r.press("w")
+	s := r.screen()
+	mustContain(t, s, "▲ 600 ")
+	mustContain(t, rowStarting(t, s, "time→"), "┊")
+	r.press("home")
+	s = r.screen()
+	mustContain(t, s, "▲ 1 03:04:08.000 session_observed")
+	if !regexp.MustCompile(`scrolled back, \d+ newer`).MatchString(s) {
+		t.Errorf("home: the title does not say the window is scrolled back:\n%s", s)
+	}
+	lanesFit(t, "scrolled back", s, 80, 24)
 }

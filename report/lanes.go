@@ -132,8 +132,12 @@ func violationLabel(ev authstate.Event) string {
 	return "VIOLATION " + title
 }
 
-// deviceLanes builds the lanes of one device. end is the right edge of
-// the drawing area: what is still open at the end of the trace runs to it.
+// deviceLanes builds the lanes of one device from authstate.LaneSet, the
+// derivation the TUI's swimlane view uses too: LaneSet says which spans,
+// ticks and findings there are; this file places them and puts them in
+// the report's words, read from the events they start and end at. end is
+// the right edge of the drawing area: what is still open at the end of
+// the trace runs to it.
 func deviceLanes(evs []placed, end float64) []*lane {
 	findings := &lane{label: "Findings", note: "violations, flicker windows"}
 	sessions := &lane{label: "Server sessions", note: "first seen → rotated or ended"}
@@ -142,13 +146,33 @@ func deviceLanes(evs []placed, end float64) []*lane {
 	cache := &lane{label: "Token cache", note: "whose token it holds"}
 	consumer := &lane{label: "Convex client", note: "useConvexAuth; steps, queries"}
 
+	// LaneSet addresses events by seq; a trace's seqs may repeat (quiet
+	// events, two devices, a damaged file), so it is given positions.
+	raw := make([]authstate.Event, len(evs))
+	for i, pe := range evs {
+		raw[i] = pe.ev
+		raw[i].Seq = uint64(i + 1)
+	}
+	ls := authstate.LaneSet(raw)
+	d := laneDrawing{evs: evs, end: end}
+
 	var fp packer
-	drawFindings(findings, &fp, evs, end)
-	drawSessions(sessions, evs, end)
-	drawPoller(poller, evs)
-	drawRequests(requests, evs, end)
-	drawCache(cache, evs, end)
-	hasConsumer := drawConsumer(consumer, evs, end)
+	d.findings(findings, &fp, ls.Marks)
+	hasConsumer := false
+	for _, l := range ls.Lanes {
+		switch l.Kind {
+		case authstate.LaneSessions:
+			d.sessions(sessions, l, ls)
+		case authstate.LanePoller:
+			d.poller(poller, l)
+		case authstate.LaneConvex:
+			hasConsumer = true
+			d.consumer(consumer, l)
+		case authstate.LaneCache:
+			d.cache(cache, l)
+		}
+	}
+	d.requests(requests, ls)
 	if findings.rows == 0 {
 		findings.add(0, shape{Kind: "text", X: labelPad, Y: 14, Class: "none", Text: "no violation and no flicker window in this trace"})
 	}
@@ -167,52 +191,61 @@ func deviceLanes(evs []placed, end float64) []*lane {
 // labelPad is where a lane's "nothing here" text starts.
 const labelPad = 8.0
 
-func drawFindings(l *lane, p *packer, evs []placed, end float64) {
-	var open *placed
-	var why string
-	window := func(from placed, to float64, closing string) {
-		label := "FLICKER window: " + why
-		if closing != "" {
-			label += "; " + closing
-		}
-		label = short(label)
-		x0, x1 := from.x, math.Max(to, from.x+minBar)
-		row := p.place(x0, math.Max(x1, x0+textWidth(label)+14))
-		title := label
-		l.add(row, shape{Kind: "rect", X: x0, Y: 13, W: x1 - x0, H: 5, Class: "flicker-bar", Title: title, Link: from.link})
-		l.add(row, shape{Kind: "text", X: x0 + 2, Y: 10, Class: "flicker-text", Text: label, Title: title, Link: from.link})
-		l.spans = append(l.spans, shape{Kind: "rect", X: x0, W: x1 - x0, Class: "flicker-band", Title: title})
+// laneDrawing turns LaneSet positions (1-based indexes into evs) into x.
+type laneDrawing struct {
+	evs []placed
+	end float64
+}
+
+func (d laneDrawing) at(seq uint64) placed {
+	if seq == 0 || seq > uint64(len(d.evs)) {
+		return placed{x: d.end}
 	}
-	for i := range evs {
-		pe := evs[i]
-		ev := pe.ev
-		switch ev.Kind {
-		case authstate.KindViolation:
-			label := short(violationLabel(ev))
-			row := p.place(pe.x-3, pe.x+textWidth(label)+14)
-			l.add(row, shape{Kind: "rect", X: pe.x - 4, Y: 3, W: 8, H: 8, Class: "violation-mark", Title: label, Link: pe.link})
-			l.add(row, shape{Kind: "text", X: pe.x + 7, Y: 11, Class: "violation-text", Text: label, Title: label, Link: pe.link})
-			l.spans = append(l.spans, shape{Kind: "line", X: pe.x, X2: pe.x, Class: "violation-line", Title: label})
-		case authstate.KindFlicker:
-			switch ev.Reason {
-			case "open":
-				if open == nil {
-					open = &evs[i]
-					why = strings.TrimPrefix(text(ev.Detail), "flicker: ")
-					if why == "" {
-						why = "the Convex side disagrees with Better Auth"
-					}
-				}
-			case "closed":
-				if open != nil {
-					window(*open, pe.x, text(ev.Detail))
-					open = nil
+	return d.evs[seq-1]
+}
+
+// span is where a span starts and ends on the x axis.
+func (d laneDrawing) span(sp authstate.Span) (from placed, x1 float64) {
+	from = d.at(sp.FromSeq)
+	x1 = d.end
+	if !sp.Open {
+		x1 = d.at(sp.ToSeq).x
+	}
+	return from, x1
+}
+
+func (d laneDrawing) findings(l *lane, p *packer, marks []authstate.Mark) {
+	for _, mk := range marks {
+		from := d.at(mk.Seq)
+		switch mk.Kind {
+		case authstate.MarkViolation:
+			label := short(violationLabel(from.ev))
+			row := p.place(from.x-3, from.x+textWidth(label)+14)
+			l.add(row, shape{Kind: "rect", X: from.x - 4, Y: 3, W: 8, H: 8, Class: "violation-mark", Title: label, Link: from.link})
+			l.add(row, shape{Kind: "text", X: from.x + 7, Y: 11, Class: "violation-text", Text: label, Title: label, Link: from.link})
+			l.spans = append(l.spans, shape{Kind: "line", X: from.x, X2: from.x, Class: "violation-line", Title: label})
+		case authstate.MarkFlicker:
+			why := strings.TrimPrefix(text(from.ev.Detail), "flicker: ")
+			if why == "" {
+				why = "the Convex side disagrees with Better Auth"
+			}
+			label, to := "FLICKER window: "+why, d.end
+			if mk.Open {
+				label += "; still open at the end of the trace"
+			} else {
+				closing := d.at(mk.ToSeq)
+				to = closing.x
+				if c := text(closing.ev.Detail); c != "" {
+					label += "; " + c
 				}
 			}
+			label = short(label)
+			x0, x1 := from.x, math.Max(to, from.x+minBar)
+			row := p.place(x0, math.Max(x1, x0+textWidth(label)+14))
+			l.add(row, shape{Kind: "rect", X: x0, Y: 13, W: x1 - x0, H: 5, Class: "flicker-bar", Title: label, Link: from.link})
+			l.add(row, shape{Kind: "text", X: x0 + 2, Y: 10, Class: "flicker-text", Text: label, Title: label, Link: from.link})
+			l.spans = append(l.spans, shape{Kind: "rect", X: x0, W: x1 - x0, Class: "flicker-band", Title: label})
 		}
-	}
-	if open != nil {
-		window(*open, end, "still open at the end of the trace")
 	}
 }
 
@@ -243,69 +276,61 @@ func placeIntervals(l *lane, ivs []*interval) {
 	}
 }
 
-func drawSessions(l *lane, evs []placed, end float64) {
+func (d laneDrawing) sessions(l *lane, sl authstate.Lane, ls authstate.Lanes) {
 	var all []*interval
-	live := map[string]*interval{}
-	closeAt := func(label string, x float64, how string) {
-		if iv, ok := live[label]; ok {
-			iv.x1 = x
-			iv.title += "; " + how
-			delete(live, label)
-		}
-	}
-	for _, pe := range evs {
-		ev := pe.ev
-		switch ev.Kind {
-		case authstate.KindSessionObserved, authstate.KindSessionRotated, authstate.KindSessionRefreshed:
-			if ev.Kind == authstate.KindSessionRotated && ev.From != "" {
-				closeAt(text(ev.From), pe.x, "rotated away to "+text(ev.Session))
-			}
-			s := text(ev.Session)
-			if s == "" || s == "none" {
-				continue
-			}
-			if _, ok := live[s]; !ok {
-				iv := &interval{x0: pe.x, label: s, title: s + ": first seen (" + text(ev.Summary()) + ")", class: "session", link: pe.link}
-				live[s] = iv
-				all = append(all, iv)
-			}
-			if ev.Kind == authstate.KindSessionRefreshed {
-				iv := live[s]
-				iv.marks = append(iv.marks, shape{Kind: "line", X: pe.x, Y: 2, X2: pe.x, Y2: rowH - 2, Class: "refresh", Title: text(ev.Summary()), Link: pe.link})
-			}
-		case authstate.KindSessionEnded:
-			closeAt(text(ev.From), pe.x, "ended")
-		}
-	}
-	for _, iv := range all {
-		if _, open := live[iv.label]; open {
-			iv.x1 = end
+	byLabel := map[string]*interval{} // the latest interval of each session
+	for _, sp := range sl.Spans {
+		from, x1 := d.span(sp)
+		s := text(sp.Label)
+		iv := &interval{x0: from.x, x1: x1, label: s, title: s + ": first seen (" + text(from.ev.Summary()) + ")", class: "session", link: from.link}
+		switch {
+		case sp.Open:
 			iv.title += "; still current at the end of the trace"
-		} else {
+		default:
 			iv.label += " (gone)"
+			if closing := d.at(sp.ToSeq).ev; closing.Kind == authstate.KindSessionRotated {
+				iv.title += "; rotated away to " + text(closing.Session)
+			} else {
+				iv.title += "; ended"
+			}
+		}
+		byLabel[sp.Label] = iv
+		all = append(all, iv)
+	}
+	// A sliding refresh is a tick on the poller's lane in LaneSet; the
+	// report draws it on the session's bar.
+	for _, pl := range ls.Lanes {
+		if pl.Kind != authstate.LanePoller {
+			continue
+		}
+		for _, t := range pl.Ticks {
+			pe := d.at(t.Seq)
+			if iv, ok := byLabel[pe.ev.Session]; ok && t.Style == authstate.TickRefresh {
+				iv.marks = append(iv.marks, shape{Kind: "line", X: pe.x, Y: 2, X2: pe.x, Y2: rowH - 2, Class: "refresh", Title: text(pe.ev.Summary()), Link: pe.link})
+			}
 		}
 	}
 	placeIntervals(l, all)
 }
 
-func drawPoller(l *lane, evs []placed) {
+func (d laneDrawing) poller(l *lane, pl authstate.Lane) {
 	lastText := math.Inf(-1)
-	for _, pe := range evs {
+	for _, t := range pl.Ticks {
+		pe := d.at(t.Seq)
 		ev := pe.ev
-		var class, word string
-		switch ev.Kind {
-		case authstate.KindSessionObserved, authstate.KindSessionRefreshed:
-			class = "poll"
-		case authstate.KindSessionRotated:
-			class, word = "poll", "→ "+text(ev.Session)
-		case authstate.KindSessionEnded:
-			class, word = "poll", "ended"
-		case authstate.KindPollFailed:
+		class, word := "poll", ""
+		switch t.Style {
+		case authstate.TickPollFailed:
 			class, word = "poll-failed", "failed"
-		case authstate.KindPollPending:
+		case authstate.TickPollSkipped:
 			class, word = "poll-pending", "skipped"
-		default:
-			continue
+		case authstate.TickPoll:
+			switch ev.Kind {
+			case authstate.KindSessionRotated:
+				word = "→ " + text(ev.Session)
+			case authstate.KindSessionEnded:
+				word = "ended"
+			}
 		}
 		title := text(ev.Kind.String() + ": " + ev.Summary())
 		if class == "poll-failed" {
@@ -320,98 +345,74 @@ func drawPoller(l *lane, evs []placed) {
 	}
 }
 
-// request is one token request while its bar is built.
-type request struct {
-	id      int
-	iv      *interval
-	call    string
-	under   string
-	joined  []string
-	outcome string
-}
-
-func drawRequests(l *lane, evs []placed, end float64) {
-	byID := map[int]*request{}
+// requests draws each token request as a bar with its callers, packed
+// into rows, then the calls served from the cache in a row of their own.
+func (d laneDrawing) requests(l *lane, ls authstate.Lanes) {
 	var order []*interval
-	var reqs []*request
-	get := func(pe placed) *request {
-		id := pe.ev.Fetch
-		if r, ok := byID[id]; ok {
-			return r
-		}
-		r := &request{id: id, iv: &interval{x0: pe.x, x1: -1, class: "request", link: pe.link}}
-		byID[id] = r
-		order = append(order, r.iv)
-		reqs = append(reqs, r)
-		return r
-	}
-	var hits []placed
-	for _, pe := range evs {
-		ev := pe.ev
-		if ev.Fetch == 0 {
-			if ev.Kind == authstate.KindTokenServed {
-				hits = append(hits, pe)
-			}
+	var hits []authstate.Tick
+	for _, rl := range ls.Lanes {
+		switch rl.Kind {
+		case authstate.LaneCalls:
+			hits = append(hits, rl.Ticks...)
+			continue
+		case authstate.LaneRequest:
+		default:
 			continue
 		}
-		switch ev.Kind {
-		case authstate.KindFetchStarted:
-			r := get(pe)
-			r.call, r.under = text(ev.Call), text(ev.Session)
-			if ev.Force {
-				r.call += " (forced)"
+		sp := rl.Spans[0]
+		from, x1 := d.span(sp)
+		iv := &interval{x0: from.x, x1: x1, class: "request", link: from.link}
+		label := fmt.Sprintf("#%d", rl.Fetch)
+		if start := from.ev; start.Kind == authstate.KindFetchStarted {
+			label += " " + text(start.Call)
+			if start.Force {
+				label += " (forced)"
 			}
-		case authstate.KindFetchJoined:
-			r := get(pe)
-			r.joined = append(r.joined, text(ev.Call))
-			r.iv.marks = append(r.iv.marks, shape{Kind: "diamond", X: pe.x, Y: rowH / 2, Class: "joined", Title: text(ev.Summary()), Link: pe.link})
-		case authstate.KindFetchResolved:
-			r := get(pe)
-			r.iv.x1 = pe.x
-			r.outcome = "→ " + tokenWords(ev.Token)
-			if ev.Stale {
-				r.outcome += " (stale: " + text(ev.Reason) + ")"
+		}
+		for _, t := range rl.Ticks {
+			pe := d.at(t.Seq)
+			switch t.Style {
+			case authstate.TickJoined:
+				label += " + " + text(pe.ev.Call) + " (joined)"
+				iv.marks = append(iv.marks, shape{Kind: "diamond", X: pe.x, Y: rowH / 2, Class: "joined", Title: text(pe.ev.Summary()), Link: pe.link})
+			case authstate.TickRetry:
+				iv.marks = append(iv.marks, shape{Kind: "line", X: pe.x, Y: 2, X2: pe.x, Y2: rowH - 2, Class: "retry", Title: text(pe.ev.Summary()), Link: pe.link})
+			case authstate.TickServed, authstate.TickServedStale:
+				class := "served"
+				if t.Style == authstate.TickServedStale {
+					class = "served-stale"
+				}
+				iv.marks = append(iv.marks, shape{Kind: "circle", X: pe.x, Y: rowH / 2, Class: class, Title: servedWords(pe.ev), Link: pe.link})
+			case authstate.TickFailed:
+				iv.marks = append(iv.marks, shape{Kind: "cross", X: pe.x, Y: rowH / 2, Class: "request-failed-mark", Title: text(pe.ev.Summary()), Link: pe.link})
 			}
-		case authstate.KindFetchFailed:
-			r := get(pe)
-			r.iv.x1 = pe.x
-			r.iv.class = "request-failed"
-			r.outcome = "→ failed: " + text(ev.Reason)
-			r.iv.marks = append(r.iv.marks, shape{Kind: "cross", X: pe.x, Y: rowH / 2, Class: "request-failed-mark", Title: text(ev.Summary()), Link: pe.link})
-		case authstate.KindFetchDiscarded:
-			r := get(pe)
-			r.iv.x1 = math.Max(r.iv.x1, pe.x)
-			r.iv.class = "request-discarded"
-			r.outcome = "→ discarded: " + text(ev.Reason)
-		case authstate.KindFetchRetry:
-			r := get(pe)
-			r.iv.marks = append(r.iv.marks, shape{Kind: "line", X: pe.x, Y: 2, X2: pe.x, Y2: rowH - 2, Class: "retry", Title: text(ev.Summary()), Link: pe.link})
-		case authstate.KindTokenServed:
-			r := get(pe)
-			class := "served"
-			if ev.Stale {
-				class = "served-stale"
+		}
+		if start := from.ev; start.Kind == authstate.KindFetchStarted && start.Session != "" {
+			label += " under " + text(start.Session)
+		}
+		var outcome string
+		if sp.Open {
+			outcome = "→ no answer by the end of the trace"
+		} else {
+			closing := d.at(sp.ToSeq)
+			ev := closing.ev
+			switch sp.Style {
+			case authstate.SpanFailed:
+				iv.class = "request-failed"
+				outcome = "→ failed: " + text(ev.Reason)
+			case authstate.SpanDiscarded:
+				iv.class = "request-discarded"
+				outcome = "→ discarded: " + text(ev.Reason)
+			default:
+				outcome = "→ " + tokenWords(ev.Token)
+				if ev.Stale {
+					outcome += " (stale: " + text(ev.Reason) + ")"
+				}
 			}
-			r.iv.marks = append(r.iv.marks, shape{Kind: "circle", X: pe.x, Y: rowH / 2, Class: class, Title: servedWords(ev), Link: pe.link})
 		}
-	}
-	for _, r := range reqs {
-		if r.iv.x1 < 0 {
-			r.iv.x1 = end
-			r.outcome = "→ no answer by the end of the trace"
-		}
-		label := fmt.Sprintf("#%d", r.id)
-		if r.call != "" {
-			label += " " + r.call
-		}
-		for _, j := range r.joined {
-			label += " + " + j + " (joined)"
-		}
-		if r.under != "" {
-			label += " under " + r.under
-		}
-		label = short(label + " " + r.outcome)
-		r.iv.label, r.iv.title = label, "token request "+label
+		label = short(label + " " + outcome)
+		iv.label, iv.title = label, "token request "+label
+		order = append(order, iv)
 	}
 	placeIntervals(l, order)
 	if len(hits) == 0 {
@@ -419,7 +420,8 @@ func drawRequests(l *lane, evs []placed, end float64) {
 	}
 	row := l.rows
 	lastText := math.Inf(-1)
-	for _, pe := range hits {
+	for _, t := range hits {
+		pe := d.at(t.Seq)
 		class := "served"
 		if pe.ev.Stale {
 			class = "served-stale"
@@ -462,57 +464,49 @@ func servedWords(ev authstate.Event) string {
 	return w
 }
 
-func drawCache(l *lane, evs []placed, end float64) {
+func (d laneDrawing) cache(l *lane, cl authstate.Lane) {
 	var all []*interval
-	var cur *interval
-	held := "" // the session label of the token held, as the events spell it
-	stop := func(x float64, how string) {
-		if cur != nil {
-			cur.x1 = x
-			cur.title += "; " + how
-			cur = nil
-		}
-	}
-	for _, pe := range evs {
-		ev := pe.ev
-		switch ev.Kind {
-		case authstate.KindCacheSet:
-			stop(pe.x, "replaced")
+	for _, sp := range cl.Spans {
+		from, x1 := d.span(sp)
+		ev := from.ev
+		var iv *interval
+		if ev.Kind == authstate.KindCacheSet {
 			label := tokenWords(ev.Token)
 			if ev.Fetch != 0 {
 				label += fmt.Sprintf(" (from request #%d)", ev.Fetch)
 			}
 			class := "cache"
-			if ev.Stale {
+			if ev.Stale || sp.Style == authstate.SpanStale {
 				label += " STALE"
 				class = "cache-stale"
 			}
-			held = ""
-			if ev.Token != nil {
-				held = ev.Token.Session
+			iv = &interval{x0: from.x, label: short(label), title: "the cache holds " + label + ": " + text(ev.Summary()), class: class, link: from.link}
+		} else {
+			// The session of the token held went away: the same token,
+			// stale from here on.
+			held := text(ev.From)
+			how := "rotated away"
+			if ev.Kind == authstate.KindSessionEnded {
+				how = "ended"
 			}
-			cur = &interval{x0: pe.x, label: short(label), title: "the cache holds " + label + ": " + text(ev.Summary()), class: class, link: pe.link}
-			all = append(all, cur)
-		case authstate.KindCacheCleared:
-			stop(pe.x, "cleared: "+text(ev.Reason))
-			held = ""
-		case authstate.KindSessionRotated, authstate.KindSessionEnded:
-			// The session of the token held went away: from here on the
-			// cache holds a stale token.
-			if cur != nil && cur.class == "cache" && held != "" && ev.From == held {
-				how := "rotated away"
-				if ev.Kind == authstate.KindSessionEnded {
-					how = "ended"
-				}
-				stop(pe.x, text(held)+" "+how)
-				label := text(held) + "'s token STALE: " + text(held) + " has " + how
-				cur = &interval{x0: pe.x, label: short(label), title: "the cache still holds " + label, class: "cache-stale", link: pe.link}
-				all = append(all, cur)
+			label := held + "'s token STALE: " + held + " has " + how
+			iv = &interval{x0: from.x, label: short(label), title: "the cache still holds " + label, class: "cache-stale", link: from.link}
+		}
+		iv.x1 = x1
+		if !sp.Open {
+			closing := d.at(sp.ToSeq).ev
+			switch closing.Kind {
+			case authstate.KindCacheSet:
+				iv.title += "; replaced"
+			case authstate.KindCacheCleared:
+				iv.title += "; cleared: " + text(closing.Reason)
+			case authstate.KindSessionRotated:
+				iv.title += "; " + text(closing.From) + " rotated away"
+			case authstate.KindSessionEnded:
+				iv.title += "; " + text(closing.From) + " ended"
 			}
 		}
-	}
-	if cur != nil {
-		cur.x1 = end
+		all = append(all, iv)
 	}
 	// The cache holds one token at a time: one row, labels cut where the
 	// next value starts.
@@ -526,9 +520,6 @@ func drawCache(l *lane, evs []placed, end float64) {
 		if label := fitLabel(iv.label, room-4); label != "" {
 			l.add(0, shape{Kind: "text", X: iv.x0 + 3, Y: 14, Class: "bar-text", Text: label, Title: iv.title, Link: iv.link})
 		}
-	}
-	if len(all) == 0 {
-		l.rows = 0
 	}
 }
 
@@ -546,95 +537,42 @@ func fitLabel(s string, room float64) string {
 	return string(r[:n-1]) + "…"
 }
 
-// phase is what the user of the app sees of the Convex side, like the
-// TUI's Convex strip.
-type phase uint8
-
-const (
-	phaseUnknown phase = iota
-	phaseAuthed
-	phaseSignedOut
-	phaseLoading
-	phaseFailing
-)
-
-var phaseWords = [...]string{"unknown", "authenticated", "signed out", "loading", "not authenticated or query failing"}
-var phaseClass = [...]string{"ph-unknown", "ph-authed", "ph-signedout", "ph-loading", "ph-failing"}
-
-type consumerState struct {
-	known, signedIn, loading, authed, failing bool
+// phaseWords and phaseClass name and style useConvexAuth's phases.
+var phaseWords = map[authstate.SpanStyle]string{
+	authstate.SpanAuthed: "authenticated", authstate.SpanSignedOut: "signed out",
+	authstate.SpanLoading: "loading", authstate.SpanFailing: "not authenticated or query failing",
+}
+var phaseClass = map[authstate.SpanStyle]string{
+	authstate.SpanAuthed: "ph-authed", authstate.SpanSignedOut: "ph-signedout",
+	authstate.SpanLoading: "ph-loading", authstate.SpanFailing: "ph-failing",
 }
 
-func (s consumerState) phase() phase {
-	switch {
-	case !s.known:
-		return phaseUnknown
-	case !s.signedIn:
-		return phaseSignedOut
-	case s.loading:
-		return phaseLoading
-	case !s.authed || s.failing:
-		return phaseFailing
-	}
-	return phaseAuthed
-}
-
-// drawConsumer draws useConvexAuth's phase as a strip (row 0) and the
-// Convex client's steps and query results as ticks (row 1). It reports
-// whether the device has a Convex client at all.
-func drawConsumer(l *lane, evs []placed, end float64) bool {
-	has := false
-	for _, pe := range evs {
-		switch pe.ev.Kind {
-		case authstate.KindConsumerState, authstate.KindConvex, authstate.KindQueryResult:
-			has = true
+// consumer draws useConvexAuth's phase as a strip (row 0) and the Convex
+// client's steps and query results as ticks (row 1).
+func (d laneDrawing) consumer(l *lane, cl authstate.Lane) {
+	for _, sp := range cl.Spans {
+		from, x1 := d.span(sp)
+		if x1 <= from.x {
+			continue
+		}
+		w := x1 - from.x
+		words := "useConvexAuth: " + phaseWords[sp.Style]
+		l.add(0, shape{Kind: "rect", X: from.x, Y: 3, W: w, H: rowH - 6, Class: phaseClass[sp.Style], Title: words, Link: from.link})
+		if label := fitLabel(phaseWords[sp.Style], w-4); label != "" {
+			l.add(0, shape{Kind: "text", X: from.x + 3, Y: 14, Class: "phase-text", Text: label, Title: words, Link: from.link})
 		}
 	}
-	if !has {
-		return false
-	}
-	st := consumerState{loading: true}
-	cur, from, fromLink := phaseUnknown, 0.0, ""
-	seg := func(to float64) {
-		if cur == phaseUnknown || to <= from {
-			return
-		}
-		w := to - from
-		words := "useConvexAuth: " + phaseWords[cur]
-		l.add(0, shape{Kind: "rect", X: from, Y: 3, W: w, H: rowH - 6, Class: phaseClass[cur], Title: words, Link: fromLink})
-		if label := fitLabel(phaseWords[cur], w-4); label != "" {
-			l.add(0, shape{Kind: "text", X: from + 3, Y: 14, Class: "phase-text", Text: label, Title: words, Link: fromLink})
-		}
-	}
-	for _, pe := range evs {
-		ev := pe.ev
-		s := st
-		switch ev.Kind {
-		case authstate.KindSessionObserved:
-			s.known, s.signedIn = true, ev.Session != "" && ev.Session != "none"
-		case authstate.KindSessionRotated, authstate.KindSessionRefreshed:
-			s.known, s.signedIn = true, true
-		case authstate.KindSessionEnded:
-			s.known, s.signedIn = true, false
-		case authstate.KindConsumerState:
-			if ev.Convex != nil {
-				s.loading, s.authed, s.failing = ev.Convex.Loading, ev.Convex.Authenticated, ev.Convex.Failing
-			}
-		case authstate.KindConvex:
-			l.add(1, shape{Kind: "line", X: pe.x, Y: 5, X2: pe.x, Y2: rowH - 5, Class: "convex", Title: "convex: " + text(ev.Summary()), Link: pe.link})
-		case authstate.KindQueryResult:
+	for _, t := range cl.Ticks {
+		pe := d.at(t.Seq)
+		switch t.Style {
+		case authstate.TickConvex:
+			l.add(1, shape{Kind: "line", X: pe.x, Y: 5, X2: pe.x, Y2: rowH - 5, Class: "convex", Title: "convex: " + text(pe.ev.Summary()), Link: pe.link})
+		case authstate.TickQueryOK, authstate.TickQueryError:
 			class := "query-ok"
-			if ev.Reason != "ok" {
+			if t.Style == authstate.TickQueryError {
 				class = "query-error"
 			}
-			l.add(1, shape{Kind: "circle", X: pe.x, Y: rowH / 2, Class: class, Title: text(ev.Summary()), Link: pe.link})
-		}
-		st = s
-		if p := s.phase(); p != cur {
-			seg(pe.x)
-			cur, from, fromLink = p, pe.x, pe.link
+			l.add(1, shape{Kind: "circle", X: pe.x, Y: rowH / 2, Class: class, Title: text(pe.ev.Summary()), Link: pe.link})
 		}
 	}
-	seg(end)
-	return true
 }

@@ -130,6 +130,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		} else {
 			m.setStatus("event log live")
 		}
+	case key.Matches(msg, k.Lanes):
+		m.toggleLanes()
 	case key.Matches(msg, k.Filter):
 		m.mode = modeFilter
 		m.input.SetValue(m.events.filter)

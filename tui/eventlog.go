@@ -347,6 +347,9 @@ func plural(n int, one, many string) string {
 
 // eventsPanel renders the title and the visible rows.
 func (m *Model) eventsPanel(width, rows int) []string {
+	if m.lanes.on {
+		return m.lanesPanel(width, rows)
+	}
 	st := m.styles
 	extra := m.events.position()
 	if m.mode == modeFilter {

@@ -147,6 +147,7 @@ func TestGolden(t *testing.T) {
 		{name: "consumer_help", story: consumerStoryRig, setup: func(r *rig) { r.press("?") }},
 		{name: "devices_1", story: devicesStoryRig},
 		{name: "devices_2", story: devicesStoryRig, setup: func(r *rig) { r.press("d") }},
+		{name: "lanes", story: staleRecipeRig, setup: func(r *rig) { r.press("w") }},
 	}
 	for _, sc := range screens {
 		for _, sz := range sizes {

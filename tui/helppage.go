@@ -63,6 +63,12 @@ var glossary = []glossarySection{
 		{"socket disconnected", "the deployment closed it; the client reconnects after a backoff."},
 		{"flicker window", "a stretch in which Better Auth says signed in but the Convex side does not agree; counted from the first time Convex was authenticated."},
 	}},
+	{"Swimlanes (w)", []term{
+		{"lanes", "one row per actor: the server's sessions, the session poller, calls served from the cache, each token request (with the calls that joined it), the token cache and the Convex client. Every event takes a column, newest at the right; the time between two events adds up to three columns, and ┊ marks an idle gap over 2 s."},
+		{"glyphs", lanesLegend + "."},
+		{"▲", "the event log's cursor: its column is highlighted in every lane and its event is spelled out under the axis; ↑/↓, pgup/pgdn, home and end move it."},
+		{"axis", "✗ a violation, ░ a flicker window; under it, each one in words with its event number."},
+	}},
 }
 
 // helpPageLines renders the page before scrolling: the keys of the normal

@@ -35,6 +35,7 @@ type keyMap struct {
 	PollUp        key.Binding
 
 	Pause    key.Binding
+	Lanes    key.Binding
 	Focus    key.Binding
 	Filter   key.Binding
 	Detail   key.Binding
@@ -91,6 +92,7 @@ var bindings = []binding{
 	{"poll_down", []string{"["}, "[", "poll faster", "poll interval one step down (to off)", func(k *keyMap) *key.Binding { return &k.PollDown }},
 	{"poll_up", []string{"]"}, "]", "poll slower", "poll interval one step up (to 60 s)", func(k *keyMap) *key.Binding { return &k.PollUp }},
 	{"pause", []string{"space"}, "space", "pause log", "pause the event log (events are still recorded)", func(k *keyMap) *key.Binding { return &k.Pause }},
+	{"lanes", []string{"w"}, "w", "swimlanes", "switch the event log to swimlanes: one row per actor, newest at the right, findings in words; again for the log", func(k *keyMap) *key.Binding { return &k.Lanes }},
 	{"focus", []string{"tab"}, "tab", "fetches/log", "move the focus between the event log and the fetches panel: ↑/↓, enter and y then act on the requests", func(k *keyMap) *key.Binding { return &k.Focus }},
 	{"filter", []string{"/"}, "/", "filter", "filter the event log: words must all match; !word excludes, kind:prefix matches the kind", func(k *keyMap) *key.Binding { return &k.Filter }},
 	{"detail", []string{"enter"}, "enter", "detail/JWT", "open the selected event, with its raw JWT", func(k *keyMap) *key.Binding { return &k.Detail }},
@@ -250,7 +252,7 @@ func (k *keyMap) forMode(md mode) {
 	driving := []*key.Binding{
 		&k.ChangePassword, &k.Rotate, &k.ForceFetch, &k.Fetch, &k.SignOut, &k.SignIn, &k.Policy, &k.Device, &k.Reset,
 		&k.Hold, &k.ReleaseOldest, &k.ReleaseLatest, &k.ReleaseAll, &k.LatencyUp, &k.LatencyDown,
-		&k.PollDown, &k.PollUp, &k.Pause, &k.Focus, &k.Filter, &k.Help,
+		&k.PollDown, &k.PollUp, &k.Pause, &k.Lanes, &k.Focus, &k.Filter, &k.Help,
 	}
 	for _, b := range driving {
 		b.SetEnabled(md == modeNormal)
@@ -301,7 +303,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		driving,
 		{k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollDown, k.PollUp},
-		{k.Pause, k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Up, k.Down},
+		{k.Pause, k.Lanes, k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Up, k.Down},
 		{k.PageUp, k.PageDown, k.Home, k.End, k.Confirm, k.Cancel, k.Help, k.Quit},
 	}
 }

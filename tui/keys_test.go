@@ -653,7 +653,7 @@ func TestBadKeysFallBackToDefaults(t *testing.T) {
 func TestKeyNamesDocumentEveryBinding(t *testing.T) {
 	want := []string{"password", "rotate", "forced_fetch", "fetch", "sign_out", "sign_in", "policy", "hold",
 		"release_oldest", "release_latest", "release_all", "latency_up", "latency_down", "poll_down", "poll_up",
-		"pause", "focus", "filter", "detail", "copy", "help", "quit", "device", "reset"}
+		"pause", "lanes", "focus", "filter", "detail", "copy", "help", "quit", "device", "reset"}
 	defaults := DefaultKeys()
 	if len(defaults) != len(want) {
 		t.Fatalf("%d bindings, want %d", len(defaults), len(want))

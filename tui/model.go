@@ -73,6 +73,7 @@ type Model struct {
 	confirm  pendingAction
 	detail   detailView
 	helpPage helpPage
+	lanes    lanesView // the event log drawn as swimlanes (lanes.go)
 	status   string
 
 	// chrome is every panel but the event rows, rendered by layout at the

@@ -51,6 +51,10 @@ func (m *Model) mouseClick(msg tea.MouseClickMsg) {
 		return
 	}
 	i := mouse.Y - f.eventY
+	if m.lanes.on {
+		// The rows under the pointer are lanes, not events.
+		return
+	}
 	if i < 0 || i >= min(len(m.events.rows), f.eventRows) {
 		return
 	}

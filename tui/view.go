@@ -60,12 +60,20 @@ func (m *Model) frame() frame {
 		d = cramped
 	}
 	minRows := max(minEventRows, avail/4)
+	if m.lanes.on {
+		// The lanes need rows more than the panels need detail; start
+		// one density roomier than the last frame's rather than trying
+		// every one each frame (lanes.go).
+		minRows = max(minRows, avail/2)
+		d = m.lanes.startDensity(d, w, h)
+	}
 	for ; ; d++ {
 		f.panels = m.panels(w, h, d)
 		if avail-len(f.panels)-1 >= minRows || d == cramped {
 			break
 		}
 	}
+	m.lanes.noteDensity(d, w, h)
 	f.eventRows = max(avail-len(f.panels)-1, 0)
 	if len(m.fetches.rows) > 0 {
 		shown := m.fetches.window(fetchRowsFor(d, h))
@@ -121,6 +129,9 @@ func (m *Model) layout() {
 	if m.chrome.eventRows != m.events.height {
 		m.events.height = m.chrome.eventRows
 		m.events.refresh(m.src)
+	}
+	if m.lanes.on {
+		m.layoutLanes(m.width, m.chrome.eventRows)
 	}
 }
 

@@ -214,7 +214,9 @@ func startHarness(t *testing.T, configure func(b *fakeBackend) Config) *harness 
 
 func (h *harness) settle() {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Only a safety net against a hang: settling runs on the fake clock, and
+	// a loaded machine (the race detector, the fold check) may need long.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := h.e.Settle(ctx, h.b.Held, h.b.notify, h.clock); err != nil {
 		h.t.Fatalf("settle: %v", err)

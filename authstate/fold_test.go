@@ -12,7 +12,9 @@ import (
 // waitFor waits until cond holds of the engine's snapshot.
 func (h *harness) waitFor(what string, cond func(Snapshot) bool) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Only a safety net against a hang: settling runs on the fake clock, and
+	// a loaded machine (the race detector, the fold check) may need long.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
 		ch := h.e.Changed()

@@ -320,7 +320,9 @@ func newRigN(t testing.TB, n int, opts ...rigOption) *rig {
 // signals), then hands every event it emitted to the model.
 func (r *rig) settle() {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Only a safety net against a hang: settling runs on the fake clock, and
+	// a loaded machine (the race detector, the fold check) may need long.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// One device's work can give another some (a revoked session), so
 	// go round until a whole pass finds nothing to do.

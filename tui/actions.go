@@ -61,6 +61,11 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case modeHelp:
 		return m.helpPageKey(msg)
 	}
+	if m.replay != nil {
+		if cmd, ok := m.replayKey(msg); ok {
+			return cmd
+		}
+	}
 	if m.focus == focusFetches {
 		if cmd, ok := m.fetchKey(msg); ok {
 			return cmd

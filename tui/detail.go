@@ -30,7 +30,9 @@ func (m *Model) openDetail() {
 	}
 	d := detailView{ev: ev}
 	if ev.Token != nil {
-		d.raw, _ = m.eng.RawToken(ev.Token.Fingerprint)
+		if m.eng != nil {
+			d.raw, _ = m.eng.RawToken(ev.Token.Fingerprint)
+		}
 	}
 	m.detail = d
 	m.mode = modeDetail

@@ -61,7 +61,9 @@ func (m *Model) openFetchDetail() {
 	row := *r
 	d := detailView{fetch: &row, ev: row.last}
 	if row.last.Token != nil {
-		d.raw, _ = m.eng.RawToken(row.last.Token.Fingerprint)
+		if m.eng != nil {
+			d.raw, _ = m.eng.RawToken(row.last.Token.Fingerprint)
+		}
 	}
 	m.detail = d
 	m.mode = modeDetail

@@ -71,6 +71,9 @@ func (m *Model) headerLines(width int) []string {
 		add(5, st.Dim.Render("no transport controls"), st.Dim.Render("no transport"))
 	}
 	switch {
+	case m.replay != nil:
+		full, short := m.replayHeader()
+		add(0, full, short)
 	case m.subClosed:
 		add(0, st.Bad.Render("ENGINE STOPPED"), st.Bad.Render("STOPPED"))
 	case m.events.paused:

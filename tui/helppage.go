@@ -85,6 +85,13 @@ func (m *Model) helpPageLines(width int) []string {
 			out = append(out, st.Value.Render(l))
 		}
 	}
+	if m.replay != nil {
+		out = append(out, title(st, "Replay", "read-only: keys that would change a client say so", width))
+		for _, l := range ReplayKeys() {
+			k, text, _ := strings.Cut(l, " — ")
+			entry(k, text)
+		}
+	}
 	out = append(out, title(st, "Timeline cells", "", width))
 	for _, t := range timelineTerms {
 		entry(t.name, t.text)

@@ -75,6 +75,10 @@ type Model struct {
 	helpPage helpPage
 	status   string
 
+	// replay is the playhead when the model shows a trace (NewReplay);
+	// nil in live mode.
+	replay *replayer
+
 	// chrome is every panel but the event rows, rendered by layout at the
 	// end of Update; helpCache is the help text for one width and mode.
 	chrome    frame
@@ -106,6 +110,18 @@ func New(o Options) *Model {
 	if len(devices) == 0 {
 		devices = []Device{{Engine: o.Engine, Transport: o.Transport}}
 	}
+	m := newModel(o, len(devices))
+	for i, d := range devices {
+		m.devs = append(m.devs, newDevice(i+1, d, m.opts.SubscribeBuffer))
+	}
+	m.device = m.devs[0]
+	m.layout()
+	return m
+}
+
+// newModel is the model without its devices: New and NewReplay add them
+// (and lay the screen out). ndev is how many there will be.
+func newModel(o Options, ndev int) *Model {
 	m := &Model{
 		opts:   o,
 		clock:  o.Now,
@@ -117,10 +133,6 @@ func New(o Options) *Model {
 		width:  80,
 		height: 24,
 	}
-	for i, d := range devices {
-		m.devs = append(m.devs, newDevice(i+1, d, o.SubscribeBuffer))
-	}
-	m.device = m.devs[0]
 	km, err := newKeyMap(o.Keys)
 	if err != nil {
 		km, _ = newKeyMap(nil)
@@ -131,7 +143,7 @@ func New(o Options) *Model {
 		m.setStatus("%s", o.Notice)
 	}
 	m.keys = km
-	m.keys.multiDevice = len(m.devs) > 1
+	m.keys.multiDevice = ndev > 1
 	switch o.Theme {
 	case "", ThemeAuto, ThemeDark:
 	case ThemeLight:
@@ -146,7 +158,6 @@ func New(o Options) *Model {
 	m.applyStyles()
 	m.keys.forMode(modeNormal)
 	m.now = m.clock()
-	m.layout()
 	return m
 }
 
@@ -188,7 +199,9 @@ func (m *Model) Init() tea.Cmd {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
 	for _, d := range m.devs {
-		cmds = append(cmds, m.listen(d))
+		if d.sub != nil {
+			cmds = append(cmds, m.listen(d))
+		}
 	}
 	return tea.Batch(cmds...)
 }
@@ -266,6 +279,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tickMsg:
 		m.refresh()
 		return m.tick()
+	case replayTickMsg:
+		if m.replay == nil {
+			return nil
+		}
+		return m.play(msg)
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case tea.MouseWheelMsg:
@@ -320,7 +338,9 @@ func (m *Model) refresh() {
 // refreshDevice takes one device's state from its fold, and reads its
 // transport; the shown device also gets its event window recomputed.
 func (m *Model) refreshDevice(d *device) {
-	d.dropped = d.sub.Dropped()
+	if d.sub != nil {
+		d.dropped = d.sub.Dropped()
+	}
 	if !d.subClosed {
 		var s authstate.Snapshot
 		if d.dropped == 0 {

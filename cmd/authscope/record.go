@@ -194,13 +194,13 @@ func (t *runTrace) close(engineEvents int) error {
 }
 
 // tuiRecorder writes the trace of a TUI session (authscope --record
-// FILE): every event of every device, in each device's order.
+// FILE): every event of every device, quiet ones included (a replay folds
+// them), in each device's order.
 //
-// It reads each engine's event log, not a subscription: a subscriber with
-// a full buffer misses events, and the log holds the last tuiLogSize
-// events with consecutive sequence numbers. A subscription only wakes the
-// recorder up. Should the recorder ever fall a whole log behind, the
-// events it missed are counted and close reports them.
+// It reads each engine's Stream (SubscribeAll), which loses nothing unless
+// the recorder falls a million events behind. Events emitted before it
+// started following, or lost by the stream, are counted and close
+// reports them.
 type tuiRecorder struct {
 	path   string
 	f      *os.File
@@ -247,50 +247,46 @@ func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorde
 }
 
 // follow records eng's events as device. Call it before the engine
-// starts or after: the log holds the first events either way.
+// starts: events emitted before are not in the trace (close says how
+// many).
 func (r *tuiRecorder) follow(eng *authstate.Engine, device int) {
-	sub := eng.Subscribe(64)
+	sub := eng.SubscribeAll(0)
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer sub.Close()
-		next := uint64(1)
-		for {
-			select {
-			case _, ok := <-sub.C:
-				next = r.drain(eng.Log(), device, next)
-				if ok {
-					continue
+		var last, gaps uint64 // seq of the last logged event written; logged events missing
+		write := func() bool {
+			evs, open := sub.Take(0)
+			for _, ev := range evs {
+				if !ev.Kind.Quiet() {
+					if ev.Seq > last+1 {
+						gaps += ev.Seq - last - 1
+					}
+					last = ev.Seq
 				}
+				r.w.Event(device, ev)
+			}
+			return open
+		}
+		for open := true; open; {
+			select {
+			case <-sub.Ready():
+				open = write()
+				continue
 			case <-r.done:
 			}
-			r.drain(eng.Log(), device, next)
-			return
+			write()
+			break
 		}
+		// The engine has stopped (or the session is over): what its log
+		// holds past the last event written never reached the trace.
+		if total := eng.Log().Total(); total > last {
+			gaps += total - last
+		}
+		// The stream's losses include quiet events, which leave no gap.
+		r.missed.Add(max(gaps, sub.Dropped()))
 	}()
-}
-
-// drain writes the events of log from sequence number next on and
-// returns the next one to write.
-func (r *tuiRecorder) drain(log *authstate.EventLog, device int, next uint64) uint64 {
-	for {
-		first, last := log.Bounds()
-		if last == 0 || last < next {
-			return next
-		}
-		if first > next {
-			r.missed.Add(first - next)
-			next = first
-		}
-		evs := log.Slice(int(next-first), int(last-first)+1)
-		if len(evs) == 0 || evs[0].Seq != next {
-			continue // the ring moved between the two reads
-		}
-		for _, ev := range evs {
-			r.w.Event(device, ev)
-		}
-		next = evs[len(evs)-1].Seq + 1
-	}
 }
 
 // close writes what is left and closes the file. Stop the engines first:

@@ -72,8 +72,10 @@ func (m *Model) headerLines(width int) []string {
 	}
 	switch {
 	case m.replay != nil:
-		full, short := m.replayHeader()
-		add(0, full, short)
+		pos, when, speed := m.replayHeader()
+		add(0, pos[0], pos[1])
+		add(0, when, "")
+		add(3, speed, "")
 	case m.subClosed:
 		add(0, st.Bad.Render("ENGINE STOPPED"), st.Bad.Render("STOPPED"))
 	case m.events.paused:

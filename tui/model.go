@@ -94,18 +94,6 @@ type Model struct {
 // their defaults and say so on the status line; check them first with
 // ValidateKeys and ValidateTheme.
 func New(o Options) *Model {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.TickEvery == 0 {
-		o.TickEvery = defaultTick
-	}
-	if o.SubscribeBuffer <= 0 {
-		o.SubscribeBuffer = defaultSubBuffer
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	devices := o.Devices
 	if len(devices) == 0 {
 		devices = []Device{{Engine: o.Engine, Transport: o.Transport}}
@@ -122,6 +110,18 @@ func New(o Options) *Model {
 // newModel is the model without its devices: New and NewReplay add them
 // (and lay the screen out). ndev is how many there will be.
 func newModel(o Options, ndev int) *Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TickEvery == 0 {
+		o.TickEvery = defaultTick
+	}
+	if o.SubscribeBuffer <= 0 {
+		o.SubscribeBuffer = defaultSubBuffer
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	m := &Model{
 		opts:   o,
 		clock:  o.Now,

@@ -331,9 +331,17 @@ func (m *Model) seek(p int) {
 		if p > from && b-a <= replayWindow && d.fold != nil && d.received == uint64(r.nlog(from, j)) {
 			rd.log.n = r.nlog(p, j)
 			m.ingest(d, rd.raw[a:b])
-			continue
+		} else {
+			m.rebuild(d, rd, p, j)
 		}
-		m.rebuild(d, rd, p, j)
+		// A request finished when its last event says, not when this
+		// step reached it: rows go finishedFor after that, as live.
+		for _, row := range d.fetches.rows {
+			if row.done() && !row.ended.IsZero() && row.ended.Before(row.doneAt) {
+				row.doneAt = row.ended
+			}
+		}
+		d.fetches.prune(m.now)
 	}
 }
 
@@ -358,11 +366,6 @@ func (m *Model) rebuild(d *device, rd *replayDevice, p, j int) {
 			d.timeline.reset(ev.At)
 		}
 		d.explain.observe(ev)
-	}
-	for _, row := range d.fetches.rows {
-		if !row.ended.IsZero() {
-			row.doneAt = row.ended
-		}
 	}
 	// The filter index only grows: events it has not tested yet are
 	// tested now; matches past the playhead are not shown.
@@ -472,24 +475,24 @@ func (m *Model) play(msg replayTickMsg) tea.Cmd {
 	return m.replayTick()
 }
 
-// replayHeader is the header's REPLAY item: the position, the recorded
-// time and the offset from the start, the speed and whether it plays.
-func (m *Model) replayHeader() (full, short string) {
+// replayHeader is the header's REPLAY items, each in full and short:
+// the position, the recorded time with the offset from the start, and the
+// speed.
+func (m *Model) replayHeader() (pos [2]string, when, speed string) {
 	r := m.replay
 	st := m.styles
 	state := "⏸"
 	if r.playing {
 		state = "▶"
 	}
+	pos[0] = st.Warn.Render(fmt.Sprintf("REPLAY %s event %d of %d", state, r.pos, r.Len()))
+	pos[1] = st.Warn.Render(fmt.Sprintf("REPLAY %s %d/%d", state, r.pos, r.Len()))
 	at := r.now()
-	when := "--:--:--.---"
-	off := time.Duration(0)
-	if !at.IsZero() {
-		when = at.UTC().Format("15:04:05.000")
-		off = at.Sub(r.start)
+	if at.IsZero() {
+		when = st.Dim.Render("no events")
+	} else {
+		off := at.Sub(r.start).Round(time.Millisecond)
+		when = st.Value.Render(at.UTC().Format("15:04:05.000")) + st.Dim.Render(" (+"+humanDur(off)+")")
 	}
-	full = st.Warn.Render(fmt.Sprintf("REPLAY %s event %d of %d", state, r.pos, r.Len())) +
-		st.Dim.Render(fmt.Sprintf(" · %s (+%s) %s", when, humanDur(off.Round(time.Millisecond)), r.speedText()))
-	short = st.Warn.Render(fmt.Sprintf("REPLAY %s %d/%d", state, r.pos, r.Len()))
-	return full, short
+	return pos, when, st.Label.Render("speed ") + st.Value.Render(r.speedText())
 }

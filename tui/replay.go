@@ -20,8 +20,8 @@ import (
 // authstate.Timeline and feeding the panels the events just before it.
 //
 // The playhead stands on the trace's logged events (all devices, in file
-// order); the quiet events that follow one are applied with it, as the
-// live screen had them before the next logged event arrived. Position 0
+// order); the quiet events emitted with one (within replayQuietSlack) are
+// applied with it, later ones with the next logged event. Position 0
 // is before the first logged event; position M, after the last.
 
 // replaySpeeds are the playback speeds, as multiples of the recorded pace.
@@ -39,6 +39,9 @@ const (
 	// explanations) after a seek; a forward step of at most this many
 	// events is applied one by one instead.
 	replayWindow = 1024
+	// replayQuietSlack is how long after a logged event a quiet one may
+	// come and still show with it.
+	replayQuietSlack = 5 * time.Millisecond
 	// replayMaxDevices bounds the devices a trace may name.
 	replayMaxDevices = 8
 	// replayMaxSteps bounds how many events one playback tick applies.
@@ -206,37 +209,47 @@ func newReplayer(tr *trace.Trace) *replayer {
 	// them; a quiet event takes the number of the one before, as the
 	// engine gives it. (A trace that missed events keeps its order.)
 	seq := make([]uint64, ndev)
-	cnt := make([]int32, ndev)
+	cnt := make([]int32, ndev)  // events of each device so far
+	done := make([]int32, ndev) // of which the position being built shows
 	lcnt := make([]int32, ndev)
+	var lastAt time.Time // of the last logged event
 	for _, tev := range events {
 		j := tev.DeviceNumber() - 1
 		if j >= ndev {
 			continue
 		}
 		ev := tev.Event
-		if !ev.Kind.Quiet() {
+		if ev.Kind.Quiet() {
+			// A quiet event emitted with the logged event before it (the
+			// same step of the engine) shows with it; one that came later
+			// (a poll going out seconds after) waits for the next.
+			if done[j] == cnt[j] && len(r.stepAt) > 0 && ev.At.Sub(lastAt) <= replayQuietSlack {
+				done[j]++
+			}
+		} else {
 			// Position len(stepAt) stands before this event.
-			r.counts = append(r.counts, cnt...)
+			r.counts = append(r.counts, done...)
 			r.logged = append(r.logged, lcnt...)
+			copy(done, cnt)
+			done[j]++
 			if len(r.stepAt) == 0 {
 				r.start = ev.At
 			}
 			r.stepAt = append(r.stepAt, ev.At)
+			lastAt = ev.At
 			if ev.Kind == authstate.KindViolation || (ev.Kind == authstate.KindFlicker && ev.Reason == "open") {
 				r.marks = append(r.marks, len(r.stepAt))
 			}
 			seq[j]++
 			lcnt[j]++
+			logged[j] = append(logged[j], ev)
 		}
 		ev.Seq = seq[j]
 		raw[j] = append(raw[j], ev)
-		if !ev.Kind.Quiet() {
-			logged[j] = append(logged[j], ev)
-		}
 		cnt[j]++
 	}
 	// Row p, taken before logged event p, is position p: the state after
-	// logged event p-1 and the quiet events that follow it. Position M
+	// logged event p-1 and the quiet events emitted with it. Position M
 	// is everything.
 	r.counts = append(r.counts, cnt...)
 	r.logged = append(r.logged, lcnt...)

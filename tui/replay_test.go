@@ -438,21 +438,24 @@ func TestReplayEmptyTrace(t *testing.T) {
 	}
 }
 
-// BenchmarkReplayFrame is one step of the playhead and the frame drawn
-// after it, on a trace of some 100k events, alternating a step forward
-// (applied to the folds) and a step back (a seek from a checkpoint).
+// BenchmarkReplayFrame is one key of the playhead and the frame drawn
+// after it, on a trace of some 100k events: "step" alternates a step
+// forward (applied to the folds) and a step back (a seek from a
+// checkpoint); "seek" alternates end and home.
 func BenchmarkReplayFrame(b *testing.B) {
 	tr := longTrace(b, 100_000)
 	m := replayOf(b, tr, 140, 45)
-	m.seek(m.replay.Len() / 2)
-	b.ResetTimer()
-	for i := range b.N {
-		if i%2 == 0 {
-			replayPress(m, "right")
-		} else {
-			replayPress(m, "left")
-		}
-		_ = m.View()
+	for _, bc := range []struct {
+		name string
+		keys [2]string
+	}{{"step", [2]string{"right", "left"}}, {"seek", [2]string{"end", "home"}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			m.seek(m.replay.Len() / 2)
+			for i := range b.N {
+				replayPress(m, bc.keys[i%2])
+				_ = m.View()
+			}
+		})
 	}
 }
 

@@ -66,6 +66,10 @@ type replayer struct {
 	// opening, ascending.
 	marks []int
 
+	// stepMax is the longest forward move applied event by event
+	// (replayWindow; tests lower it to exercise the seek).
+	stepMax int
+
 	pos     int
 	playing bool
 	speed   int           // index in replaySpeeds
@@ -193,7 +197,7 @@ func NewReplay(tr *trace.Trace, o Options) *Model {
 }
 
 func newReplayer(tr *trace.Trace) *replayer {
-	r := &replayer{name: tr.Name, speed: replayNormalSpeed}
+	r := &replayer{name: tr.Name, speed: replayNormalSpeed, stepMax: replayWindow}
 	events := tr.Events()
 	ndev := max(tr.Header.Devices, 1)
 	for _, ev := range events {
@@ -341,7 +345,7 @@ func (m *Model) seek(p int) {
 	for j, d := range m.devs {
 		rd := r.devs[j]
 		a, b := r.count(from, j), r.count(p, j)
-		if p > from && b-a <= replayWindow && d.fold != nil && d.received == uint64(r.nlog(from, j)) {
+		if p > from && b-a <= r.stepMax && d.fold != nil && d.received == uint64(r.nlog(from, j)) {
 			rd.log.n = r.nlog(p, j)
 			m.ingest(d, rd.raw[a:b])
 		} else {
@@ -363,7 +367,6 @@ func (m *Model) rebuild(d *device, rd *replayDevice, p, j int) {
 	r := m.replay
 	k := r.count(p, j)
 	d.fold = rd.tl.At(k)
-	old := rd.log.n
 	rd.log.n = r.nlog(p, j)
 	d.received = uint64(rd.log.n)
 	d.fetches = fetchTable{sel: d.fetches.sel, keep: d.fetches.keep}
@@ -382,7 +385,7 @@ func (m *Model) rebuild(d *device, rd *replayDevice, p, j int) {
 	}
 	// The filter index only grows: events it has not tested yet are
 	// tested now; matches past the playhead are not shown.
-	if d.events.needle != "" && rd.log.n > old {
+	if d.events.needle != "" && uint64(rd.log.n) > d.events.indexed {
 		for _, ev := range rd.log.events[d.events.indexed:rd.log.n] {
 			d.events.observe(ev)
 		}

@@ -259,12 +259,20 @@ func TestReplayKeysMoveThePlayhead(t *testing.T) {
 }
 
 // Stepping one event back gives the same screen as coming forward to it:
-// the seek from a checkpoint and the step-by-step fold agree.
+// the seek from a checkpoint and the step-by-step fold agree, and so does
+// a seek forward (b seeks on every move).
 func TestReplaySeekMatchesStepping(t *testing.T) {
 	tr := keyTrace(t)
 	a := replayOf(t, tr, 140, 45)
 	b := replayOf(t, tr, 140, 45)
-	replayPress(b, "end")
+	b.replay.stepMax = 0
+	for p := 1; p <= b.replay.Len(); p++ {
+		replayPress(a, "right")
+		replayPress(b, "right")
+		if ga, gb := panelLines(t, stripView(a)), panelLines(t, stripView(b)); ga != gb {
+			t.Fatalf("at event %d, stepping forward shows\n%s\nseeking forward shows\n%s", p, ga, gb)
+		}
+	}
 	for p := a.replay.Len(); p > 0; p-- {
 		replayPress(b, "left")
 		replayPress(a, "home")
@@ -356,9 +364,19 @@ func TestReplayReadOnlyKeys(t *testing.T) {
 	mustContain(t, stripView(m), "replay: read-only")
 }
 
-// The filter and the detail view work on the events up to the playhead.
+// The filter and the detail view work on the events up to the playhead,
+// whether the playhead steps or seeks (stepMax 0: every move is a seek).
 func TestReplayFilterAndDetail(t *testing.T) {
+	for _, seekOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("seekOnly=%v", seekOnly), func(t *testing.T) { testReplayFilter(t, seekOnly) })
+	}
+}
+
+func testReplayFilter(t *testing.T, seekOnly bool) {
 	m := replayOf(t, keyTrace(t), 120, 40)
+	if seekOnly {
+		m.replay.stepMax = 0
+	}
 	replayPress(m, "end")
 	replayPress(m, "/")
 	for _, c := range "kind:violation" {
@@ -383,6 +401,9 @@ func TestReplayFilterAndDetail(t *testing.T) {
 	}
 	mustContain(t, stripView(m), "violation")
 	replayPress(m, "esc")
+	// Back to the start and on again past where the filter had looked.
+	replayPress(m, "home")
+	replayPress(m, "]")
 	replayPress(m, "end")
 	if m.events.count != total {
 		t.Fatalf("back at the end %d events match, want %d", m.events.count, total)

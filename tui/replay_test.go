@@ -521,3 +521,32 @@ func longTrace(tb testing.TB, n int) *trace.Trace {
 	}
 	return tr
 }
+
+// FuzzReplay: whatever a trace holds, the replay opens it and its keys
+// and frames never panic.
+func FuzzReplay(f *testing.F) {
+	rec := newRecorder(2, true)
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, k := range []authstate.Kind{authstate.KindPollStarted, authstate.KindSessionObserved, authstate.KindCallStarted, authstate.KindFetchStarted, authstate.KindViolation, authstate.KindFlicker, authstate.KindTokenServed} {
+		rec.w.Event(1+i%2, authstate.Event{Seq: uint64(i), At: base.Add(time.Duration(i) * time.Second), Kind: k, Fetch: i, Call: "call1", Session: "S1", Reason: "open"})
+	}
+	rec.w.Flush()
+	f.Add(rec.buf.Bytes())
+	f.Add([]byte(`{"type":"header","version":1,"devices":1000000}` + "\n" + `{"type":"event","device":99,"seq":1,"at":"2026-01-01T00:00:00Z","kind":"note"}` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := trace.Read(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		m := NewReplay(tr, Options{NoColor: true, TickEvery: -1})
+		for _, size := range []struct{ w, h int }{{80, 24}, {30, 8}} {
+			m.Update(tea.WindowSizeMsg{Width: size.w, Height: size.h})
+			for _, k := range []string{"right", "]", "end", "left", "[", "home", "space", "d", "/", "esc", "tab", "enter", "esc"} {
+				replayPress(m, k)
+				_ = m.View()
+			}
+			m.Update(replayTickMsg{gen: m.replay.gen, at: time.Unix(int64(len(data)), 0)})
+			_ = m.View()
+		}
+	})
+}

@@ -179,7 +179,7 @@ func NewReplay(tr *trace.Trace, o Options) *Model {
 	o.Engine, o.Transport, o.Devices, o.RealTarget = nil, nil, nil, false
 	o.Now = r.now
 	if o.Target == "" {
-		o.Target = "replay " + tr.Name
+		o.Target = replayTarget(tr.Header.Target)
 	}
 	m := newModel(o, len(r.devs))
 	m.replay = r
@@ -266,6 +266,20 @@ func newReplayer(tr *trace.Trace) *replayer {
 		})
 	}
 	return r
+}
+
+// replayTarget names a trace's target as the live header did: "sim
+// 127.0.0.1:3210", or a real server's host.
+func replayTarget(t trace.Target) string {
+	switch {
+	case t.Kind == "sim" && t.Host != "":
+		return "sim " + t.Host
+	case t.Host != "":
+		return t.Host
+	case t.Kind != "":
+		return t.Kind
+	}
+	return "unknown target"
 }
 
 // Len is M, the number of logged events the playhead steps over.

@@ -95,7 +95,7 @@ func staleRecipe(r *rig) {
 
 func replayOf(t testing.TB, tr *trace.Trace, w, h int) *Model {
 	t.Helper()
-	m := NewReplay(tr, Options{Target: "sim 127.0.0.1:3210", NoColor: true, TickEvery: -1})
+	m := NewReplay(tr, Options{NoColor: true, TickEvery: -1})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	return m
 }
@@ -362,6 +362,9 @@ func TestReplayReadOnlyKeys(t *testing.T) {
 		}
 	}
 	mustContain(t, stripView(m), "replay: read-only")
+	// The help page lists the replay's keys.
+	replayPress(m, "?")
+	mustContain(t, stripView(m), "Replay", "read-only: keys that would change a client say so", "play/pause")
 }
 
 // The filter and the detail view work on the events up to the playhead,

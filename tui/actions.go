@@ -61,10 +61,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case modeHelp:
 		return m.helpPageKey(msg)
 	}
-	if m.replay != nil {
-		if cmd, ok := m.replayKey(msg); ok {
-			return cmd
-		}
+	if cmd, ok := m.feed.key(m, msg); ok {
+		return cmd
 	}
 	if m.focus == focusFetches {
 		if cmd, ok := m.fetchKey(msg); ok {

@@ -30,9 +30,7 @@ func (m *Model) openDetail() {
 	}
 	d := detailView{ev: ev}
 	if ev.Token != nil {
-		if m.eng != nil {
-			d.raw, _ = m.eng.RawToken(ev.Token.Fingerprint)
-		}
+		d.raw, _ = m.feed.rawToken(m.device, ev.Token.Fingerprint)
 	}
 	m.detail = d
 	m.mode = modeDetail

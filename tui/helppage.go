@@ -85,11 +85,10 @@ func (m *Model) helpPageLines(width int) []string {
 			out = append(out, st.Value.Render(l))
 		}
 	}
-	if m.replay != nil {
-		out = append(out, title(st, "Replay", "read-only: keys that would change a client say so", width))
-		for _, l := range ReplayKeys() {
-			k, text, _ := strings.Cut(l, " — ")
-			entry(k, text)
+	for _, sec := range m.feed.glossary() {
+		out = append(out, title(st, sec.title, "", width))
+		for _, t := range sec.terms {
+			entry(t.name, t.text)
 		}
 	}
 	out = append(out, title(st, "Timeline cells", "", width))

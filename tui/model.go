@@ -75,8 +75,10 @@ type Model struct {
 	helpPage helpPage
 	status   string
 
-	// replay is the playhead when the model shows a trace (NewReplay);
-	// nil in live mode.
+	// feed is where the devices' events come from: live engines or a
+	// trace under a playhead. replay is that playhead (NewReplay), nil
+	// in live mode; only the replay's own code reads it.
+	feed   source
 	replay *replayer
 
 	// chrome is every panel but the event rows, rendered by layout at the
@@ -99,6 +101,7 @@ func New(o Options) *Model {
 		devices = []Device{{Engine: o.Engine, Transport: o.Transport}}
 	}
 	m := newModel(o, len(devices))
+	m.feed = liveSource{}
 	for i, d := range devices {
 		m.devs = append(m.devs, newDevice(i+1, d, m.opts.SubscribeBuffer))
 	}
@@ -198,11 +201,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.detectTheme() {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
-	for _, d := range m.devs {
-		if d.sub != nil {
-			cmds = append(cmds, m.listen(d))
-		}
-	}
+	cmds = append(cmds, m.feed.start(m)...)
 	return tea.Batch(cmds...)
 }
 
@@ -279,13 +278,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tickMsg:
 		m.refresh()
 		return m.tick()
-	case replayTickMsg:
-		if m.replay == nil {
-			return nil
-		}
-		return m.play(msg)
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	}
+	if cmd, ok := m.feed.message(m, msg); ok {
+		return cmd
+	}
+	switch msg := msg.(type) {
 	case tea.MouseWheelMsg:
 		m.mouseWheel(msg)
 		return nil

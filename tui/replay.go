@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -51,7 +52,7 @@ const (
 // replayer is the playhead over a trace.
 type replayer struct {
 	name  string
-	start time.Time // time of the first event
+	begin time.Time // time of the first logged event
 	ndev  int
 	devs  []*replayDevice
 	// stepAt[i] is the time of logged event i (0-based); position p > 0
@@ -182,7 +183,7 @@ func NewReplay(tr *trace.Trace, o Options) *Model {
 		o.Target = replayTarget(tr.Header.Target)
 	}
 	m := newModel(o, len(r.devs))
-	m.replay = r
+	m.feed, m.replay = r, r
 	for i, rd := range r.devs {
 		d := &device{num: i + 1, src: rd.log, fold: rd.tl.At(0), events: newEventPanel()}
 		m.devs = append(m.devs, d)
@@ -237,7 +238,7 @@ func newReplayer(tr *trace.Trace) *replayer {
 			copy(done, cnt)
 			done[j]++
 			if len(r.stepAt) == 0 {
-				r.start = ev.At
+				r.begin = ev.At
 			}
 			r.stepAt = append(r.stepAt, ev.At)
 			lastAt = ev.At
@@ -288,7 +289,7 @@ func (r *replayer) Len() int { return len(r.stepAt) }
 // at is the recorded time of position p: its event's, or the start.
 func (r *replayer) at(p int) time.Time {
 	if p <= 0 || len(r.stepAt) == 0 {
-		return r.start
+		return r.begin
 	}
 	return r.stepAt[min(p, len(r.stepAt))-1]
 }
@@ -505,6 +506,41 @@ func (m *Model) play(msg replayTickMsg) tea.Cmd {
 	return m.replayTick()
 }
 
+// The replayer is the model's source in a replay.
+var _ source = (*replayer)(nil)
+
+func (r *replayer) start(*Model) []tea.Cmd { return nil }
+
+func (r *replayer) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) { return m.replayKey(msg) }
+
+func (r *replayer) message(m *Model, msg tea.Msg) (tea.Cmd, bool) {
+	if t, ok := msg.(replayTickMsg); ok {
+		return m.play(t), true
+	}
+	return nil, false
+}
+
+// rawToken: a trace holds no raw JWT (unless recorded with
+// --record-secrets, and then only in token descriptions the detail view
+// shows as they are).
+func (r *replayer) rawToken(*device, string) (string, bool) { return "", false }
+
+func (r *replayer) glossary() []glossarySection {
+	sec := glossarySection{title: "Replay (read-only: keys that would change a client say so)"}
+	for _, l := range ReplayKeys() {
+		k, text, _ := strings.Cut(l, " — ")
+		sec.terms = append(sec.terms, term{k, text})
+	}
+	return []glossarySection{sec}
+}
+
+func (r *replayer) header(m *Model, add func(prio int, full, short string)) {
+	pos, when, speed := m.replayHeader()
+	add(0, pos[0], pos[1])
+	add(0, when, "")
+	add(3, speed, "")
+}
+
 // replayHeader is the header's REPLAY items, each in full and short:
 // the position, the recorded time with the offset from the start, and the
 // speed.
@@ -521,7 +557,7 @@ func (m *Model) replayHeader() (pos [2]string, when, speed string) {
 	if at.IsZero() {
 		when = st.Dim.Render("no events")
 	} else {
-		off := at.Sub(r.start).Round(time.Millisecond)
+		off := at.Sub(r.begin).Round(time.Millisecond)
 		when = st.Value.Render(at.UTC().Format("15:04:05.000")) + st.Dim.Render(" (+"+humanDur(off)+")")
 	}
 	return pos, when, st.Label.Render("speed ") + st.Value.Render(r.speedText())

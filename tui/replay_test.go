@@ -309,7 +309,7 @@ func TestReplayPlaysAtTheRecordedPace(t *testing.T) {
 	}
 	// The recording spans about 2.7 s with no idle gap over 2 s: at ×16
 	// that is some 170 ms of wall time, a few ticks.
-	span := rp.at(rp.Len()).Sub(rp.start)
+	span := rp.at(rp.Len()).Sub(rp.begin)
 	want := int(span/16/replayTick) + 1
 	if ticks < want-1 || ticks > want+2 {
 		t.Fatalf("playback of %v at ×16 took %d ticks of %v, want about %d", span, ticks, replayTick, want)

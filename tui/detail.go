@@ -173,7 +173,7 @@ func (m *Model) detailLines(width int) []string {
 		if !t.Verified {
 			sig = st.Bad.Render("signature NOT verified: " + safe(orDash(t.Problem)))
 		}
-		out = append(out, title(st, "Token", t.Fingerprint, width))
+		out = append(out, title(st, "Token", safe(t.Fingerprint), width))
 		group(kv("sessionId", t.Session+" "+m.mask.id(t.SessionID)), sig)
 		group(kv("iat", clock(t.IssuedAt, wide)+" ("+relTime(t.IssuedAt, m.now)+")"), kv("exp", clock(t.ExpiresAt, wide)+" ("+relTime(t.ExpiresAt, m.now)+")"))
 		out = append(out, title(st, "Raw JWT", "", width))

@@ -553,3 +553,38 @@ func FuzzReplay(f *testing.F) {
 		}
 	})
 }
+
+// Text from a trace reaches the screen made safe: control sequences in an
+// event's fields, a session label or the target do not.
+func TestReplayMakesTheFileSafe(t *testing.T) {
+	evil := "\x1b]2;owned\x07\x1b[2J\u202e"
+	var buf bytes.Buffer
+	w := trace.NewWriter(&buf, trace.Header{Command: "tui", Policy: "v0.12" + evil, Started: t0, Target: trace.Target{Kind: "url", Host: "h" + evil}}, trace.Options{})
+	w.Event(1, authstate.Event{Seq: 1, At: t0, Kind: authstate.KindNote, Detail: "note " + evil, Session: "S1" + evil})
+	w.Event(1, authstate.Event{Seq: 2, At: t0, Kind: authstate.KindSessionObserved, SessionID: "id" + evil, Session: "S1" + evil,
+		Observed: &authstate.Session{ID: "id" + evil, UserID: "u" + evil, Email: "e" + evil + "@x.test", ExpiresAt: t0.Add(time.Hour)}})
+	w.Event(1, authstate.Event{Seq: 3, At: t0, Kind: authstate.KindFetchStarted, Fetch: 1, Call: "c" + evil, Cause: "key " + evil, Session: "S1" + evil})
+	w.Event(1, authstate.Event{Seq: 4, At: t0, Kind: authstate.KindFetchResolved, Fetch: 1, Session: "S1" + evil,
+		Token: &authstate.TokenInfo{Fingerprint: "f" + evil, Session: "S1" + evil, SessionID: "id" + evil, Verified: true, ExpiresAt: t0.Add(time.Hour)}})
+	w.Event(1, authstate.Event{Seq: 5, At: t0, Kind: authstate.KindCacheSet, Session: "S1" + evil,
+		Token: &authstate.TokenInfo{Fingerprint: "f" + evil, Session: "S1" + evil, SessionID: "id" + evil, Verified: true, ExpiresAt: t0.Add(time.Hour)}})
+	w.Event(1, authstate.Event{Seq: 6, At: t0, Kind: authstate.KindViolation, Detail: "bad " + evil, Session: "S1" + evil, Cause: "gone-session"})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trace.Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := replayOf(t, tr, 140, 45)
+	for _, k := range []string{"end", "tab", "enter", "esc", "tab", "enter"} {
+		replayPress(m, k)
+		content := m.View().Content
+		for _, bad := range []string{"\x1b]", "\x07", "\x1b[2J", "\u202e"} {
+			if strings.Contains(content, bad) {
+				t.Fatalf("after %s the screen holds %q:\n%q", k, bad, content)
+			}
+		}
+	}
+	mustContain(t, stripView(m), `bad \x1b]2;owned\x07`)
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/internal/secretscan"
 	"github.com/authscope/authscope/trace"
 )
 
@@ -256,6 +257,9 @@ func TestReportRedactsSecrets(t *testing.T) {
 		if strings.Contains(html, secret) {
 			t.Errorf("report holds the secret %q", secret)
 		}
+	}
+	if fs := secretscan.Data("report.html", []byte(html), []secretscan.Secret{{Name: "the cookie value", Value: cookieV}}); len(fs) > 0 {
+		t.Errorf("secretscan: %v", fs)
 	}
 	for _, want := range []string{removedJWT, "session_token=" + removedCookie, "kept without signature: " + unsigned, `id="secrets-warning"`, "raw JWTs were kept"} {
 		if !strings.Contains(html, want) {

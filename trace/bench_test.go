@@ -103,3 +103,34 @@ func BenchmarkSeek(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordInput: the cost of recording one engine input, encoded
+// by the authstate codec and redacted: a cycle of a fetch call, the token
+// answer (its JWT's signature removed), a session answer and a timer.
+func BenchmarkRecordInput(b *testing.B) {
+	jwt, _, _, _ := testJWT(b)
+	t0 := start
+	tok := &authstate.Token{Raw: jwt, SessionID: "s1", Subject: "u1", Issuer: "http://127.0.0.1:3210", Audience: []string{"convex"}, IssuedAt: t0, ExpiresAt: t0.Add(15 * time.Minute), Verified: true}
+	ins := []authstate.Input{
+		authstate.FetchCall{Name: "call3", Cause: "key t", Seq: 3},
+		authstate.TokenFetched{Call: 12, Fetch: 2, Token: tok},
+		authstate.SessionPolled{Call: 13, Poll: 4, Session: &authstate.Session{ID: "s1", UserID: "u1", Email: "a@example.com", ExpiresAt: t0, CreatedAt: t0}},
+		authstate.PollTick{Timer: 7},
+	}
+	for _, in := range ins {
+		b.Run(authstate.InputKind(in), func(b *testing.B) {
+			w := NewWriter(io.Discard, testHeader(), Options{Scrub: []string{"authscope-dev-password"}})
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				kind, data, err := authstate.EncodeInput(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.Input(uint64(i+1), t0, 1, kind, data)
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

@@ -138,6 +138,29 @@ func appendJSONField(b []byte, key string, v any) ([]byte, error) {
 	return append(b, j...), nil
 }
 
+// appendInput writes an input line as encoding/json would write an
+// inputRecord: type, seq, at, device (when not 0), kind, input (when
+// there is data). data must be compact JSON (the redactor's output is).
+func appendInput(b []byte, seq uint64, at time.Time, device int, kind string, data json.RawMessage) ([]byte, error) {
+	b = append(b, `{"type":"input","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	var err error
+	if b, err = appendTimeField(b, `,"at":`, at); err != nil {
+		return b, err
+	}
+	if device != 0 {
+		b = append(b, `,"device":`...)
+		b = strconv.AppendInt(b, int64(device), 10)
+	}
+	b = append(b, `,"kind":`...)
+	b = appendString(b, kind)
+	if len(data) > 0 {
+		b = append(b, `,"input":`...)
+		b = append(b, data...)
+	}
+	return append(b, '}'), nil
+}
+
 func appendStringField(b []byte, key, s string) []byte {
 	if s == "" {
 		return b

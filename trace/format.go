@@ -81,8 +81,11 @@ type Target struct {
 	Host string `json:"host,omitempty"`
 }
 
-// Input is one input record: something that entered an engine.
+// Input is one input record: something that entered an engine, written
+// as the engine applied it, before the events it caused.
 type Input struct {
+	// Seq numbers the device's inputs 1, 2, 3…; At is the engine clock's
+	// time when it was applied.
 	Seq    uint64    `json:"seq"`
 	At     time.Time `json:"at"`
 	Device int       `json:"device,omitempty"`

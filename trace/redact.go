@@ -268,6 +268,15 @@ func (r *redactor) data(b []byte) json.RawMessage {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
+	if r.plainData(b) {
+		return b
+	}
+	return r.fullData(b)
+}
+
+// fullData is data's full redaction: decoded, every value redacted by
+// its key and its text, encoded again.
+func (r *redactor) fullData(b []byte) json.RawMessage {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
@@ -284,6 +293,29 @@ func (r *redactor) data(b []byte) json.RawMessage {
 		out, _ = json.Marshal(map[string]string{"cut": fmt.Sprintf("input data of %d bytes not kept (over %d)", len(out), MaxInput)})
 	}
 	return out
+}
+
+// plainWords are the words whose presence in input data sends it through
+// the full redaction: the names of secret keys and pairs.
+var plainWords = []string{"password", "cookie", "secret", "authorization", "token", "bearer", "session_data"}
+
+// plainData says whether b can be written as it is: one line of valid
+// JSON, short, without escapes (so its strings read as they are written),
+// naming no secret, and unchanged by the string rules as a whole (no JWT,
+// no value to scrub). Most inputs are (timers, completions without a
+// token, holds, fetch calls); the full redaction decodes and encodes the
+// data, which costs ten times more.
+func (r *redactor) plainData(b []byte) bool {
+	if r.opts.Demo || len(b) > MaxString || bytes.ContainsAny(b, "\\\r\n") {
+		return false
+	}
+	s := string(b)
+	for _, w := range plainWords {
+		if containsFold(s, w) {
+			return false
+		}
+	}
+	return json.Valid(b) && r.scan(s) == s
 }
 
 // MaxInput bounds an input's data as written (see MaxString).

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/internal/secretscan"
 )
 
 // A trace written by Writer reads back with the same header and the same
@@ -118,6 +119,9 @@ func TestRedactionKeepsSecretsOutOfTheFile(t *testing.T) {
 		if strings.Contains(file, secret) {
 			t.Errorf("the trace holds the %s:\n%s", name, file)
 		}
+	}
+	if fs := secretscan.Data("trace", buf.Bytes(), []secretscan.Secret{{Name: "the password", Value: password}, {Name: "the session token", Value: session}, {Name: "the cookie value", Value: cookieV}, {Name: "the bearer token", Value: opaque}}); len(fs) > 0 {
+		t.Errorf("secretscan: %v", fs)
 	}
 	if ContainsJWT(file) || !ContainsJWT("Authorization: Bearer "+jwt) {
 		t.Errorf("ContainsJWT: the file %v, the JWT %v", ContainsJWT(file), ContainsJWT(jwt))
@@ -374,5 +378,69 @@ func TestWriterCutsHugeStrings(t *testing.T) {
 	}
 	if again := RedactWith(ev.Detail, Options{}); again != ev.Detail {
 		t.Fatal("a cut string is cut again when written again")
+	}
+}
+
+// Input data that the writer keeps as it is (the fast path) is exactly
+// what the full redaction would write; data holding a secret, a JWT, an
+// escape or a line break takes the full path.
+func TestPlainInputDataIsWhatRedactionWrites(t *testing.T) {
+	jwt, _, _, _ := testJWT(t)
+	var plain, full [][]byte
+	for _, in := range []authstate.Input{
+		authstate.FetchCall{Name: "call3", Cause: "key t", Seq: 3}, authstate.PollTick{Timer: 4}, authstate.Hold{What: "none"},
+		authstate.DoAction{Action: authstate.ActionSignOut, Signal: true}, authstate.Advance{By: time.Minute},
+		authstate.InjectFault{Endpoint: "get-session", Status: 503},
+		authstate.SessionPolled{Call: 2, Poll: 1, Session: &authstate.Session{ID: "s1", UserID: "u1", Email: "a@example.com", ExpiresAt: start, CreatedAt: start}},
+	} {
+		_, data, err := authstate.EncodeInput(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, data)
+	}
+	full = append(full,
+		[]byte(`{"note":"got `+jwt+`"}`), []byte(`{"password":"x"}`), []byte(`{"a":"b\u0041"}`), []byte("{\"a\":\n1}"),
+		[]byte(`{"a":"correct-horse-battery"}`), []byte(`{"sessionToken":"abc"}`), []byte(`{"a":"Bearer abc"}`), []byte(`not json`))
+	r := newRedactor(Options{Scrub: []string{"correct-horse-battery"}})
+	for _, b := range plain {
+		if !r.plainData(b) {
+			t.Errorf("%s takes the full path", b)
+		}
+		var got, want any
+		json.Unmarshal(r.data(b), &got)
+		json.Unmarshal(r.fullData(b), &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: kept as %v, the full redaction writes %v", b, got, want)
+		}
+	}
+	for _, b := range full {
+		if r.plainData(b) {
+			t.Errorf("%s is kept as it is", b)
+		}
+	}
+	if demo := newRedactor(Options{Demo: true}); demo.plainData(plain[0]) {
+		t.Error("demo data is kept as it is")
+	}
+}
+
+// Under --demo an input's session is masked like an event's: its id, user
+// id and email.
+func TestDemoMasksInputs(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, testHeader(), Options{Demo: true})
+	kind, data, err := authstate.EncodeInput(authstate.SessionPolled{Call: 1, Poll: 1, Session: &authstate.Session{ID: "sess-8f2a61", UserID: "user-77c1d0", Email: "alice@example.com", ExpiresAt: start, CreatedAt: start}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Input(1, start, 1, kind, data)
+	w.Close()
+	for _, secret := range []string{"sess-8f2a61", "user-77c1d0", "alice@example.com"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("the demo trace holds %q:\n%s", secret, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "a•••@•••") {
+		t.Errorf("no masked email:\n%s", buf.String())
 	}
 }

@@ -82,11 +82,6 @@ type eventRecord struct {
 
 type plainEvent authstate.Event
 
-type inputRecord struct {
-	Type string `json:"type"`
-	Input
-}
-
 // Event appends one event of device (1-based; device 1 is written
 // without a device field), redacted.
 func (w *Writer) Event(device int, ev authstate.Event) error {
@@ -121,8 +116,8 @@ func (w *Writer) Input(seq uint64, at time.Time, device int, kind string, data [
 	if w.closed {
 		return ErrClosed
 	}
-	rec := inputRecord{Type: TypeInput, Input: Input{Seq: seq, At: at, Device: deviceField(device), Kind: w.red.str(kind), Data: w.red.data(data)}}
-	b, err := json.Marshal(&rec)
+	b, err := appendInput(w.buf[:0], seq, at, deviceField(device), w.red.str(kind), w.red.data(data))
+	w.buf = b
 	if err != nil {
 		w.err = fmt.Errorf("trace: input %d: %w", seq, err)
 		return w.err

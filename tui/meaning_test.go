@@ -18,7 +18,10 @@ func clobberRig(t *testing.T) *rig {
 	t.Helper()
 	r := newRig(t, policy("v0.12"))
 	r.press("h")
+	// Settle after each fetch, as a user sees each held before the next
+	// key: two requests sent at once reach the hold in either order.
 	r.press("f")
+	r.settle()
 	r.press("f")
 	r.settle()
 	r.press("H")
@@ -179,7 +182,10 @@ func TestResetCounters(t *testing.T) {
 	r.rotateHeld("p", 300*time.Millisecond)
 	// A pending-clobber violation, as in clobberRig.
 	r.press("h")
+	// Settle after each fetch, as a user sees each held before the next
+	// key: two requests sent at once reach the hold in either order.
 	r.press("f")
+	r.settle()
 	r.press("f")
 	r.settle()
 	r.press("H")

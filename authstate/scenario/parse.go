@@ -71,6 +71,9 @@ const (
 	OpWait           Op = "wait"
 	OpFault          Op = "fault"
 	OpQuery          Op = "query"
+	// OpRemount remounts the provider with an empty cache, as switching
+	// the policy in the TUI does; the policy under test stays.
+	OpRemount Op = "remount"
 )
 
 // Step is one step.
@@ -481,7 +484,7 @@ func (p parser) steps(v *yaml.Node) ([]Step, error) {
 	return out, nil
 }
 
-const stepList = "sign_in, sign_out, change_password, observe, rotate, fetch, await, hold, release, wait, fault, query"
+const stepList = "sign_in, sign_out, change_password, observe, rotate, fetch, await, hold, release, wait, fault, query, remount"
 
 func (p parser) step(n *yaml.Node) (Step, error) {
 	s := Step{Line: n.Line}
@@ -500,7 +503,7 @@ func (p parser) step(n *yaml.Node) (Step, error) {
 	s.Op = Op(key.Value)
 	var err error
 	switch s.Op {
-	case OpSignIn, OpSignOut, OpChangePassword, OpObserve, OpRotate, OpQuery:
+	case OpSignIn, OpSignOut, OpChangePassword, OpObserve, OpRotate, OpQuery, OpRemount:
 		if val != nil && !(val.Kind == yaml.ScalarNode && (val.Value == "" || val.Tag == "!!null")) {
 			return s, p.errf(val, "%s takes no arguments", s.Op)
 		}

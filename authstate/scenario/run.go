@@ -185,6 +185,7 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 }
 
 type run struct {
+	policy string
 	client Client
 	eng    *authstate.Engine
 	clock  *authstate.FakeClock
@@ -197,7 +198,7 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("open %s: %w", target.Name(), err)}
 	}
-	r := &run{client: client, opts: opts, notify: make(chan struct{}, 1)}
+	r := &run{policy: policy, client: client, opts: opts, notify: make(chan struct{}, 1)}
 	client.SetNotify(func() {
 		select {
 		case r.notify <- struct{}{}:
@@ -296,6 +297,12 @@ func (r *run) step(ctx context.Context, st Step) error {
 		r.eng.Observe("scenario")
 	case OpQuery:
 		r.eng.RerunQuery("scenario")
+	case OpRemount:
+		// Setting the policy the run is under remounts the provider:
+		// the cache and the pending slot start empty.
+		if err := r.eng.SetPolicy(r.policy); err != nil {
+			return err
+		}
 	case OpRotate:
 		r.eng.Do(authstate.ActionChangePassword, false)
 		if err := r.settle(ctx, st.String()); err != nil {

@@ -146,3 +146,41 @@ expect:
 		t.Errorf("transport events:\n got %q\nwant %q", transport, wantTransport)
 	}
 }
+
+// remount empties the provider's cache under the policy being run: the
+// second call sends a request of its own instead of reading the first
+// call's token from the cache. (v0.12 reads the first render's cache, so
+// it sends one either way.)
+func TestRemountStepEmptiesTheCache(t *testing.T) {
+	for _, tc := range []struct {
+		step     string
+		requests int
+	}{{"remount", 2}, {"wait: 1s", 1}} {
+		sc, err := scenario.Parse("remount.yaml", []byte(`name: remount
+steps:
+  - fetch: {as: one}
+  - await: one
+  - `+tc.step+`
+  - fetch: {as: two}
+  - await: two
+expect:
+  - token_requests: 1
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pol := range []string{"pr329", "hardened"} {
+			res := scenario.Run(context.Background(), &target.Sim{}, sc, pol, scenario.Options{})
+			if res.Err != "" {
+				t.Fatalf("%s %s: %s", tc.step, pol, res.Err)
+			}
+			got := "1"
+			if !res.Passed {
+				got = res.Failures[0].Got
+			}
+			if want := map[int]string{1: "1", 2: "the client sent 2 token request(s)"}[tc.requests]; got != want {
+				t.Fatalf("with %s under %s: %q, want %q", tc.step, pol, got, want)
+			}
+		}
+	}
+}

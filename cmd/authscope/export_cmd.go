@@ -15,6 +15,7 @@ import (
 	"github.com/authscope/authscope/internal/termtext"
 	"github.com/authscope/authscope/report"
 	"github.com/authscope/authscope/trace"
+	"github.com/authscope/authscope/trace/toscenario"
 )
 
 // readTrace reads a trace file for export. (On branch report it is the
@@ -31,6 +32,10 @@ type exportOutput struct {
 	usage string
 	what  string // what the file is, for messages
 	write func(w io.Writer, t *trace.Trace) error
+	// build, for an output that has something to say or can fail before
+	// anything is written, makes the file's bytes first; what it says
+	// goes to stderr.
+	build func(t *trace.Trace, file string, stderr io.Writer) ([]byte, error)
 }
 
 var exportOutputs = []exportOutput{
@@ -40,6 +45,13 @@ var exportOutputs = []exportOutput{
 		usage: "write a self-contained HTML report to `OUT.html`: header facts, swimlane timeline, event table",
 		what:  "HTML report",
 		write: report.HTML,
+	},
+	{
+		flag:  "scenario",
+		arg:   "OUT.yaml",
+		usage: "write a scenario file to `OUT.yaml`: the recorded actions, fetches, holds, releases, faults and waits as steps, and the expectations the recording broke",
+		what:  "scenario",
+		build: buildScenario,
 	},
 }
 
@@ -62,9 +74,24 @@ output flag is required:
                     the event table with a filter. It loads nothing from the
                     network and holds nothing the trace does not; any complete
                     JWT or cookie value is removed again.
+  --scenario OUT.yaml
+                    a scenario file that reproduces the recording: the
+                    recorded actions (a password change with its session
+                    signal is rotate), fetches, observations, query re-runs,
+                    holds, releases, faults, waits and policy switches before
+                    the first step (remount) become steps, with an await
+                    where a call had returned before the next input; the
+                    expectations are what the recording broke (no_violations,
+                    and for each call served a token of a session already
+                    gone, result NAME not_session S<n>), buggy: is the
+                    recorded policy. Network answers and timers are not
+                    steps: the engine makes them again. What a scenario
+                    cannot express (another device, latency, the session
+                    poller's timing, a policy switch after the first step)
+                    is left out, and stderr says which trace lines and why.
 
 Exit status: 0 written; 2 usage error, or the trace could not be read, or the
-output could not be written.`,
+output could not be written, or (--scenario) no recorded input becomes a step.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			chosen := false
@@ -88,11 +115,27 @@ output could not be written.`,
 				fmt.Fprintf(stderr, "authscope: warning: trace %s: %d line(s) could not be read (first: line %d: %s); exporting the rest\n",
 					termtext.Line(args[0]), n, t.Problems[0].Line, termtext.Line(t.Problems[0].Err))
 			}
+			// Outputs that can fail on what the trace holds are built
+			// first, so that such a failure leaves no file at all.
+			writes := make([]func(io.Writer) error, len(exportOutputs))
 			for i, o := range exportOutputs {
 				if paths[i] == "" {
 					continue
 				}
-				if err := writeFileAtomic(paths[i], func(w io.Writer) error { return o.write(w, t) }); err != nil {
+				writes[i] = func(w io.Writer) error { return o.write(w, t) }
+				if o.build != nil {
+					data, err := o.build(t, args[0], stderr)
+					if err != nil {
+						return fail(exitUsage, "%s: %w", o.what, err)
+					}
+					writes[i] = func(w io.Writer) error { _, err := w.Write(data); return err }
+				}
+			}
+			for i, o := range exportOutputs {
+				if paths[i] == "" {
+					continue
+				}
+				if err := writeFileAtomic(paths[i], writes[i]); err != nil {
 					return fail(exitUsage, "write %s: %w", o.what, err)
 				}
 				fmt.Fprintln(stdout, termtext.Line(fmt.Sprintf("wrote %s %s (%s)", o.what, paths[i], traceCounts(t))))
@@ -105,6 +148,20 @@ output could not be written.`,
 		f.StringVar(&paths[i], o.flag, "", o.usage)
 	}
 	return cmd
+}
+
+// buildScenario is export --scenario: the scenario's YAML, and on stderr
+// what could not be exported.
+func buildScenario(t *trace.Trace, file string, stderr io.Writer) ([]byte, error) {
+	v, _ := buildVersion()
+	res, err := toscenario.Export(t, toscenario.Options{File: file, Program: "authscope " + v})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintln(stderr, termtext.Line("authscope: export --scenario: "+n.String()))
+	}
+	return res.YAML, nil
 }
 
 // traceCounts says what a trace holds, for the line export prints.

@@ -125,6 +125,9 @@ type runTrace struct {
 	f      *os.File
 	w      *trace.Writer
 	events atomic.Int64
+	// inputs numbers the input records (1, 2, 3, …); input runs on the
+	// engine's loop only.
+	inputs uint64
 }
 
 // traceName is 03-rotation-in-flight.v0.12.jsonl for a scenario file
@@ -171,6 +174,26 @@ func (r *runRecorder) open(sc *scenario.Scenario, policy string) (*runTrace, err
 	return &runTrace{path: path, f: f, w: trace.NewWriter(f, h, trace.Options{Scrub: r.scrub})}, nil
 }
 
+// input records one engine input, as the loop applies it (before the
+// events it causes): its number among the trace's inputs, the engine
+// clock's time and the input as the authstate codec writes it.
+func (t *runTrace) input(at time.Time, in authstate.Input) {
+	t.inputs++
+	writeInput(t.w, t.inputs, at, 1, in)
+}
+
+// writeInput encodes in and appends it to w; the Writer redacts it (the
+// jwt of a token_fetch_done keeps its header and claims only). An input
+// the codec does not know is written as a note-free record of its kind
+// "unknown", so that the numbering has no hole.
+func writeInput(w *trace.Writer, seq uint64, at time.Time, device int, in authstate.Input) {
+	kind, data, err := authstate.EncodeInput(in)
+	if err != nil {
+		kind, data = "unknown", nil
+	}
+	w.Input(seq, at, device, kind, data)
+}
+
 func (t *runTrace) event(ev authstate.Event) {
 	if t.w.Event(1, ev) == nil {
 		t.events.Add(1)
@@ -194,24 +217,86 @@ func (t *runTrace) close(engineEvents int) error {
 }
 
 // tuiRecorder writes the trace of a TUI session (authscope --record
-// FILE): every event of every device, quiet ones included (a replay folds
-// them), in each device's order.
+// FILE): every input and every event of every device, each device's in
+// the order its engine applied and emitted them.
 //
-// It reads each engine's Stream (SubscribeAll), which loses nothing unless
-// the recorder falls a million events behind. Events emitted before it
-// started following, or lost by the stream, are counted and close
-// reports them.
+// Each device's engine is built with a deviceTap as its Config.OnInput
+// and OnEvent, so the records are written on the engine's loop as they
+// happen: nothing can be missed, and inputs and events stay interleaved
+// as they were. The TUI attaches the trace to the taps before it starts
+// the engines; what a tap saw before that is counted, and close reports
+// it.
 type tuiRecorder struct {
-	path   string
-	f      *os.File
-	w      *trace.Writer
-	done   chan struct{}
-	wg     sync.WaitGroup
-	missed atomic.Uint64
-	once   sync.Once
+	path string
+	f    *os.File
+	w    *trace.Writer
+	taps []*deviceTap
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
 }
 
-func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorder, error) {
+// deviceTap is one device's hook into its engine.
+type deviceTap struct {
+	device int
+	mu     sync.Mutex
+	w      *trace.Writer
+	closed bool
+	inputs uint64 // input records written: the next one's seq is inputs+1
+	// before counts the inputs and events seen before a trace was
+	// attached.
+	before uint64
+}
+
+func newDeviceTap(device int) *deviceTap { return &deviceTap{device: device} }
+
+// hook sets cfg's OnInput and OnEvent to the tap.
+func (d *deviceTap) hook(cfg *authstate.Config) {
+	cfg.OnInput = d.input
+	cfg.OnEvent = d.event
+}
+
+func (d *deviceTap) input(at time.Time, in authstate.Input) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed:
+	case d.w == nil:
+		d.before++
+	default:
+		d.inputs++
+		writeInput(d.w, d.inputs, at, d.device, in)
+	}
+}
+
+func (d *deviceTap) event(ev authstate.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed:
+	case d.w == nil:
+		d.before++
+	default:
+		d.w.Event(d.device, ev)
+	}
+}
+
+func (d *deviceTap) attach(w *trace.Writer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.w = w
+}
+
+// detach stops writing and says how many records the tap saw before it
+// was attached.
+func (d *deviceTap) detach() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed, d.w = true, nil
+	return d.before
+}
+
+func openTUIRecord(path string, h trace.Header, opts trace.Options, taps []*deviceTap) (*tuiRecorder, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("--record %s: %w", path, err)
@@ -226,7 +311,10 @@ func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorde
 		f.Close()
 		return nil, fmt.Errorf("--record %s: %w", path, err)
 	}
-	r := &tuiRecorder{path: path, f: f, w: w, done: make(chan struct{})}
+	r := &tuiRecorder{path: path, f: f, w: w, taps: taps, done: make(chan struct{})}
+	for _, t := range taps {
+		t.attach(w)
+	}
 	// A session can last hours: write the buffered lines out every
 	// second, so that a crash loses a second at most.
 	r.wg.Add(1)
@@ -246,56 +334,17 @@ func openTUIRecord(path string, h trace.Header, opts trace.Options) (*tuiRecorde
 	return r, nil
 }
 
-// follow records eng's events as device. Call it before the engine
-// starts: events emitted before are not in the trace (close says how
-// many).
-func (r *tuiRecorder) follow(eng *authstate.Engine, device int) {
-	sub := eng.SubscribeAll(0)
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer sub.Close()
-		var last, gaps uint64 // seq of the last logged event written; logged events missing
-		write := func() bool {
-			evs, open := sub.Take(0)
-			for _, ev := range evs {
-				if !ev.Kind.Quiet() {
-					if ev.Seq > last+1 {
-						gaps += ev.Seq - last - 1
-					}
-					last = ev.Seq
-				}
-				r.w.Event(device, ev)
-			}
-			return open
-		}
-		for open := true; open; {
-			select {
-			case <-sub.Ready():
-				open = write()
-				continue
-			case <-r.done:
-			}
-			write()
-			break
-		}
-		// The engine has stopped (or the session is over): what its log
-		// holds past the last event written never reached the trace.
-		if total := eng.Log().Total(); total > last {
-			gaps += total - last
-		}
-		// The stream's losses include quiet events, which leave no gap.
-		r.missed.Add(max(gaps, sub.Dropped()))
-	}()
-}
-
-// close writes what is left and closes the file. Stop the engines first:
-// their last events are written then.
+// close stops recording and closes the file. Stop the engines first:
+// their last inputs and events are written then.
 func (r *tuiRecorder) close() error {
 	var err error
 	r.once.Do(func() {
 		close(r.done)
 		r.wg.Wait()
+		var before uint64
+		for _, t := range r.taps {
+			before += t.detach()
+		}
 		err = r.w.Close()
 		if cerr := r.f.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -304,8 +353,8 @@ func (r *tuiRecorder) close() error {
 			err = fmt.Errorf("--record %s: %w", r.path, err)
 			return
 		}
-		if n := r.missed.Load(); n > 0 {
-			err = fmt.Errorf("--record %s: the trace missed %d events (the recorder fell a whole event log behind)", r.path, n)
+		if before > 0 {
+			err = fmt.Errorf("--record %s: the trace misses %d inputs and events the engines had before recording began", r.path, before)
 		}
 	})
 	return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authscope/authscope/authstate"
 	"github.com/authscope/authscope/fetcher/authsim"
+	"github.com/authscope/authscope/internal/secretscan"
 	"github.com/authscope/authscope/trace"
 )
 
@@ -93,6 +94,13 @@ func TestRunRecordWritesATracePerRun(t *testing.T) {
 				t.Fatalf("%s: event %d differs from --json:\n%+v\n%+v", pol, i, ev.Event, printed[pol][i])
 			}
 		}
+		kinds := checkInputs(t, tr, 1)
+		if kinds["start"] != 1 || kinds["fetch"] != 2 || kinds["action"] != 1 || kinds["token_fetch_done"] == 0 || kinds["hold"] == 0 {
+			t.Fatalf("%s: inputs %v", pol, kinds)
+		}
+		if fs := secretscan.Data(path, raw, []secretscan.Secret{{Name: "the password", Value: "pw-never-written"}}); len(fs) > 0 {
+			t.Fatalf("%s: %v", pol, fs)
+		}
 		served := servedTo(evs, "second")
 		switch pol {
 		case "v0.12":
@@ -108,6 +116,37 @@ func TestRunRecordWritesATracePerRun(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkInputs checks device's input records: numbered 1, 2, 3… in file
+// order, each a kind the engine's codec reads back, no complete JWT in
+// any; a token_fetch_done's jwt keeps no signature. It returns how many
+// of each kind there are.
+func checkInputs(t *testing.T, tr *trace.Trace, device int) map[string]int {
+	t.Helper()
+	kinds := map[string]int{}
+	var next uint64 = 1
+	for _, e := range tr.Entries {
+		if e.Input == nil || e.Input.DeviceNumber() != device {
+			continue
+		}
+		in := e.Input
+		if in.Seq != next {
+			t.Fatalf("device %d: input at line %d has seq %d, want %d", device, e.Line, in.Seq, next)
+		}
+		next++
+		if _, err := authstate.DecodeInput(in.Kind, in.Data); err != nil {
+			t.Fatalf("line %d: %v", e.Line, err)
+		}
+		if secretscan.CompleteJWT(in.Data) {
+			t.Fatalf("line %d holds a complete JWT", e.Line)
+		}
+		if in.Kind == "token_fetch_done" && strings.Contains(string(in.Data), `"jwt"`) && !strings.Contains(string(in.Data), trace.SignatureRemoved) {
+			t.Fatalf("line %d: a token without its signature removed: %s", e.Line, in.Data)
+		}
+		kinds[in.Kind]++
+	}
+	return kinds
 }
 
 func servedTo(evs []trace.Event, call string) *trace.Event {
@@ -133,8 +172,9 @@ func TestRunRecordUnwritable(t *testing.T) {
 	}
 }
 
-// The TUI's recorder writes every event of every device, in order, with
-// the device number, as each engine's own log has them.
+// The TUI's recorder writes every input and event of every device, in
+// order, with the device number: the events as each engine's own log has
+// them, the inputs numbered per device, each before the events it caused.
 func TestTUIRecordWritesEveryDevice(t *testing.T) {
 	o := simTUIOptions()
 	o.Devices = 2
@@ -178,19 +218,19 @@ func TestTUIRecordWritesEveryDevice(t *testing.T) {
 	if len(tr.Problems) > 0 || h.Command != "tui" || h.Devices != 2 || h.Policy != "pr329" || h.Target.Kind != "sim" || !strings.HasPrefix(h.Target.Host, "127.0.0.1:") || h.Options["consumer"] != "true" || h.Secrets {
 		t.Fatalf("header %+v, problems %v", h, tr.Problems)
 	}
-	// The logged events are the engines' logs, in order; the quiet ones
-	// (which a replay's fold needs) are there too.
 	byDevice := map[int][]authstate.Event{}
 	quiet := map[int]int{}
 	for _, ev := range tr.Events() {
 		if ev.Kind.Quiet() {
+			// Quiet events feed the fold and are not in the engine's log;
+			// the trace keeps them for replay.
 			quiet[ev.DeviceNumber()]++
 			continue
 		}
 		byDevice[ev.DeviceNumber()] = append(byDevice[ev.DeviceNumber()], ev.Event)
 	}
 	if quiet[1] == 0 || quiet[2] == 0 {
-		t.Fatalf("quiet events per device: %v; want some for both", quiet)
+		t.Fatalf("no quiet events recorded (device 1: %d, device 2: %d): a replay could not fold the panels", quiet[1], quiet[2])
 	}
 	for i, eng := range []*authstate.Engine{d1, d2} {
 		want := eng.Log().All()
@@ -208,6 +248,30 @@ func TestTUIRecordWritesEveryDevice(t *testing.T) {
 				t.Fatalf("device %d event %d:\n%+v\n%+v", i+1, k, got[k], want[k])
 			}
 		}
+	}
+	// Inputs: each device's numbered 1, 2, 3…, device 1's key presses
+	// among them, each before the events it caused.
+	for dev := 1; dev <= 2; dev++ {
+		kinds := checkInputs(t, tr, dev)
+		if kinds["start"] != 1 || kinds["session_poll_done"] == 0 {
+			t.Fatalf("device %d's inputs: %v", dev, kinds)
+		}
+	}
+	fetchAt, startedAt := -1, -1
+	for i, e := range tr.Entries {
+		switch {
+		case e.Input != nil && e.Input.DeviceNumber() == 1 && e.Input.Kind == "fetch" && fetchAt < 0:
+			var in authstate.FetchCall
+			if err := json.Unmarshal(e.Input.Data, &in); err != nil || in.Cause != "test" || in.Name == "" {
+				t.Fatalf("fetch input %s: %v", e.Input.Data, err)
+			}
+			fetchAt = i
+		case e.Event != nil && e.Event.DeviceNumber() == 1 && fetchAt >= 0 && startedAt < 0 && (e.Event.Kind == authstate.KindFetchStarted || e.Event.Kind == authstate.KindTokenServed || e.Event.Kind == authstate.KindFetchJoined) && e.Event.Call != "" && !strings.HasPrefix(e.Event.Cause, "convex"):
+			startedAt = i
+		}
+	}
+	if fetchAt < 0 || startedAt < fetchAt {
+		t.Fatalf("the fetch input is entry %d, its first event entry %d", fetchAt, startedAt)
 	}
 	// Device 2 saw its session end: the p on device 1 revoked it.
 	ended := false
@@ -259,9 +323,9 @@ func TestTUIRecordSecrets(t *testing.T) {
 	}
 }
 
-// The recorder reads each engine's event stream from when it starts
-// following: when that is after the engine emitted events, close says how
-// many the trace missed, and the trace holds none of them.
+// The recorder sees each engine through its Config hooks. An engine that
+// ran before the trace was attached did things the trace cannot hold:
+// close says how many, and the trace holds nothing of them.
 func TestTUIRecordSaysWhatItMissed(t *testing.T) {
 	o := simTUIOptions()
 	o.NoConsumer = true
@@ -274,44 +338,31 @@ func TestTUIRecordSaysWhatItMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.close)
-	eng, err := authstate.New(authstate.Config{Backend: s.devices[0].Transport.(authstate.Backend), Policy: "pr329", LogSize: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.Start(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for range 3 {
-		eng.Fetch("", true, "test")
-		if err := eng.Settle(ctx, nil, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eng.Stop()
-	total := eng.Log().Total()
-	if total <= 4 {
-		t.Fatalf("the engine emitted %d events, no more than its log holds", total)
-	}
+	stop := s.start(context.Background())
+	settleAll(t, s)
+	eng := s.devices[0].Engine
+	eng.Fetch("", true, "test")
+	settleAll(t, s)
+	stop()
+	total := eng.Log().Total() // events; the inputs come on top
 	rec, err := s.record(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.follow(eng, 2)
 	err = rec.close()
-	if want := fmt.Sprintf("the trace missed %d events", total); err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("close: %v, want %q", err, want)
+	if err == nil || !strings.Contains(err.Error(), "the trace misses") || !strings.Contains(err.Error(), "before recording began") {
+		t.Fatalf("close: %v", err)
+	}
+	var n uint64
+	fmt.Sscanf(err.Error()[strings.Index(err.Error(), "misses"):], "misses %d", &n)
+	if n <= total {
+		t.Fatalf("close says %d missed, but the engine emitted %d events and applied inputs too: %v", n, total, err)
 	}
 	tr, rerr := trace.ReadFile(o.record)
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	var seqs []uint64
-	for _, ev := range tr.Events() {
-		if ev.DeviceNumber() == 2 {
-			seqs = append(seqs, ev.Seq)
-		}
-	}
-	if len(seqs) != 0 {
-		t.Fatalf("device 2's events in the trace: %v, want none", seqs)
+	if len(tr.Entries) != 0 {
+		t.Fatalf("the trace holds %d records of what happened before it was opened", len(tr.Entries))
 	}
 }

@@ -133,6 +133,9 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 				}
 			}
 			var printed atomic.Int64
+			if tr != nil {
+				opts.OnInput = tr.input
+			}
 			if o.json || tr != nil {
 				opts.OnEvent = func(ev authstate.Event) {
 					if tr != nil {

@@ -104,7 +104,7 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.logFile, "log-file", "", "where to write the log (default: <user cache dir>/authscope/authscope.log)")
 	f.BoolVar(&o.demo, "demo", false, "mask emails, ids and raw JWTs on screen, for screen sharing")
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the built-in simulator: EdDSA or RS256")
-	f.StringVar(&o.record, "record", "", "write a trace of the session (every event of every device) to this file, redacted")
+	f.StringVar(&o.record, "record", "", "write a trace of the session (every input and event of every device) to this file, redacted")
 	f.BoolVar(&o.recordSecrets, "record-secrets", false, "keep raw JWTs in the --record trace (never passwords, session tokens or cookies)")
 
 	f.StringVar(&o.ConvexURL, "convex-url", "", "Convex deployment of --target whose /api/query the Convex client model queries (or AUTHSCOPE_CONVEX_URL); turns the model on")
@@ -243,7 +243,9 @@ func runTUI(ctx context.Context, o tuiOptions, stdout io.Writer) error {
 	return nil
 }
 
-// record opens the --record trace and follows every device's engine.
+// record opens the --record trace and attaches it to every device's
+// engine. Call it before start: what an engine did before is not in the
+// trace (close says how much).
 func (s *tuiSession) record(o tuiOptions) (*tuiRecorder, error) {
 	h := baseHeader("tui")
 	h.Policy = o.policy
@@ -262,14 +264,7 @@ func (s *tuiSession) record(o tuiOptions) (*tuiRecorder, error) {
 	if !o.real() {
 		h.Options["alg"] = o.alg
 	}
-	rec, err := openTUIRecord(o.record, h, trace.Options{Demo: o.demo, Secrets: o.recordSecrets, Scrub: []string{o.password, o.SessionCookie}})
-	if err != nil {
-		return nil, err
-	}
-	for i, d := range s.devices {
-		rec.follow(d.Engine, i+1)
-	}
-	return rec, nil
+	return openTUIRecord(o.record, h, trace.Options{Demo: o.demo, Secrets: o.recordSecrets, Scrub: []string{o.password, o.SessionCookie}}, s.taps)
 }
 
 // traceTarget is the target for the trace's header: "sim" with the
@@ -312,7 +307,10 @@ type tuiSession struct {
 	// convexOff is the Convex panel's one line when the model cannot run.
 	convexOff string
 	devices   []tui.Device
-	closers   []func()
+	// taps are the devices' recording hooks (see tuiRecorder), one per
+	// device, in order.
+	taps    []*deviceTap
+	closers []func()
 }
 
 // mountWait bounds how long start waits for one device's first look at
@@ -436,18 +434,21 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 		if i == 0 && o.SessionCookie != "" {
 			bo.SessionCookie, bo.Password = o.SessionCookie, ""
 		}
-		d, err := openDevice(ctx, o, bo, s.consumer, labels)
+		tap := newDeviceTap(i + 1)
+		d, err := openDevice(ctx, o, bo, s.consumer, labels, tap)
 		if err != nil {
 			return nil, fmt.Errorf("device %d on %s: %w", i+1, s.display, err)
 		}
 		s.closers = append(s.closers, d.Transport.(*fetcher.Backend).Close)
 		s.devices = append(s.devices, d)
+		s.taps = append(s.taps, tap)
 	}
 	return s, nil
 }
 
 // openDevice signs one client in and builds its engine.
-func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool, labels *authstate.Labeller) (tui.Device, error) {
+// tap, if not nil, sees every input and event of the engine (--record).
+func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, consumer bool, labels *authstate.Labeller, tap *deviceTap) (tui.Device, error) {
 	backend, err := fetcher.NewBackend(bo)
 	if err != nil {
 		return tui.Device{}, err
@@ -476,6 +477,9 @@ func openDevice(ctx context.Context, o tuiOptions, bo fetcher.BackendOptions, co
 		LogSize:      tuiLogSize,
 		PollInterval: o.poll,
 		Labels:       labels,
+	}
+	if tap != nil {
+		tap.hook(&cfg)
 	}
 	if consumer {
 		cfg.Consumer = &authstate.ConsumerConfig{Backend: backend, Query: o.Query, QueryInterval: o.QueryInterval, PR83: o.PR83}

@@ -588,3 +588,19 @@ func TestReplayMakesTheFileSafe(t *testing.T) {
 	}
 	mustContain(t, stripView(m), `bad \x1b]2;owned\x07`)
 }
+
+// --demo masks ids and emails in a replay as it does live.
+func TestReplayDemoMasks(t *testing.T) {
+	r, rec := recordedRig(t, 1, false)
+	staleRecipe(r)
+	m := NewReplay(rec.trace(t), Options{NoColor: true, TickEvery: -1, Demo: true})
+	m.Update(tea.WindowSizeMsg{Width: 140, Height: 45})
+	replayPress(m, "end")
+	screen := stripView(m)
+	mustContain(t, screen, "DEMO", maskDots, "STALE")
+	for _, secret := range []string{"sess01AbCdEf", "alice@example.com", "user01XyZ"} {
+		if strings.Contains(screen, secret) {
+			t.Fatalf("--demo replay shows %q:\n%s", secret, screen)
+		}
+	}
+}

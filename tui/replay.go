@@ -199,7 +199,8 @@ func NewReplay(tr *trace.Trace, o Options) *Model {
 
 func newReplayer(tr *trace.Trace) *replayer {
 	r := &replayer{name: tr.Name, speed: replayNormalSpeed, stepMax: replayWindow}
-	events := tr.Events()
+	// Every event, in file order, without a copy.
+	events := tr.EventsBefore(len(tr.Entries))
 	ndev := max(tr.Header.Devices, 1)
 	for _, ev := range events {
 		if n := ev.DeviceNumber(); n > ndev && n <= replayMaxDevices {
@@ -208,8 +209,28 @@ func newReplayer(tr *trace.Trace) *replayer {
 	}
 	ndev = min(ndev, replayMaxDevices)
 	r.ndev = ndev
+	// Size everything first: a 100k-event trace would otherwise spend
+	// most of its opening growing these.
+	nraw, nlogged := make([]int, ndev), make([]int, ndev)
+	steps := 0
+	for _, ev := range events {
+		if j := ev.DeviceNumber() - 1; j < ndev {
+			nraw[j]++
+			if !ev.Kind.Quiet() {
+				nlogged[j]++
+				steps++
+			}
+		}
+	}
 	raw := make([][]authstate.Event, ndev)
 	logged := make([][]authstate.Event, ndev)
+	for j := range ndev {
+		raw[j] = make([]authstate.Event, 0, nraw[j])
+		logged[j] = make([]authstate.Event, 0, nlogged[j])
+	}
+	r.stepAt = make([]time.Time, 0, steps)
+	r.counts = make([]int32, 0, (steps+1)*ndev)
+	r.logged = make([]int32, 0, (steps+1)*ndev)
 	// Each device's logged events are numbered 1, 2, … as its log had
 	// them; a quiet event takes the number of the one before, as the
 	// engine gives it. (A trace that missed events keeps its order.)
@@ -218,12 +239,12 @@ func newReplayer(tr *trace.Trace) *replayer {
 	done := make([]int32, ndev) // of which the position being built shows
 	lcnt := make([]int32, ndev)
 	var lastAt time.Time // of the last logged event
-	for _, tev := range events {
-		j := tev.DeviceNumber() - 1
+	for i := range events {
+		j := events[i].DeviceNumber() - 1
 		if j >= ndev {
 			continue
 		}
-		ev := tev.Event
+		ev := events[i].Event
 		if ev.Kind.Quiet() {
 			// A quiet event emitted with the logged event before it (the
 			// same step of the engine) shows with it; one that came later

@@ -483,6 +483,17 @@ func BenchmarkReplayFrame(b *testing.B) {
 	}
 }
 
+// BenchmarkReplayOpen is NewReplay on a trace of some 100k events
+// already read: the per-device timelines with their checkpoints, the
+// positions and the marks.
+func BenchmarkReplayOpen(b *testing.B) {
+	tr := longTrace(b, 100_000)
+	b.ResetTimer()
+	for range b.N {
+		NewReplay(tr, Options{NoColor: true, TickEvery: -1})
+	}
+}
+
 // longTrace repeats a recorded session, shifted in time and with fresh
 // request ids and seqs, until it holds about n events.
 func longTrace(tb testing.TB, n int) *trace.Trace {

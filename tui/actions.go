@@ -61,6 +61,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case modeHelp:
 		return m.helpPageKey(msg)
 	}
+	if cmd, ok := m.feed.key(m, msg); ok {
+		return cmd
+	}
 	if m.focus == focusFetches {
 		if cmd, ok := m.fetchKey(msg); ok {
 			return cmd

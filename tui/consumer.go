@@ -62,7 +62,7 @@ func (m *Model) consumerPanel(width int, d density) []string {
 	out = append(out, joinItems([]string{st.Label.Render("useConvexAuth ") + hook, st.Dim.Render(bools)}, sep, width)...)
 	holds := "holds no token"
 	if c.Auth != nil {
-		holds = "holds " + m.snap.Label(c.Auth.SessionID) + "'s token " + c.Auth.Fingerprint()
+		holds = safe("holds " + m.snap.Label(c.Auth.SessionID) + "'s token " + c.Auth.Fingerprint())
 	}
 	out = append(out, joinItems(append(machine, m.socketWord(c.Socket), st.Dim.Render(holds)), sep, width)...)
 	queryItems := []string{st.Label.Render("query "+safe(c.Query)+": ") + query}

@@ -30,7 +30,7 @@ func (m *Model) openDetail() {
 	}
 	d := detailView{ev: ev}
 	if ev.Token != nil {
-		d.raw, _ = m.eng.RawToken(ev.Token.Fingerprint)
+		d.raw, _ = m.feed.rawToken(m.device, ev.Token.Fingerprint)
 	}
 	m.detail = d
 	m.mode = modeDetail
@@ -173,7 +173,7 @@ func (m *Model) detailLines(width int) []string {
 		if !t.Verified {
 			sig = st.Bad.Render("signature NOT verified: " + safe(orDash(t.Problem)))
 		}
-		out = append(out, title(st, "Token", t.Fingerprint, width))
+		out = append(out, title(st, "Token", safe(t.Fingerprint), width))
 		group(kv("sessionId", t.Session+" "+m.mask.id(t.SessionID)), sig)
 		group(kv("iat", clock(t.IssuedAt, wide)+" ("+relTime(t.IssuedAt, m.now)+")"), kv("exp", clock(t.ExpiresAt, wide)+" ("+relTime(t.ExpiresAt, m.now)+")"))
 		out = append(out, title(st, "Raw JWT", "", width))

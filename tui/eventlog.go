@@ -387,7 +387,8 @@ func (m *Model) eventRow(ev authstate.Event, width int, wide, selected bool) str
 	}
 	lead := ""
 	if wide {
-		session := ev.Session
+		// A label from a trace is text from a file.
+		session := safe(ev.Session)
 		if session == "" {
 			session = "-"
 		}

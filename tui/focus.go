@@ -61,7 +61,7 @@ func (m *Model) openFetchDetail() {
 	row := *r
 	d := detailView{fetch: &row, ev: row.last}
 	if row.last.Token != nil {
-		d.raw, _ = m.eng.RawToken(row.last.Token.Fingerprint)
+		d.raw, _ = m.feed.rawToken(m.device, row.last.Token.Fingerprint)
 	}
 	m.detail = d
 	m.mode = modeDetail

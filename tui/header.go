@@ -70,14 +70,7 @@ func (m *Model) headerLines(width int) []string {
 	} else {
 		add(5, st.Dim.Render("no transport controls"), st.Dim.Render("no transport"))
 	}
-	switch {
-	case m.subClosed:
-		add(0, st.Bad.Render("ENGINE STOPPED"), st.Bad.Render("STOPPED"))
-	case m.events.paused:
-		add(1, st.Warn.Render("PAUSED"), "")
-	default:
-		add(2, st.Good.Render("LIVE"), "")
-	}
+	m.feed.header(m, add)
 	add(6, kv("events", fmt.Sprint(m.received)), kv("ev", fmt.Sprint(m.received)))
 	if n := m.snap.ViolationCount; n > 0 {
 		add(0, st.Bad.Render(fmt.Sprintf("%d violation%s", n, plural(n, "", "s"))), st.Bad.Render(fmt.Sprintf("%d viol.", n)))

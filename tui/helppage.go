@@ -91,6 +91,12 @@ func (m *Model) helpPageLines(width int) []string {
 			out = append(out, st.Value.Render(l))
 		}
 	}
+	for _, sec := range m.feed.glossary() {
+		out = append(out, title(st, sec.title, "", width))
+		for _, t := range sec.terms {
+			entry(t.name, t.text)
+		}
+	}
 	out = append(out, title(st, "Timeline cells", "", width))
 	for _, t := range timelineTerms {
 		entry(t.name, t.text)

@@ -59,6 +59,10 @@ type keyMap struct {
 	// multiDevice shows the device key in the short help.
 	quitKeys    []string
 	multiDevice bool
+	// replay, in a replay, are its keys: the help shows them instead of
+	// the keys that would change a client.
+	replay    replayKeys
+	replaying bool
 }
 
 // binding is one binding the user may rebind: its name in Options.Keys
@@ -267,6 +271,9 @@ func (k *keyMap) forMode(md mode) {
 	k.Cancel.SetEnabled(md == modeConfirm)
 	k.Back.SetEnabled(md == modeNormal || md == modeFilter || md == modeDetail || md == modeHelp)
 	k.Accept.SetEnabled(md == modeFilter)
+	for _, b := range k.replay.all() {
+		b.SetEnabled(md == modeNormal)
+	}
 	// Letters are text while typing a filter; ctrl+c always quits.
 	keys := k.quitKeys
 	if md == modeFilter {
@@ -283,6 +290,13 @@ func (k *keyMap) forMode(md mode) {
 
 // ShortHelp is the one-line help.
 func (k keyMap) ShortHelp() []key.Binding {
+	if r := k.replay; k.replaying {
+		out := []key.Binding{k.Accept, r.Play, r.Back, r.Forward, r.PrevMark, r.NextMark, r.Slower, r.Faster}
+		if k.multiDevice {
+			out = append(out, k.Device)
+		}
+		return append(out, k.Filter, k.Focus, k.Detail, k.Back, k.Help, k.Quit)
+	}
 	out := []key.Binding{
 		k.Confirm, k.Cancel, k.Accept,
 		k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.Hold, k.Policy,
@@ -296,6 +310,17 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is the help shown by ?, one column per group. The device key
 // is listed when there is another device to switch to.
 func (k keyMap) FullHelp() [][]key.Binding {
+	if r := k.replay; k.replaying {
+		lead := []key.Binding{r.Play, r.Back, r.Forward, r.PrevMark, r.NextMark, r.Start, r.End, r.Slower, r.Faster}
+		if k.multiDevice {
+			lead = append(lead, k.Device)
+		}
+		return [][]key.Binding{
+			lead,
+			{k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Up, k.Down, k.PageUp, k.PageDown},
+			{k.Accept, k.Help, k.Quit},
+		}
+	}
 	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy, k.Reset}
 	if k.multiDevice {
 		driving = append(driving, k.Device)

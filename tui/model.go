@@ -76,6 +76,12 @@ type Model struct {
 	lanes    lanesView // the event log drawn as swimlanes (lanes.go)
 	status   string
 
+	// feed is where the devices' events come from: live engines or a
+	// trace under a playhead. replay is that playhead (NewReplay), nil
+	// in live mode; only the replay's own code reads it.
+	feed   source
+	replay *replayer
+
 	// chrome is every panel but the event rows, rendered by layout at the
 	// end of Update; helpCache is the help text for one width and mode.
 	chrome    frame
@@ -91,6 +97,23 @@ type Model struct {
 // their defaults and say so on the status line; check them first with
 // ValidateKeys and ValidateTheme.
 func New(o Options) *Model {
+	devices := o.Devices
+	if len(devices) == 0 {
+		devices = []Device{{Engine: o.Engine, Transport: o.Transport}}
+	}
+	m := newModel(o, len(devices))
+	m.feed = liveSource{}
+	for i, d := range devices {
+		m.devs = append(m.devs, newDevice(i+1, d, m.opts.SubscribeBuffer))
+	}
+	m.device = m.devs[0]
+	m.layout()
+	return m
+}
+
+// newModel is the model without its devices: New and NewReplay add them
+// (and lay the screen out). ndev is how many there will be.
+func newModel(o Options, ndev int) *Model {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -103,10 +126,6 @@ func New(o Options) *Model {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	devices := o.Devices
-	if len(devices) == 0 {
-		devices = []Device{{Engine: o.Engine, Transport: o.Transport}}
-	}
 	m := &Model{
 		opts:   o,
 		clock:  o.Now,
@@ -118,10 +137,6 @@ func New(o Options) *Model {
 		width:  80,
 		height: 24,
 	}
-	for i, d := range devices {
-		m.devs = append(m.devs, newDevice(i+1, d, o.SubscribeBuffer))
-	}
-	m.device = m.devs[0]
 	km, err := newKeyMap(o.Keys)
 	if err != nil {
 		km, _ = newKeyMap(nil)
@@ -132,7 +147,7 @@ func New(o Options) *Model {
 		m.setStatus("%s", o.Notice)
 	}
 	m.keys = km
-	m.keys.multiDevice = len(m.devs) > 1
+	m.keys.multiDevice = ndev > 1
 	switch o.Theme {
 	case "", ThemeAuto, ThemeDark:
 	case ThemeLight:
@@ -147,7 +162,6 @@ func New(o Options) *Model {
 	m.applyStyles()
 	m.keys.forMode(modeNormal)
 	m.now = m.clock()
-	m.layout()
 	return m
 }
 
@@ -188,9 +202,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.detectTheme() {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
-	for _, d := range m.devs {
-		cmds = append(cmds, m.listen(d))
-	}
+	cmds = append(cmds, m.feed.start(m)...)
 	return tea.Batch(cmds...)
 }
 
@@ -269,6 +281,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.tick()
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	}
+	if cmd, ok := m.feed.message(m, msg); ok {
+		return cmd
+	}
+	switch msg := msg.(type) {
 	case tea.MouseWheelMsg:
 		m.mouseWheel(msg)
 		return nil
@@ -321,7 +338,9 @@ func (m *Model) refresh() {
 // refreshDevice takes one device's state from its fold, and reads its
 // transport; the shown device also gets its event window recomputed.
 func (m *Model) refreshDevice(d *device) {
-	d.dropped = d.sub.Dropped()
+	if d.sub != nil {
+		d.dropped = d.sub.Dropped()
+	}
 	if !d.subClosed {
 		var s authstate.Snapshot
 		if d.dropped == 0 {

@@ -25,7 +25,7 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 			idW = 40
 		}
 		who = []string{
-			st.Title.Render(s.SessionLabel),
+			st.Title.Render(safe(s.SessionLabel)),
 			kv("id", short(m.mask.id(se.ID), idW)),
 			kv("user", m.mask.email(se.Email)),
 		}

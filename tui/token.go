@@ -83,7 +83,7 @@ func (m *Model) tokenPanel(width int, d density) []string {
 			fit(expiry+sep+sig, width),
 		}
 	}
-	out := []string{title(st, "Token", which+" · "+tok.Fingerprint(), width)}
+	out := []string{title(st, "Token", which+" · "+safe(tok.Fingerprint()), width)}
 	groups := [][]string{
 		{claim, vs},
 		{kv("iat", clock(tok.IssuedAt, wide)+" ("+relTime(tok.IssuedAt, now)+")"), expiry, sig},

@@ -95,6 +95,7 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 		newRunCmd(stdout),
 		newDecodeCmd(stdin, stdout),
 		newExportCmd(stdout, stderr),
+		newReplayCmd(stdout, inv),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -103,17 +103,17 @@ type Engine struct {
 	// flights are the network calls in flight, by the number their
 	// completion names; armed are the timers pending, by number, with
 	// whether they count as work (timed counts those).
-	flights map[int]*flight
-	netSeq  int
+	flights  map[int]*flight
+	netSeq   int
+	armed    map[int]bool
+	timerSeq int
+	timed    int
 	// ready holds the completions of finished calls that wait to be
-	// applied, by call number (OrderedCompletions only). Their calls stay
-	// in flights until then.
+	// applied, by call number (OrderedCompletions only; see proceed.go).
+	// Their calls stay in flights until then.
 	ready []message
-	// wait is the Advance being carried out, if any (see advance).
+	// wait is the Advance being carried out, if any.
 	wait       *pendingWait
-	armed      map[int]bool
-	timerSeq   int
-	timed      int
 	tokenReqs  int
 	checker    *Checker
 	violations []Event

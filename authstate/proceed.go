@@ -55,6 +55,9 @@ func (e *Engine) idle(held func() int) bool {
 // pending Advance on, timer by timer, for as long as no call is running.
 // It reports whether it did anything.
 func (e *Engine) proceed(held func() int) bool {
+	if len(e.ready) == 0 && e.wait == nil {
+		return false // the common case: no need to ask the transport
+	}
 	did := false
 	for e.idle(held) {
 		switch {

@@ -332,7 +332,7 @@ func (e *Engine) handle(m message) {
 	case m.fn != nil:
 		m.fn()
 		e.render()
-	case m.call != 0 && e.cfg.OrderedCompletions:
+	case m.call != 0 && e.cfg.OrderedCompletions && e.flights[m.call] != nil:
 		e.keepReady(m)
 		e.proceed(e.heldNow)
 	default:

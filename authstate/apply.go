@@ -139,26 +139,6 @@ func (e *Engine) setPolicy(name string) {
 
 // ---- the clock ----
 
-// advance moves a FakeClock on by d, applying each timer's input as it
-// falls due, with the clock at its due time.
-func (e *Engine) advance(d time.Duration) {
-	fc, ok := e.clock.(*FakeClock)
-	if !ok {
-		e.emit(Event{Kind: KindNote, Reason: "advance ignored", Detail: fmt.Sprintf("advance %s ignored: the engine runs on the wall clock", d)})
-		return
-	}
-	if d < 0 {
-		d = 0
-	}
-	end := fc.Now().Add(d)
-	e.applyFired()
-	for fc.fireNext(end) {
-		e.applyFired()
-	}
-	fc.Advance(end.Sub(fc.Now()))
-	e.applyFired()
-}
-
 // applyFired applies the inputs of the timers that have fired, in order.
 func (e *Engine) applyFired() {
 	for {
@@ -172,8 +152,9 @@ func (e *Engine) applyFired() {
 	}
 }
 
-// Advance moves the engine's FakeClock on by d, on the loop, without
-// waiting: timers that fall due fire in order, each at its due time. An
+// Advance moves the engine's FakeClock on by d, without waiting: timers
+// that fall due fire in order, each at its due time, and each once what
+// the one before started has finished or is held (see proceed.go). An
 // engine on the wall clock notes that it cannot.
 func (e *Engine) Advance(d time.Duration) { e.post(Advance{By: d}) }
 

@@ -44,6 +44,14 @@ type Config struct {
 	// order, as it is emitted. Unlike a Subscription it never misses one;
 	// like OnInput it must not call back into the engine.
 	OnEvent func(Event)
+	// OrderedCompletions makes the order in which network results are
+	// applied independent of goroutine scheduling, for runs on a virtual
+	// clock, where every call takes no time. A finished call's completion
+	// is kept aside until no other call is running (each has finished or
+	// is held in the transport), then applied with the others, one at a
+	// time, oldest call first: the order the requests were sent, as
+	// JavaScript runs one callback at a time. Scenario runs set it.
+	OrderedCompletions bool
 }
 
 // DefaultSignalDelay mirrors Better Auth's 10 ms setTimeout before the
@@ -95,11 +103,17 @@ type Engine struct {
 	// flights are the network calls in flight, by the number their
 	// completion names; armed are the timers pending, by number, with
 	// whether they count as work (timed counts those).
-	flights    map[int]*flight
-	netSeq     int
-	armed      map[int]bool
-	timerSeq   int
-	timed      int
+	flights  map[int]*flight
+	netSeq   int
+	armed    map[int]bool
+	timerSeq int
+	timed    int
+	// ready holds the completions of finished calls that wait to be
+	// applied, by call number (OrderedCompletions only; see proceed.go).
+	// Their calls stay in flights until then.
+	ready []message
+	// wait is the Advance being carried out, if any.
+	wait       *pendingWait
 	tokenReqs  int
 	checker    *Checker
 	violations []Event
@@ -152,6 +166,13 @@ type message struct {
 	read bool
 	// done, if set, receives what applying in did (for callers that wait).
 	done func(applied)
+	// call, on a completion, is the number of the call it completes:
+	// under OrderedCompletions the loop keeps it in ready rather than
+	// applying it.
+	call int
+	// proceed, if set, asks the loop to carry on with what waits for
+	// the running calls (see proceed); it says how many are held.
+	proceed func() int
 }
 
 // applied is what applying one input did, for the callers that wait for a
@@ -159,6 +180,7 @@ type message struct {
 type applied struct {
 	err      error
 	released int
+	moved    bool // a proceed message applied something
 }
 
 // New checks cfg and returns an engine that is not yet running.
@@ -297,14 +319,28 @@ func (e *Engine) handle(m message) {
 		m.fn()
 		e.reads++
 		return
+	case m.proceed != nil:
+		moved := e.proceed(m.proceed)
+		if m.done != nil {
+			m.done(applied{moved: moved})
+		}
+		if !moved {
+			// Like a read, this must not wake a waiter.
+			e.reads++
+			return
+		}
 	case m.fn != nil:
 		m.fn()
 		e.render()
+	case m.call != 0 && e.cfg.OrderedCompletions && e.flights[m.call] != nil:
+		e.keepReady(m)
+		e.proceed(e.heldNow)
 	default:
 		res := e.step(m.in)
 		if m.done != nil {
 			m.done(res)
 		}
+		e.proceed(e.heldNow)
 	}
 	e.endOfMessage()
 	e.sigMu.Lock()
@@ -723,7 +759,7 @@ func (e *Engine) start(ctx context.Context, fl *flight, call func(ctx context.Co
 	ctx, h := WithHandoff(ctx)
 	go func() {
 		defer h.Taken()
-		e.post(call(ctx, id))
+		e.enqueue(message{in: call(ctx, id), call: id})
 	}()
 }
 
@@ -881,33 +917,49 @@ const maxViolations = 64
 
 // Settle waits until the engine has nothing left to do but wait: every
 // network call it started has been handled or is held in the transport
-// (held reports how many are), and no retry or session signal is due. With
-// a FakeClock, virtual time is moved on to fire those. notify, if not nil,
-// wakes the wait when the held count changes.
+// (held reports how many are), no Advance is under way and no retry or
+// session signal is due. With a FakeClock, virtual time is moved on to fire
+// those. notify, if not nil, wakes the wait when the held count changes.
+//
+// Completions kept aside under OrderedCompletions and a pending Advance go
+// on only once no call is running. The loop sees that itself, except when
+// the last running call is held: the transport says so to held and notify,
+// not to the loop, so Settle then asks the loop to go on.
 func (e *Engine) Settle(ctx context.Context, held func() int, notify <-chan struct{}, fc *FakeClock) error {
 	if held == nil {
 		held = func() int { return 0 }
 	}
 	for {
 		changed := e.Changed()
-		var busy, timed int
-		if err := e.read(func() { busy, timed = len(e.flights), e.timed }); err != nil {
+		var busy, ready, timed int
+		var waiting bool
+		if err := e.read(func() { busy, ready, timed, waiting = len(e.flights), len(e.ready), e.timed, e.wait != nil }); err != nil {
 			return errors.New("the engine stopped")
 		}
 		h := held()
-		if busy == h {
-			if timed == 0 {
-				return nil
-			}
-			if fc != nil && fc.AdvanceToNext() {
-				continue
+		if busy-ready == h {
+			if ready > 0 || waiting {
+				var res applied
+				if err := e.run(message{proceed: held, done: func(r applied) { res = r }}); err != nil {
+					return errors.New("the engine stopped")
+				}
+				if res.moved {
+					continue
+				}
+			} else {
+				if timed == 0 {
+					return nil
+				}
+				if fc != nil && fc.AdvanceToNext() {
+					continue
+				}
 			}
 		}
 		select {
 		case <-changed:
 		case <-notify:
 		case <-ctx.Done():
-			return fmt.Errorf("%d network call(s) still running, %d held, %d timer(s) due", busy-h, h, timed)
+			return fmt.Errorf("%d network call(s) still running, %d held, %d timer(s) due", busy-ready-h, h, timed)
 		}
 	}
 }

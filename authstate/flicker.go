@@ -100,6 +100,9 @@ func (e *Engine) flickerUpdate() {
 		if len(m.windows) > maxFlickerWindows {
 			m.windows = m.windows[1:]
 		}
-		e.emit(Event{Kind: KindFlicker, Reason: "closed", Elapsed: w.Duration, Detail: fmt.Sprintf("flicker over after %s", w.Duration.Round(time.Millisecond))})
+		// The detail gives the length on the engine clock, as the event's
+		// At does, so that a scenario run gives the same events every
+		// time; Elapsed carries the wall-clock Duration for the fold.
+		e.emit(Event{Kind: KindFlicker, Reason: "closed", Elapsed: w.Duration, Detail: fmt.Sprintf("flicker over after %s", w.End.Sub(w.Start).Round(time.Millisecond))})
 	}
 }

@@ -115,7 +115,10 @@ type SetLatency struct {
 // ---- the clock ----
 
 // Advance moves a FakeClock on by By. Timers that fall due fire on the
-// engine's loop as they come due, each applied at its due time.
+// engine's loop one at a time, each applied at its due time, and each once
+// no network call is running (every one has finished or is held): what a
+// timer starts is answered before the next one fires. Inputs sent while an
+// Advance is under way are applied as they come, at the clock's time then.
 type Advance struct {
 	By time.Duration `json:"by_ns"`
 }

@@ -50,6 +50,21 @@ type Target interface {
 	Open(ctx context.Context) (Client, error)
 }
 
+// ClockedTarget is a target whose server can keep the run's time: the
+// simulator. A run opens it with its virtual clock, so that the server
+// stamps sessions and tokens with virtual times: on the wall clock, two
+// tokens minted in a run would be equal or not depending on whether a
+// second boundary fell between them, and the run's events with them. A
+// wait step then moves the server's clock too, as time passes for a
+// sleeping tab's server; a real server keeps its own clock, which the
+// client's estimate of it (from each token's iat) follows.
+type ClockedTarget interface {
+	Target
+	// OpenClocked is Open with the server, and the client's checks of
+	// its tokens, on the clock now.
+	OpenClocked(ctx context.Context, now func() time.Time) (Client, error)
+}
+
 // Options tune a run.
 type Options struct {
 	// StepTimeout bounds each step (default DefaultStepTimeout). It is a
@@ -64,7 +79,8 @@ type Options struct {
 	// actions, fetches, holds, releases, faults and waits, and the network
 	// completions and timers they lead to.
 	OnInput func(at time.Time, in authstate.Input)
-	// Start is the virtual clock's starting time (default now).
+	// Start is the virtual clock's starting time (default now, to the
+	// second).
 	Start time.Time
 	// CheckFold turns on the engine's fold check (Engine.CheckFold): the
 	// result's FoldError reports the first difference between the fold
@@ -194,11 +210,24 @@ type run struct {
 }
 
 func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) (*run, error) {
-	client, err := target.Open(ctx)
+	start := opts.Start
+	if start.IsZero() {
+		// A whole second, as a JWT's iat is: the client's estimate of the
+		// server's clock is then the same in every run.
+		start = time.Now().Truncate(time.Second)
+	}
+	clock := authstate.NewFakeClock(start)
+	var client Client
+	var err error
+	if ct, ok := target.(ClockedTarget); ok {
+		client, err = ct.OpenClocked(ctx, clock.Now)
+	} else {
+		client, err = target.Open(ctx)
+	}
 	if err != nil {
 		return nil, &SetupError{fmt.Errorf("open %s: %w", target.Name(), err)}
 	}
-	r := &run{policy: policy, client: client, opts: opts, notify: make(chan struct{}, 1)}
+	r := &run{policy: policy, client: client, clock: clock, opts: opts, notify: make(chan struct{}, 1)}
 	client.SetNotify(func() {
 		select {
 		case r.notify <- struct{}{}:
@@ -221,11 +250,6 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 			return nil, &SetupError{fmt.Errorf("mint the initial token: %w", err)}
 		}
 	}
-	start := opts.Start
-	if start.IsZero() {
-		start = time.Now()
-	}
-	r.clock = authstate.NewFakeClock(start)
 	cfg := authstate.Config{
 		Backend:      client,
 		Policy:       policy,
@@ -234,6 +258,10 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 		InitialToken: initial,
 		OnEvent:      opts.OnEvent,
 		OnInput:      opts.OnInput,
+		// Results of calls that finish at the same virtual instant are
+		// applied in the order the calls started, whatever the machine's
+		// load: a run gives the same events every time.
+		OrderedCompletions: true,
 	}
 	if sc.Start.Consumer {
 		cb, ok := client.(convexClient)

@@ -26,13 +26,20 @@ type Sim struct {
 	Timeout  time.Duration // per call
 }
 
+var _ scenario.ClockedTarget = (*Sim)(nil)
+
 // Name is "sim".
 func (s *Sim) Name() string { return "sim" }
 
 // Open starts a simulator and returns a client of it holding the default
 // user's credentials. Closing the client stops the simulator.
-func (s *Sim) Open(ctx context.Context) (scenario.Client, error) {
-	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL})
+func (s *Sim) Open(ctx context.Context) (scenario.Client, error) { return s.OpenClocked(ctx, nil) }
+
+// OpenClocked is Open with the simulator, and the client's checks of the
+// tokens it mints, on the clock now (nil: the wall clock). A scenario run
+// passes its virtual clock.
+func (s *Sim) OpenClocked(ctx context.Context, now func() time.Time) (scenario.Client, error) {
+	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +51,7 @@ func (s *Sim) Open(ctx context.Context) (scenario.Client, error) {
 		Issuer:    origin,
 		Timeout:   s.Timeout,
 		ConvexURL: origin,
+		Now:       now,
 	})
 	if err != nil {
 		stop()

@@ -19,6 +19,13 @@ import (
 
 // appendEvent appends the event record of ev (already redacted) to b.
 func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
+	return appendEventWith(b, device, ev, nil)
+}
+
+// appendEventWith is appendEvent with a way to know raw JSON already
+// found plain (see plainJSON): plain, if set, reports it for a slice it
+// has checked, and is otherwise asked nothing.
+func appendEventWith(b []byte, device int, ev *authstate.Event, plain func([]byte) bool) ([]byte, error) {
 	b = append(b, `{"type":"event"`...)
 	if device != 0 {
 		b = append(b, `,"device":`...)
@@ -49,31 +56,11 @@ func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
 		b = append(b, `,"force":true`...)
 	}
 	b = appendStringField(b, `,"cause":`, ev.Cause)
-	if t := ev.Token; t != nil && tokenExtras(t) {
-		// The decoded header and claims: encoding/json has the last word.
-		j, err := json.Marshal(t)
-		if err != nil {
-			return b, err
-		}
+	if t := ev.Token; t != nil {
 		b = append(b, `,"token":`...)
-		b = append(b, j...)
-	} else if t != nil {
-		b = append(b, `,"token":{"fingerprint":`...)
-		b = appendString(b, t.Fingerprint)
-		b = append(b, `,"session":`...)
-		b = appendString(b, t.Session)
-		b = append(b, `,"sessionId":`...)
-		b = appendString(b, t.SessionID)
-		if b, err = appendTimeField(b, `,"iat":`, t.IssuedAt); err != nil {
+		if b, err = appendToken(b, t, plain); err != nil {
 			return b, err
 		}
-		if b, err = appendTimeField(b, `,"exp":`, t.ExpiresAt); err != nil {
-			return b, err
-		}
-		b = append(b, `,"verified":`...)
-		b = strconv.AppendBool(b, t.Verified)
-		b = appendStringField(b, `,"problem":`, t.Problem)
-		b = append(b, '}')
 	}
 	if ev.Stale {
 		b = append(b, `,"stale":true`...)
@@ -95,10 +82,18 @@ func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
 		b = append(b, `,"poll":`...)
 		b = strconv.AppendInt(b, int64(ev.Poll), 10)
 	}
-	if ev.Observed != nil {
-		if b, err = appendJSONField(b, `,"observed":`, ev.Observed); err != nil {
+	if o := ev.Observed; o != nil {
+		b = append(b, `,"observed":{"id":`...)
+		b = appendString(b, o.ID)
+		b = appendStringField(b, `,"userId":`, o.UserID)
+		b = appendStringField(b, `,"email":`, o.Email)
+		if b, err = appendTimeField(b, `,"expiresAt":`, o.ExpiresAt); err != nil {
 			return b, err
 		}
+		if b, err = appendTimeField(b, `,"createdAt":`, o.CreatedAt); err != nil {
+			return b, err
+		}
+		b = append(b, '}')
 	}
 	if ev.Fetcher != 0 {
 		b = append(b, `,"fetcher":`...)
@@ -122,10 +117,80 @@ func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// tokenExtras reports whether t has fields beyond those the fast path
-// writes.
-func tokenExtras(t *authstate.TokenInfo) bool {
-	return t.Subject != "" || t.Issuer != "" || len(t.Audience) > 0 || len(t.Header) > 0 || len(t.Claims) > 0
+// appendToken appends t as encoding/json writes a TokenInfo.
+func appendToken(b []byte, t *authstate.TokenInfo, plain func([]byte) bool) ([]byte, error) {
+	b = append(b, `{"fingerprint":`...)
+	b = appendString(b, t.Fingerprint)
+	b = append(b, `,"session":`...)
+	b = appendString(b, t.Session)
+	b = append(b, `,"sessionId":`...)
+	b = appendString(b, t.SessionID)
+	var err error
+	if b, err = appendTimeField(b, `,"iat":`, t.IssuedAt); err != nil {
+		return b, err
+	}
+	if b, err = appendTimeField(b, `,"exp":`, t.ExpiresAt); err != nil {
+		return b, err
+	}
+	b = append(b, `,"verified":`...)
+	b = strconv.AppendBool(b, t.Verified)
+	b = appendStringField(b, `,"problem":`, t.Problem)
+	b = appendStringField(b, `,"sub":`, t.Subject)
+	b = appendStringField(b, `,"iss":`, t.Issuer)
+	if len(t.Audience) > 0 {
+		b = append(b, `,"aud":[`...)
+		for i, a := range t.Audience {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, a)
+		}
+		b = append(b, ']')
+	}
+	if b, err = appendRawField(b, `,"header":`, t.Header, plain); err != nil {
+		return b, err
+	}
+	if b, err = appendRawField(b, `,"claims":`, t.Claims, plain); err != nil {
+		return b, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendRawField appends key and raw JSON as encoding/json writes a
+// json.RawMessage (compact, HTML characters escaped); nothing when raw
+// is empty. Raw JSON that is already so is copied as it is.
+func appendRawField(b []byte, key string, raw json.RawMessage, plain func([]byte) bool) ([]byte, error) {
+	if len(raw) == 0 {
+		return b, nil
+	}
+	if (plain == nil || !plain(raw)) && !plainJSON(raw) {
+		return appendJSONField(b, key, raw)
+	}
+	b = append(b, key...)
+	return append(b, raw...), nil
+}
+
+// plainJSON reports whether raw is valid JSON that encoding/json would
+// write unchanged: no space between tokens, no HTML characters, no U+2028
+// or U+2029.
+func plainJSON(raw []byte) bool {
+	in := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9):
+			return false
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return json.Valid(raw)
 }
 
 // appendJSONField appends key and v as encoding/json writes it.
@@ -379,6 +444,57 @@ func (l *lexer) rawStr() ([]byte, error) {
 	return nil, errSlow
 }
 
+// rawObject reads a JSON object with no space in it and plain strings
+// (no escapes) and returns a copy of its bytes; anything else is errSlow.
+func (l *lexer) rawObject() (json.RawMessage, error) {
+	l.ws()
+	if l.i >= len(l.b) || l.b[l.i] != '{' {
+		return nil, errSlow
+	}
+	start, depth, in := l.i, 0, false
+	for j := start; j < len(l.b); j++ {
+		c := l.b[j]
+		switch {
+		case in:
+			if c == '"' {
+				in = false
+			} else if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				return nil, errSlow
+			}
+		case c == '"':
+			in = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				raw := l.b[start : j+1]
+				if !plainJSON(raw) {
+					return nil, errSlow
+				}
+				l.i = j + 1
+				return append(json.RawMessage(nil), raw...), nil
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return nil, errSlow
+		}
+	}
+	return nil, errSlow
+}
+
+// duration reads a time.Duration written as its nanoseconds.
+func (l *lexer) duration() (int64, error) {
+	neg := l.byte('-')
+	v, err := l.uint()
+	if err != nil || v > 1<<62 {
+		return 0, errSlow
+	}
+	if neg {
+		return -int64(v), nil
+	}
+	return int64(v), nil
+}
+
 func (l *lexer) uint() (uint64, error) {
 	l.ws()
 	start := l.i
@@ -533,6 +649,48 @@ func decodeEvent(b []byte, ev *Event, in *interner) error {
 			return str(&ev.Reason)
 		case "detail":
 			return str(&ev.Detail)
+		case "poll":
+			ev.Poll, err = l.int()
+			return err
+		case "observed":
+			if ev.Observed == nil {
+				ev.Observed = new(authstate.Session)
+			}
+			o := ev.Observed
+			return l.object(func(key []byte) error {
+				switch string(key) {
+				case "id":
+					return str(&o.ID)
+				case "userId":
+					return str(&o.UserID)
+				case "email":
+					return str(&o.Email)
+				case "expiresAt":
+					o.ExpiresAt, err = l.time()
+					return err
+				case "createdAt":
+					o.CreatedAt, err = l.time()
+					return err
+				}
+				return errSlow
+			})
+		case "fetcher":
+			ev.Fetcher, err = l.int()
+			return err
+		case "effect":
+			return str(&ev.Effect)
+		case "why":
+			return str(&ev.Why)
+		case "elapsed":
+			var n int64
+			n, err = l.duration()
+			ev.Elapsed = time.Duration(n)
+			return err
+		case "interval":
+			var n int64
+			n, err = l.duration()
+			ev.Interval = time.Duration(n)
+			return err
 		case "token":
 			if ev.Token == nil {
 				ev.Token = new(authstate.TokenInfo)
@@ -557,6 +715,37 @@ func decodeEvent(b []byte, ev *Event, in *interner) error {
 					return err
 				case "problem":
 					return str(&t.Problem)
+				case "sub":
+					return str(&t.Subject)
+				case "iss":
+					return str(&t.Issuer)
+				case "aud":
+					if !l.byte('[') {
+						return errSlow
+					}
+					t.Audience = t.Audience[:0]
+					if l.byte(']') {
+						return nil
+					}
+					for {
+						a, err := l.str()
+						if err != nil {
+							return err
+						}
+						t.Audience = append(t.Audience, a)
+						if l.byte(']') {
+							return nil
+						}
+						if !l.byte(',') {
+							return errSlow
+						}
+					}
+				case "header":
+					t.Header, err = l.rawObject()
+					return err
+				case "claims":
+					t.Claims, err = l.rawObject()
+					return err
 				}
 				return errSlow
 			})

@@ -45,6 +45,22 @@ type redactor struct {
 	// done remembers what short strings became: events repeat their
 	// labels, causes and details, and a lookup is cheaper than a scan.
 	done map[string]string
+	// raw remembers what decoded JWT headers and claims became (not in
+	// demo mode): every event about a token carries them again.
+	raw map[string]json.RawMessage
+	// plainRaw holds the results of rawJSON that are plain JSON (see
+	// plainJSON), by their first byte and length.
+	plainRaw map[rawKey]bool
+}
+
+type rawKey struct {
+	p *byte
+	n int
+}
+
+// plain reports whether raw is a result of rawJSON known to be plain.
+func (r *redactor) plain(raw []byte) bool {
+	return len(raw) > 0 && r.plainRaw[rawKey{&raw[0], len(raw)}]
 }
 
 const (
@@ -228,6 +244,32 @@ func (r *redactor) rawJSON(b json.RawMessage) json.RawMessage {
 	if len(b) == 0 {
 		return b
 	}
+	if !r.opts.Demo {
+		if red, ok := r.raw[string(b)]; ok {
+			return red
+		}
+	}
+	red := r.redactRaw(b)
+	if !r.opts.Demo && len(b) <= rawMemoMaxLen {
+		if r.raw == nil || len(r.raw) >= rawMemoMax {
+			r.raw = make(map[string]json.RawMessage)
+			r.plainRaw = make(map[rawKey]bool)
+		}
+		r.raw[string(b)] = red
+		if len(red) > 0 && plainJSON(red) {
+			r.plainRaw[rawKey{&red[0], len(red)}] = true
+		}
+	}
+	return red
+}
+
+// Bounds of the memo of rawJSON.
+const (
+	rawMemoMax    = 1024
+	rawMemoMaxLen = 4096
+)
+
+func (r *redactor) redactRaw(b json.RawMessage) json.RawMessage {
 	red := r.data(b)
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

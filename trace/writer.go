@@ -94,7 +94,7 @@ func (w *Writer) Event(device int, ev authstate.Event) error {
 		return ErrClosed
 	}
 	ev = w.red.event(ev)
-	b, err := appendEvent(w.buf[:0], deviceField(device), &ev)
+	b, err := appendEventWith(w.buf[:0], deviceField(device), &ev, w.red.plain)
 	w.buf = b
 	if err != nil {
 		w.err = fmt.Errorf("trace: event %d: %w", ev.Seq, err)

@@ -75,6 +75,9 @@ type Model struct {
 	helpPage helpPage
 	lanes    lanesView // the event log drawn as swimlanes (lanes.go)
 	status   string
+	// statusN counts the status lines set, so that a late transport
+	// event does not replace what a later key said.
+	statusN uint64
 
 	// feed is where the devices' events come from: live engines or a
 	// trace under a playhead. replay is that playhead (NewReplay), nil
@@ -316,6 +319,15 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 		if ev.Kind == authstate.KindCountersReset {
 			d.timeline.reset(ev.At)
 		}
+		if ev.Kind == authstate.KindTransport && d.asked.pending > 0 {
+			// A transport key posted this input; say how it went,
+			// unless something has been said since.
+			d.asked.pending--
+			if d.asked.statusN == m.statusN {
+				m.setStatus("%s%s", m.devicePrefix(d), transportStatus(ev))
+				d.asked.statusN = m.statusN
+			}
+		}
 		if ev.Kind == authstate.KindActionFailed {
 			// The key's status said "sent"; say how it ended.
 			m.setStatus("%s%s", m.devicePrefix(d), ev.Detail)
@@ -327,7 +339,7 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 	m.refreshDevice(d)
 }
 
-// refresh reads every device's engine and transport and recomputes the
+// refresh takes every device's state from its fold and recomputes the
 // visible windows. It runs in Update, so View only formats what is here.
 func (m *Model) refresh() {
 	for _, d := range m.devs {
@@ -335,8 +347,8 @@ func (m *Model) refresh() {
 	}
 }
 
-// refreshDevice takes one device's state from its fold, and reads its
-// transport; the shown device also gets its event window recomputed.
+// refreshDevice takes one device's state, transport included, from its
+// fold; the shown device also gets its event window recomputed.
 func (m *Model) refreshDevice(d *device) {
 	if d.sub != nil {
 		d.dropped = d.sub.Dropped()
@@ -358,7 +370,8 @@ func (m *Model) refreshDevice(d *device) {
 	}
 	d.fetches.prune(m.now)
 	if d.tr != nil {
-		d.transport = transportState{ok: true, holding: d.tr.Holding(), held: d.tr.Held(), latency: d.tr.Latency("token")}
+		t := d.snap.Transport
+		d.transport = transportState{ok: true, holding: t.Holding, held: len(t.Held), latency: t.Latency}
 	}
 	if d == m.device && (!d.events.paused || d.events.rows == nil) {
 		d.events.refresh(d.src)
@@ -376,4 +389,5 @@ func (m *Model) devicePrefix(d *device) string {
 // setStatus says what the last key did, on the status line.
 func (m *Model) setStatus(format string, args ...any) {
 	m.status = fmt.Sprintf(format, args...)
+	m.statusN++
 }

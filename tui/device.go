@@ -42,11 +42,17 @@ type device struct {
 
 	// received counts events that arrived through the subscription;
 	// dropped is how many the subscription missed (the view fell too far
-	// behind): the fold is then incomplete, and the panels read the
+	// behind): the fold is then incomplete, and the panels show the
 	// engine's Snapshot instead.
 	received  uint64
 	dropped   uint64
 	subClosed bool
+	// engSnap is the engine's last snapshot, read (off Update) once the
+	// stream has lost events; wantSnap asks for a new read, reading says
+	// one is under way.
+	engSnap  *authstate.Snapshot
+	wantSnap bool
+	reading  bool
 
 	fetches  fetchTable
 	events   eventPanel

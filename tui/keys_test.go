@@ -857,3 +857,59 @@ func TestTransportKeysDoNotWaitForTheLoop(t *testing.T) {
 	}
 	mustContain(t, r.screen(), "token latency 200ms", "hold off (1 held)", "stopped holding; 1 still held (H/L/R release)")
 }
+
+// Once the stream has lost events, the panels show the engine's own
+// snapshot; it is read in a command, so Update does not wait for a busy
+// loop either.
+func TestDroppedEventsSnapshotDoesNotWaitForTheLoop(t *testing.T) {
+	const block = "test: hold the loop"
+	blocked, unblock := make(chan struct{}), make(chan struct{})
+	r := newRig(t, func(c *authstate.Config, o *Options) {
+		o.SubscribeBuffer = 1
+		c.OnInput = func(_ time.Time, in authstate.Input) {
+			if ob, ok := in.(authstate.Observe); ok && ob.Cause == block {
+				close(blocked)
+				<-unblock
+			}
+		}
+	})
+	defer func() {
+		select {
+		case <-unblock:
+		default:
+			close(unblock)
+		}
+	}()
+	for range 3 {
+		r.press("f")
+		r.eng.Settle(t.Context(), r.b.Held, r.b.notify, r.clock)
+	}
+	// The rig drops the commands Update returns: forget the reads they
+	// would have made.
+	r.m.devs[0].reading = false
+
+	r.eng.Observe(block)
+	<-blocked
+	done := make(chan tea.Cmd)
+	go func() {
+		_, cmd := r.m.Update(tickMsg{})
+		done <- cmd
+	}()
+	var read tea.Cmd
+	select {
+	case read = <-done:
+	case <-time.After(10 * time.Second): // a safety net: Update should take microseconds
+		close(unblock)
+		<-done
+		t.Fatal("Update waited for the engine's loop to read a snapshot")
+	}
+	if read == nil {
+		t.Fatal("events were dropped, and Update asked for no snapshot of the engine")
+	}
+	close(unblock)
+	r.m.Update(read())
+	if got, want := r.m.snap.TokenRequests, r.eng.Snapshot().TokenRequests; got != want || want != 3 {
+		t.Fatalf("the panels say %d token requests, the engine %d (want 3)", got, want)
+	}
+	mustContain(t, r.screen(), "events dropped")
+}

@@ -252,7 +252,46 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.keys.forMode(m.mode)
 	m.layout()
+	if reads := m.readSnapshots(); reads != nil {
+		cmd = tea.Batch(cmd, reads)
+	}
 	return m, cmd
+}
+
+// snapshotMsg is an engine snapshot read off Update, for a device whose
+// stream lost events.
+type snapshotMsg struct {
+	dev  int
+	snap authstate.Snapshot
+}
+
+// readSnapshots reads, in commands, the snapshot of each device that
+// wants one (its stream lost events) and has no read under way: a read
+// waits for the engine's loop, which Update never does.
+func (m *Model) readSnapshots() tea.Cmd {
+	var cmds []tea.Cmd
+	for i, d := range m.devs {
+		if !d.wantSnap || d.reading || d.subClosed {
+			continue
+		}
+		d.wantSnap, d.reading = false, true
+		eng := d.eng
+		cmds = append(cmds, func() tea.Msg { return snapshotMsg{dev: i, snap: eng.Snapshot()} })
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	return tea.Batch(cmds...)
+}
+
+// takeSnapshot makes s what device d's panels show.
+func (m *Model) takeSnapshot(d *device, s authstate.Snapshot) {
+	if s.Stopped {
+		return
+	}
+	d.snap, d.haveSnap = s, true
+	d.fetches.sync(s.InFlight, m.now)
+	d.timeline.sample(s)
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
@@ -282,6 +321,16 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tickMsg:
 		m.refresh()
 		return m.tick()
+	case snapshotMsg:
+		if msg.dev >= 0 && msg.dev < len(m.devs) {
+			d := m.devs[msg.dev]
+			d.reading = false
+			if !msg.snap.Stopped && !d.subClosed {
+				d.engSnap = &msg.snap
+				m.takeSnapshot(d, msg.snap)
+			}
+		}
+		return nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	}
@@ -354,19 +403,17 @@ func (m *Model) refreshDevice(d *device) {
 		d.dropped = d.sub.Dropped()
 	}
 	if !d.subClosed {
-		var s authstate.Snapshot
-		if d.dropped == 0 {
-			s = d.fold.Snapshot()
-		} else {
+		s := d.fold.Snapshot()
+		if d.dropped > 0 {
 			// The stream lost events, so the fold is incomplete (the
-			// header says so): read the engine instead.
-			s = d.eng.Snapshot()
+			// header says so): show the engine's own snapshot, read off
+			// Update (readSnapshots), the last one until the next comes.
+			d.wantSnap = true
+			if d.engSnap != nil {
+				s = *d.engSnap
+			}
 		}
-		if !s.Stopped {
-			d.snap, d.haveSnap = s, true
-			d.fetches.sync(s.InFlight, m.now)
-			d.timeline.sample(s)
-		}
+		m.takeSnapshot(d, s)
 	}
 	d.fetches.prune(m.now)
 	if d.tr != nil {

@@ -119,6 +119,11 @@ func appendEvent(b []byte, device int, ev *authstate.Event) ([]byte, error) {
 			return b, err
 		}
 	}
+	if ev.Transport != nil {
+		if b, err = appendJSONField(b, `,"transport":`, ev.Transport); err != nil {
+			return b, err
+		}
+	}
 	return append(b, '}'), nil
 }
 

@@ -3,6 +3,7 @@ package authstate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,6 +51,8 @@ func (e *Engine) apply(in Input) applied {
 		return e.injectFault(in)
 	case SetLatency:
 		return e.setLatency(in.Endpoint, in.Latency)
+	case HeldChanged:
+		e.heldChanged(in.Items)
 
 	// The clock.
 	case Advance:
@@ -218,7 +221,8 @@ type (
 
 // transport emits what a transport control did.
 func (e *Engine) transport(cause, detail string, err error) applied {
-	ev := Event{Kind: KindTransport, Cause: cause, Detail: detail}
+	ts := e.tport.clone()
+	ev := Event{Kind: KindTransport, Cause: cause, Detail: detail, Transport: &ts}
 	if err != nil {
 		ev.Reason = err.Error()
 	}
@@ -239,6 +243,7 @@ func (e *Engine) hold(what string) applied {
 	if err := c.Hold(what); err != nil {
 		return e.transport("hold", "hold failed: "+err.Error(), err)
 	}
+	e.tport.Holding = what
 	var detail string
 	switch what {
 	case "token":
@@ -312,8 +317,43 @@ func (e *Engine) setLatency(endpoint string, d time.Duration) applied {
 		return e.transport("latency", fmt.Sprintf("%s latency not set: %v", endpoint, ErrNoControls), ErrNoControls)
 	}
 	c.SetLatency(endpoint, d)
+	if endpoint == "token" {
+		e.tport.Latency = max(d, 0)
+	}
 	if d <= 0 {
 		return e.transport("latency", endpoint+" latency off", nil)
 	}
 	return e.transport("latency", fmt.Sprintf("%s latency %s", endpoint, d), nil)
+}
+
+// heldChanged takes what the transport says it holds now.
+func (e *Engine) heldChanged(items []string) {
+	if slices.Equal(items, e.tport.Held) {
+		return
+	}
+	e.tport.Held = slices.Clone(items)
+	if len(items) == 0 {
+		e.tport.Held = nil
+	}
+	ts := e.tport.clone()
+	e.emit(Event{Kind: KindHeldChanged, Transport: &ts})
+}
+
+// initialTransport is what the backend's transport holds and its token
+// latency before the engine starts (set up with flags, for instance), as
+// far as the backend says.
+func initialTransport(b Backend) TransportState {
+	ts := TransportState{Holding: "none"}
+	if h, ok := b.(interface{ Holding() string }); ok {
+		if w := h.Holding(); w != "" {
+			ts.Holding = w
+		}
+	}
+	if l, ok := b.(interface{ Latency(string) time.Duration }); ok {
+		ts.Latency = max(l.Latency("token"), 0)
+	}
+	if l, ok := b.(heldLister); ok {
+		ts.Held = l.HeldList()
+	}
+	return ts.clone()
 }

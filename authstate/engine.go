@@ -121,12 +121,15 @@ type Engine struct {
 	// maxViolations of them.
 	violationCount int
 	pollInterval   time.Duration
-	pollTimer      Timer
-	pollSeq        int
-	poll           *inflightPoll // the get-session in flight, if any
-	mounted        bool
-	started        bool // Start has been applied
-	firstErr       error
+	// tport is the client transport's state as the engine knows it.
+	tport     TransportState
+	initTport TransportState // tport when the engine was made
+	pollTimer Timer
+	pollSeq   int
+	poll      *inflightPoll // the get-session in flight, if any
+	mounted   bool
+	started   bool // Start has been applied
+	firstErr  error
 	// skew is the server's clock minus the client's, estimated from the
 	// iat of the latest verified token, as convex-js does for cached
 	// tokens. A scenario's wait moves only the client's clock; the estimate
@@ -230,6 +233,8 @@ func New(cfg Config) (*Engine, error) {
 	if e.labels == nil {
 		e.labels = NewLabeller()
 	}
+	e.tport = initialTransport(cfg.Backend)
+	e.initTport = e.tport.clone()
 	e.prov = &provider{gen: 1}
 	if cfg.Consumer != nil {
 		if cfg.Consumer.Backend == nil {

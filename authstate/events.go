@@ -3,6 +3,7 @@ package authstate
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -47,6 +48,7 @@ const (
 	KindCallStarted  // fetchAccessToken was called
 	KindPollInterval // the session poll interval was set
 	KindConvexState  // the Convex client model's state changed
+	KindHeldChanged  // what the client transport holds changed
 	kindEnd
 )
 
@@ -82,6 +84,7 @@ var kindNames = [...]string{
 	KindCallStarted:      "call_started",
 	KindPollInterval:     "poll_interval",
 	KindConvexState:      "convex_state",
+	KindHeldChanged:      "held_changed",
 }
 
 // Quiet reports whether events of kind k only feed the fold (Fold): they
@@ -201,6 +204,29 @@ type Event struct {
 	Interval time.Duration `json:"interval,omitempty"`
 	// Client is the Convex client model's state (convex_state).
 	Client *ClientState `json:"client,omitempty"`
+	// Transport is the client transport's state after a transport
+	// control (transport) or a change of what it holds (held_changed).
+	Transport *TransportState `json:"transport,omitempty"`
+}
+
+// TransportState is what the client transport holds and how slow it is
+// made, as far as the engine knows: what it was asked (Hold, SetLatency)
+// and what HeldChanged inputs said it holds.
+type TransportState struct {
+	// Holding is "token" (responses), "token_request" or "none".
+	Holding string `json:"holding"`
+	// Latency is the latency added before token requests.
+	Latency time.Duration `json:"token_latency_ns,omitempty"`
+	// Held names what is held, in arrival order ("token response #3").
+	Held []string `json:"held,omitempty"`
+}
+
+func (t TransportState) clone() TransportState {
+	t.Held = slices.Clone(t.Held)
+	if len(t.Held) == 0 {
+		t.Held = nil
+	}
+	return t
 }
 
 // ClientState is the Convex client model's state as convex_state events

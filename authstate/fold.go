@@ -26,6 +26,7 @@ type Fold struct {
 	poll         int
 	pollStarted  time.Time
 	pollInterval time.Duration
+	transport    TransportState
 	labels       map[string]string
 	labelsShared bool // a Snapshot holds labels: copy before writing
 	mounted      bool
@@ -62,6 +63,9 @@ type Fold struct {
 type FoldConfig struct {
 	Policy       string
 	PollInterval time.Duration
+	// Transport is the client transport's state when the engine was made
+	// (Engine.FoldConfig fills it).
+	Transport TransportState
 	// Consumer says the Convex client model runs; Query and PR83 are its
 	// settings.
 	Consumer bool
@@ -112,11 +116,15 @@ func NewFold(cfg FoldConfig) *Fold {
 	if cfg.Wall == nil && cfg.Now != nil {
 		cfg.Wall = time.Now
 	}
+	if cfg.Transport.Holding == "" {
+		cfg.Transport.Holding = "none"
+	}
 	return &Fold{
 		cfg:          cfg,
 		policy:       cfg.Policy,
 		pending:      true,
 		pollInterval: cfg.PollInterval,
+		transport:    cfg.Transport.clone(),
 		labels:       make(map[string]string),
 		promises:     make(map[int]*foldPromise),
 		calls:        make(map[string]*Call),
@@ -261,6 +269,10 @@ func (f *Fold) Apply(ev Event) {
 		}
 	case KindPollInterval:
 		f.pollInterval = ev.Interval
+	case KindTransport, KindHeldChanged:
+		if ev.Transport != nil {
+			f.transport = ev.Transport.clone()
+		}
 	case KindConvexState:
 		if ev.Client != nil {
 			f.client = *ev.Client
@@ -453,6 +465,7 @@ func (f *Fold) Snapshot() Snapshot {
 		Cache:          f.cache,
 		LastServed:     f.lastServed,
 		Pending:        f.slot,
+		Transport:      f.transport.clone(),
 	}
 	f.labelsShared = true
 	if f.poll != 0 {

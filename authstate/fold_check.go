@@ -15,7 +15,7 @@ import (
 // snapshot per message: it is for tests and debugging, on virtual time (a
 // FakeClock): on the wall clock two reads of Now differ.
 func (e *Engine) CheckFold() {
-	fc := &foldChecker{sub: e.Subscribe(1 << 16), fold: NewFold(e.cfg.FoldConfig())}
+	fc := &foldChecker{sub: e.Subscribe(1 << 16), fold: NewFold(e.FoldConfig())}
 	e.report.check = fc
 	e.report.afterMessage = func() { fc.compare(e) }
 }

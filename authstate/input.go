@@ -112,6 +112,14 @@ type SetLatency struct {
 	Latency  time.Duration `json:"latency_ns"`
 }
 
+// HeldChanged says what the client transport holds now, in arrival order
+// ("token response #3"). Requests and responses are held outside the loop
+// (a request reaching a gate), so whoever watches the transport sends it
+// when the held set changes (see fetcher.Backend.SetNotify).
+type HeldChanged struct {
+	Items []string `json:"items,omitempty"`
+}
+
 // ---- the clock ----
 
 // Advance moves a FakeClock on by By. Timers that fall due fire on the
@@ -223,6 +231,7 @@ func (Hold) isInput()            {}
 func (Release) isInput()         {}
 func (InjectFault) isInput()     {}
 func (SetLatency) isInput()      {}
+func (HeldChanged) isInput()     {}
 func (Advance) isInput()         {}
 func (TokenFetched) isInput()    {}
 func (SessionPolled) isInput()   {}

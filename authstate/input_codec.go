@@ -27,6 +27,7 @@ var inputKinds = []struct {
 	{"release", Release{Which: "oldest"}},
 	{"inject_fault", InjectFault{Endpoint: "token", Status: 500, Network: true}},
 	{"set_latency", SetLatency{Endpoint: "token", Latency: 200 * time.Millisecond}},
+	{"held_changed", HeldChanged{Items: []string{"token response #3"}}},
 	{"advance", Advance{By: 90 * time.Second}},
 	{"token_fetch_done", TokenFetched{Call: 104, Fetch: 2, Token: exampleToken(), Err: "HTTP 503", Transient: true}},
 	{"session_poll_done", SessionPolled{Call: 105, Poll: 3, Session: exampleSession(), Err: "connection dropped"}},

@@ -265,10 +265,54 @@ func controlledHarness(t *testing.T, rec *recorded) (*harness, *controlled) {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, b: b, e: e, clock: clock}
+	e.CheckFold()
 	e.Start(context.Background())
-	t.Cleanup(e.Stop)
+	t.Cleanup(func() {
+		e.Stop()
+		if err := e.FoldErr(); err != nil {
+			t.Errorf("views are folds: %v", err)
+		}
+	})
 	h.settle()
 	return h, cb
+}
+
+// The hold mode, the token latency and what is held reach a viewer as
+// events (the fold check compares them after every message), so a view
+// of the transport reads no transport. HeldChanged says what is held; it
+// is quiet: the log does not show it.
+func TestTransportStateIsFolded(t *testing.T) {
+	h, cb := controlledHarness(t, nil)
+	if got := h.e.Snapshot().Transport; !reflect.DeepEqual(got, TransportState{Holding: "none"}) {
+		t.Fatalf("at the start: %+v", got)
+	}
+	h.e.Send(Hold{What: "token"})
+	h.e.Send(SetLatency{Endpoint: "token", Latency: 300 * time.Millisecond})
+	h.e.Fetch("a", true, "test")
+	h.e.Fetch("b", true, "test")
+	h.settle()
+	h.e.Send(HeldChanged{Items: cb.HeldList()})
+	h.settle()
+	want := TransportState{Holding: "token", Latency: 300 * time.Millisecond, Held: []string{"token response 1", "token response 2"}}
+	if got := h.e.Snapshot().Transport; !reflect.DeepEqual(got, want) {
+		t.Fatalf("holding two: %+v, want %+v", got, want)
+	}
+	h.e.Send(Hold{What: "none"})
+	h.e.Send(Release{Which: "all"})
+	h.e.Send(HeldChanged{})
+	h.settle()
+	want = TransportState{Holding: "none", Latency: 300 * time.Millisecond}
+	if got := h.e.Snapshot().Transport; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after releasing: %+v, want %+v", got, want)
+	}
+	for _, ev := range h.e.Log().All() {
+		if ev.Kind == KindHeldChanged {
+			t.Errorf("held_changed in the log: %+v", ev)
+		}
+	}
+	if _, evs := h.e.FoldChecked(); evs == 0 {
+		t.Error("the fold check saw no events")
+	}
 }
 
 func transportDetails(h *harness) []string {

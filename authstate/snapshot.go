@@ -20,6 +20,7 @@ func (e *Engine) snapshot() Snapshot {
 		Violations:     append([]Event(nil), e.violations...),
 		ViolationCount: e.violationCount,
 		Mounted:        e.mounted,
+		Transport:      e.tport.clone(),
 	}
 	if e.poll != nil {
 		s.PollInFlight, s.PollStarted = e.poll.seq, e.poll.started
@@ -74,6 +75,8 @@ type Snapshot struct {
 	LastPoll       time.Time
 	LastPollResult string
 	PollInterval   time.Duration
+	// Transport is what the client transport holds and its token latency.
+	Transport TransportState
 	// PollInFlight is the number of the get-session request in flight (0
 	// when none), sent at PollStarted.
 	PollInFlight int

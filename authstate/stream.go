@@ -103,4 +103,8 @@ func (s *Stream) signal() {
 }
 
 // FoldConfig returns the settings a Fold of this engine's events needs.
-func (e *Engine) FoldConfig() FoldConfig { return e.cfg.FoldConfig() }
+func (e *Engine) FoldConfig() FoldConfig {
+	fc := e.cfg.FoldConfig()
+	fc.Transport = e.initTport.clone()
+	return fc
+}

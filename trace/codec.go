@@ -114,6 +114,11 @@ func appendEventWith(b []byte, device int, ev *authstate.Event, plain func([]byt
 			return b, err
 		}
 	}
+	if ev.Transport != nil {
+		if b, err = appendJSONField(b, `,"transport":`, ev.Transport); err != nil {
+			return b, err
+		}
+	}
 	return append(b, '}'), nil
 }
 

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -247,63 +248,119 @@ func (m *Model) noTransport() bool {
 		m.setStatus("no transport controls for this target")
 		return true
 	}
+	if m.subClosed {
+		m.setStatus("the engine has stopped; nothing was sent")
+		return true
+	}
 	return false
 }
 
 // The transport keys reach the transport through the engine (its Hold,
 // Release and SetLatency inputs), so the event log, and a recording, say
-// what was held and released. Each waits for the engine's loop to apply it:
-// the status line says what happened.
+// what was held and released. They post the input and return: the engine's
+// transport event, when the loop has applied it, sets the status line
+// (transportStatus) and the header's hold and latency (the fold).
+
+// transportAsk is what the transport keys asked for and the engine has not
+// applied yet: the next h or +/- starts from there, not from the fold.
+type transportAsk struct {
+	pending int // inputs sent whose transport event has not arrived
+	// statusN is the model's statusN when the last of them was sent.
+	statusN uint64
+	holding string
+	latency time.Duration
+}
+
+// holding and latency are what the transport will be once the engine
+// has applied every input the keys sent.
+func (d *device) wantHolding() string {
+	if d.asked.pending > 0 && d.asked.holding != "" {
+		return d.asked.holding
+	}
+	return d.snap.Transport.Holding
+}
+
+func (d *device) wantLatency() time.Duration {
+	if d.asked.pending > 0 {
+		return d.asked.latency
+	}
+	return d.snap.Transport.Latency
+}
+
+// send posts a transport input without waiting.
+func (m *Model) send(in authstate.Input) {
+	m.asked.pending++
+	m.asked.statusN = m.statusN
+	m.eng.Send(in)
+}
 
 func (m *Model) toggleHold() {
 	if m.noTransport() {
 		return
 	}
 	want := "token"
-	if m.tr.Holding() != "none" {
+	if h := m.wantHolding(); h != "" && h != "none" {
 		want = "none"
 	}
-	if err := m.eng.Hold(want); err != nil {
-		m.setStatus("hold: %v", err)
-		return
-	}
+	lat := m.wantLatency()
+	m.send(authstate.Hold{What: want})
+	m.asked.holding, m.asked.latency = want, lat
 	m.logger.Info("hold", "what", want)
-	if want == "token" {
-		m.setStatus("holding token responses: requests reach the server, answers wait (H/L/R release)")
-	} else if n := m.tr.Held(); n > 0 {
-		m.setStatus("stopped holding; %d still held (H/L/R release)", n)
-	} else {
-		m.setStatus("stopped holding")
-	}
-	m.transport.holding = m.tr.Holding()
 }
 
 func (m *Model) release(which string) {
 	if m.noTransport() {
 		return
 	}
-	n := m.eng.Release(which)
-	m.logger.Info("release", "which", which, "released", n)
-	if n == 0 {
-		m.setStatus("nothing held to release")
-		return
-	}
-	m.setStatus("released %d held item%s (%s)", n, plural(n, "", "s"), which)
-	m.transport.held = m.tr.Held()
+	hold, lat := m.wantHolding(), m.wantLatency()
+	m.send(authstate.Release{Which: which})
+	m.asked.holding, m.asked.latency = hold, lat
+	m.logger.Info("release", "which", which)
 }
 
 func (m *Model) stepLatency(d time.Duration) {
 	if m.noTransport() {
 		return
 	}
-	v := min(max(m.tr.Latency("token")+d, 0), latencyMax)
-	if err := m.eng.SetLatency("token", v); err != nil {
-		m.setStatus("latency: %v", err)
-		return
-	}
-	m.transport.latency = v
+	hold := m.wantHolding()
+	v := min(max(m.wantLatency()+d, 0), latencyMax)
+	m.send(authstate.SetLatency{Endpoint: "token", Latency: v})
+	m.asked.holding, m.asked.latency = hold, v
 	m.logger.Info("latency", "endpoint", "token", "latency", v)
-	m.setStatus("token latency %s", humanDur(v))
+}
+
+// transportStatus is the status line for a transport event: what the key
+// that sent the control did, once the engine applied it.
+func transportStatus(ev authstate.Event) string {
+	if ev.Reason != "" {
+		// The control failed: the detail says so.
+		return ev.Cause + ": " + ev.Summary()
+	}
+	t := authstate.TransportState{}
+	if ev.Transport != nil {
+		t = *ev.Transport
+	}
+	switch ev.Cause {
+	case "hold":
+		switch {
+		case t.Holding == "token":
+			return "holding token responses: requests reach the server, answers wait (H/L/R release)"
+		case t.Holding == "token_request":
+			return "holding token requests: they wait before reaching the server (H/L/R release)"
+		case strings.Contains(ev.Detail, "still held"):
+			return ev.Detail + " (H/L/R release)"
+		}
+		return "stopped holding"
+	case "release":
+		if strings.HasSuffix(ev.Detail, "nothing held") {
+			return "nothing held to release"
+		}
+	case "latency":
+		if strings.HasPrefix(ev.Detail, "token ") {
+			return "token latency " + humanDur(t.Latency)
+		}
+	}
+	return ev.Summary()
 }
 
 // stepPoll moves the poll interval to the next step up or down (0 is off).

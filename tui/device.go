@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/authscope/authscope/authstate"
 )
@@ -35,14 +36,23 @@ type device struct {
 	// haveSnap: snap has been read at least once.
 	haveSnap  bool
 	transport transportState
+	// asked is what the transport keys last asked of the engine, for the
+	// next key while the engine has not applied it yet.
+	asked transportAsk
 
 	// received counts events that arrived through the subscription;
 	// dropped is how many the subscription missed (the view fell too far
-	// behind): the fold is then incomplete, and the panels read the
+	// behind): the fold is then incomplete, and the panels show the
 	// engine's Snapshot instead.
 	received  uint64
 	dropped   uint64
 	subClosed bool
+	// engSnap is the engine's last snapshot, read (off Update) once the
+	// stream has lost events; wantSnap asks for a new read, reading says
+	// one is under way.
+	engSnap  *authstate.Snapshot
+	wantSnap bool
+	reading  bool
 
 	fetches  fetchTable
 	events   eventPanel
@@ -51,7 +61,7 @@ type device struct {
 }
 
 func newDevice(num int, d Device, buffer int) *device {
-	return &device{
+	dev := &device{
 		num:    num,
 		eng:    d.Engine,
 		tr:     d.Transport,
@@ -60,6 +70,22 @@ func newDevice(num int, d Device, buffer int) *device {
 		fold:   authstate.NewFold(d.Engine.FoldConfig()),
 		events: newEventPanel(),
 	}
+	if d.Transport != nil {
+		watchHeld(d.Engine, d.Transport)
+	}
+	return dev
+}
+
+// watchHeld tells eng what tr holds each time that changes, so that the
+// held list reaches the panels as an event. The lock keeps the reads and
+// the sends in one order: the last HeldChanged sent is the newest list.
+func watchHeld(eng *authstate.Engine, tr Transport) {
+	var mu sync.Mutex
+	tr.SetNotify(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		eng.Send(authstate.HeldChanged{Items: tr.HeldList()})
+	})
 }
 
 // summary is one device in a few words, for the header of another one:

@@ -45,7 +45,9 @@ type fakeBackend struct {
 	cookie      string
 	holding     string
 	held        []chan struct{}
+	heldNames   []string // what held holds, as fetcher.Backend names it
 	notify      chan struct{}
+	onHeld      func() // SetNotify's
 	tokens      int
 	changes     int
 	queries     int
@@ -63,6 +65,25 @@ func (b *fakeBackend) poke() {
 	case b.notify <- struct{}{}:
 	default:
 	}
+	b.mu.Lock()
+	f := b.onHeld
+	b.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// SetNotify sets f, called (without the lock) when the held set changes.
+func (b *fakeBackend) SetNotify(f func()) {
+	b.mu.Lock()
+	b.onHeld = f
+	b.mu.Unlock()
+}
+
+func (b *fakeBackend) HeldList() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.heldNames...)
 }
 
 func (b *fakeBackend) newSessionLocked() { b.cookie = b.fakeServer.newSessionLocked() }
@@ -106,6 +127,7 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*authstate.Token, error) 
 	if b.holding == "token" {
 		gate = make(chan struct{})
 		b.held = append(b.held, gate)
+		b.heldNames = append(b.heldNames, fmt.Sprintf("token response #%d", b.tokens))
 	}
 	b.mu.Unlock()
 	if gate != nil {
@@ -181,14 +203,14 @@ func (b *fakeBackend) Release(which string) int {
 	var gates []chan struct{}
 	switch which {
 	case "all":
-		gates, b.held = b.held, nil
+		gates, b.held, b.heldNames = b.held, nil, nil
 	case "oldest":
 		if len(b.held) > 0 {
-			gates, b.held = b.held[:1], b.held[1:]
+			gates, b.held, b.heldNames = b.held[:1], b.held[1:], b.heldNames[1:]
 		}
 	case "latest":
 		if n := len(b.held); n > 0 {
-			gates, b.held = b.held[n-1:], b.held[:n-1]
+			gates, b.held, b.heldNames = b.held[n-1:], b.held[:n-1], b.heldNames[:n-1]
 		}
 	}
 	b.mu.Unlock()

@@ -175,6 +175,7 @@ func TestKeyPolicyCycles(t *testing.T) {
 func TestKeyHoldAndRelease(t *testing.T) {
 	r := newRig(t)
 	r.press("h")
+	r.settle()
 	if r.b.Holding() != "token" {
 		t.Fatal("h did not hold token responses")
 	}
@@ -198,6 +199,7 @@ func TestKeyHoldAndRelease(t *testing.T) {
 		t.Fatalf("in flight after H, L: %+v; want request #2", fs)
 	}
 	r.press("h")
+	r.settle()
 	if r.b.Holding() != "none" {
 		t.Fatal("second h did not stop holding")
 	}
@@ -208,13 +210,17 @@ func TestKeyHoldAndRelease(t *testing.T) {
 		t.Fatal("R did not release everything")
 	}
 	r.press("R")
+	r.settle()
 	mustContain(t, r.screen(), "nothing held to release")
 }
 
 func TestKeyLatency(t *testing.T) {
 	r := newRig(t)
+	// Keys pressed before the engine applied the last one count from
+	// what they asked, not from what the header shows yet.
 	r.press("+")
 	r.press("+")
+	r.settle()
 	if got := r.b.Latency("token"); got != 200*time.Millisecond {
 		t.Fatalf("latency %s after ++, want 200ms", got)
 	}
@@ -222,15 +228,19 @@ func TestKeyLatency(t *testing.T) {
 	for range 3 {
 		r.press("-")
 	}
+	r.settle()
 	if got := r.b.Latency("token"); got != 0 {
 		t.Fatalf("latency %s, want it floored at 0", got)
 	}
+	mustContain(t, r.screen(), "token latency 0ms")
 	for range 60 {
 		r.press("+")
 	}
+	r.settle()
 	if got := r.b.Latency("token"); got != 5*time.Second {
 		t.Fatalf("latency %s, want it capped at 5s", got)
 	}
+	mustContain(t, r.screen(), "token latency 5s")
 }
 
 func TestKeyPollInterval(t *testing.T) {
@@ -789,4 +799,117 @@ func TestReadmeKeyTableNamesEveryDefault(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The transport keys post their input and return: Update never waits on
+// the engine. With the engine's loop held up, each key returns at once;
+// what it did shows (status line and header) once the loop has applied
+// it and the events are in.
+func TestTransportKeysDoNotWaitForTheLoop(t *testing.T) {
+	const block = "test: hold the loop"
+	blocked, unblock := make(chan struct{}), make(chan struct{})
+	r := newRig(t, func(c *authstate.Config, o *Options) {
+		c.OnInput = func(_ time.Time, in authstate.Input) {
+			if ob, ok := in.(authstate.Observe); ok && ob.Cause == block {
+				close(blocked)
+				<-unblock
+			}
+		}
+	})
+	defer func() {
+		select {
+		case <-unblock:
+		default:
+			close(unblock)
+		}
+	}()
+	r.press("h")
+	r.settle()
+	for range 2 {
+		r.press("f")
+		r.settle()
+	}
+	mustContain(t, r.screen(), "HOLDING token responses (2 held)")
+
+	r.eng.Observe(block)
+	<-blocked
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, k := range []string{"H", "+", "+", "h"} {
+			r.m.Update(keyMsg(k))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second): // a safety net: Update should take microseconds
+		close(unblock)
+		<-done
+		t.Fatal("a transport key waited for the engine's loop")
+	}
+	if r.b.Held() != 2 || r.b.Holding() != "token" {
+		t.Fatal("the keys reached the transport while the loop was held up")
+	}
+	close(unblock)
+	r.settle()
+	if r.b.Held() != 1 || r.b.Holding() != "none" || r.b.Latency("token") != 200*time.Millisecond {
+		t.Fatalf("after H + + h: %d held, holding %s, latency %s", r.b.Held(), r.b.Holding(), r.b.Latency("token"))
+	}
+	mustContain(t, r.screen(), "token latency 200ms", "hold off (1 held)", "stopped holding; 1 still held (H/L/R release)")
+}
+
+// Once the stream has lost events, the panels show the engine's own
+// snapshot; it is read in a command, so Update does not wait for a busy
+// loop either.
+func TestDroppedEventsSnapshotDoesNotWaitForTheLoop(t *testing.T) {
+	const block = "test: hold the loop"
+	blocked, unblock := make(chan struct{}), make(chan struct{})
+	r := newRig(t, func(c *authstate.Config, o *Options) {
+		o.SubscribeBuffer = 1
+		c.OnInput = func(_ time.Time, in authstate.Input) {
+			if ob, ok := in.(authstate.Observe); ok && ob.Cause == block {
+				close(blocked)
+				<-unblock
+			}
+		}
+	})
+	defer func() {
+		select {
+		case <-unblock:
+		default:
+			close(unblock)
+		}
+	}()
+	for range 3 {
+		r.press("f")
+		r.eng.Settle(t.Context(), r.b.Held, r.b.notify, r.clock)
+	}
+	// The rig drops the commands Update returns: forget the reads they
+	// would have made.
+	r.m.devs[0].reading = false
+
+	r.eng.Observe(block)
+	<-blocked
+	done := make(chan tea.Cmd)
+	go func() {
+		_, cmd := r.m.Update(tickMsg{})
+		done <- cmd
+	}()
+	var read tea.Cmd
+	select {
+	case read = <-done:
+	case <-time.After(10 * time.Second): // a safety net: Update should take microseconds
+		close(unblock)
+		<-done
+		t.Fatal("Update waited for the engine's loop to read a snapshot")
+	}
+	if read == nil {
+		t.Fatal("events were dropped, and Update asked for no snapshot of the engine")
+	}
+	close(unblock)
+	r.m.Update(read())
+	if got, want := r.m.snap.TokenRequests, r.eng.Snapshot().TokenRequests; got != want || want != 3 {
+		t.Fatalf("the panels say %d token requests, the engine %d (want 3)", got, want)
+	}
+	mustContain(t, r.screen(), "events dropped")
 }

@@ -75,6 +75,9 @@ type Model struct {
 	helpPage helpPage
 	lanes    lanesView // the event log drawn as swimlanes (lanes.go)
 	status   string
+	// statusN counts the status lines set, so that a late transport
+	// event does not replace what a later key said.
+	statusN uint64
 
 	// feed is where the devices' events come from: live engines or a
 	// trace under a playhead. replay is that playhead (NewReplay), nil
@@ -249,7 +252,46 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.keys.forMode(m.mode)
 	m.layout()
+	if reads := m.readSnapshots(); reads != nil {
+		cmd = tea.Batch(cmd, reads)
+	}
 	return m, cmd
+}
+
+// snapshotMsg is an engine snapshot read off Update, for a device whose
+// stream lost events.
+type snapshotMsg struct {
+	dev  int
+	snap authstate.Snapshot
+}
+
+// readSnapshots reads, in commands, the snapshot of each device that
+// wants one (its stream lost events) and has no read under way: a read
+// waits for the engine's loop, which Update never does.
+func (m *Model) readSnapshots() tea.Cmd {
+	var cmds []tea.Cmd
+	for i, d := range m.devs {
+		if !d.wantSnap || d.reading || d.subClosed {
+			continue
+		}
+		d.wantSnap, d.reading = false, true
+		eng := d.eng
+		cmds = append(cmds, func() tea.Msg { return snapshotMsg{dev: i, snap: eng.Snapshot()} })
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	return tea.Batch(cmds...)
+}
+
+// takeSnapshot makes s what device d's panels show.
+func (m *Model) takeSnapshot(d *device, s authstate.Snapshot) {
+	if s.Stopped {
+		return
+	}
+	d.snap, d.haveSnap = s, true
+	d.fetches.sync(s.InFlight, m.now)
+	d.timeline.sample(s)
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
@@ -279,6 +321,16 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tickMsg:
 		m.refresh()
 		return m.tick()
+	case snapshotMsg:
+		if msg.dev >= 0 && msg.dev < len(m.devs) {
+			d := m.devs[msg.dev]
+			d.reading = false
+			if !msg.snap.Stopped && !d.subClosed {
+				d.engSnap = &msg.snap
+				m.takeSnapshot(d, msg.snap)
+			}
+		}
+		return nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	}
@@ -316,6 +368,15 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 		if ev.Kind == authstate.KindCountersReset {
 			d.timeline.reset(ev.At)
 		}
+		if ev.Kind == authstate.KindTransport && d.asked.pending > 0 {
+			// A transport key posted this input; say how it went,
+			// unless something has been said since.
+			d.asked.pending--
+			if d.asked.statusN == m.statusN {
+				m.setStatus("%s%s", m.devicePrefix(d), transportStatus(ev))
+				d.asked.statusN = m.statusN
+			}
+		}
 		if ev.Kind == authstate.KindActionFailed {
 			// The key's status said "sent"; say how it ended.
 			m.setStatus("%s%s", m.devicePrefix(d), ev.Detail)
@@ -327,7 +388,7 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 	m.refreshDevice(d)
 }
 
-// refresh reads every device's engine and transport and recomputes the
+// refresh takes every device's state from its fold and recomputes the
 // visible windows. It runs in Update, so View only formats what is here.
 func (m *Model) refresh() {
 	for _, d := range m.devs {
@@ -335,30 +396,29 @@ func (m *Model) refresh() {
 	}
 }
 
-// refreshDevice takes one device's state from its fold, and reads its
-// transport; the shown device also gets its event window recomputed.
+// refreshDevice takes one device's state, transport included, from its
+// fold; the shown device also gets its event window recomputed.
 func (m *Model) refreshDevice(d *device) {
 	if d.sub != nil {
 		d.dropped = d.sub.Dropped()
 	}
 	if !d.subClosed {
-		var s authstate.Snapshot
-		if d.dropped == 0 {
-			s = d.fold.Snapshot()
-		} else {
+		s := d.fold.Snapshot()
+		if d.dropped > 0 {
 			// The stream lost events, so the fold is incomplete (the
-			// header says so): read the engine instead.
-			s = d.eng.Snapshot()
+			// header says so): show the engine's own snapshot, read off
+			// Update (readSnapshots), the last one until the next comes.
+			d.wantSnap = true
+			if d.engSnap != nil {
+				s = *d.engSnap
+			}
 		}
-		if !s.Stopped {
-			d.snap, d.haveSnap = s, true
-			d.fetches.sync(s.InFlight, m.now)
-			d.timeline.sample(s)
-		}
+		m.takeSnapshot(d, s)
 	}
 	d.fetches.prune(m.now)
 	if d.tr != nil {
-		d.transport = transportState{ok: true, holding: d.tr.Holding(), held: d.tr.Held(), latency: d.tr.Latency("token")}
+		t := d.snap.Transport
+		d.transport = transportState{ok: true, holding: t.Holding, held: len(t.Held), latency: t.Latency}
 	}
 	if d == m.device && (!d.events.paused || d.events.rows == nil) {
 		d.events.refresh(d.src)
@@ -376,4 +436,5 @@ func (m *Model) devicePrefix(d *device) string {
 // setStatus says what the last key did, on the status line.
 func (m *Model) setStatus(format string, args ...any) {
 	m.status = fmt.Sprintf(format, args...)
+	m.statusN++
 }

@@ -15,11 +15,13 @@ import (
 	"github.com/authscope/authscope/authstate"
 )
 
-// Transport is the part of the client transport the TUI reads: what is
-// held and the added latency. The keys that change it (hold, release,
-// latency) go through the engine, which applies them to its backend's
-// authstate.Controls: the engine's backend must be this transport.
-// *fetcher.Backend satisfies both.
+// Transport is the client transport of a device. The TUI does not read it
+// while it runs: the keys that change it (hold, release, latency) are
+// inputs the engine applies to its backend's authstate.Controls (the
+// engine's backend must be this transport), and what it holds and its
+// latency reach the panels as the engine's events. The TUI only registers
+// with SetNotify, to send the engine a HeldChanged input (with HeldList)
+// whenever the held set changes. *fetcher.Backend satisfies both.
 type Transport interface {
 	// Hold starts holding "token" responses or "token_request" requests, or
 	// stops holding ("none").
@@ -34,6 +36,11 @@ type Transport interface {
 	Held() int
 	SetLatency(endpoint string, d time.Duration)
 	Latency(endpoint string) time.Duration
+	// HeldList names what is held, in arrival order ("token response #3").
+	HeldList() []string
+	// SetNotify registers f, called (never blocking, from any goroutine)
+	// whenever the held set changes.
+	SetNotify(f func())
 }
 
 // Options configure the TUI.

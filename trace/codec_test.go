@@ -79,12 +79,12 @@ func TestAppendEventCoversEveryField(t *testing.T) {
 	ev.Kind = authstate.KindFetchResolved
 	checkEncoding(t, 2, ev)
 	// The fast decoder reads what encoding/json reads, and takes the line
-	// unless it holds a Convex client state (that one goes to
-	// encoding/json).
+	// unless it holds a Convex client state or a transport state (those go
+	// to encoding/json: quiet or rare events).
 	for _, client := range []bool{true, false} {
 		e := ev
 		if !client {
-			e.Client = nil
+			e.Client, e.Transport = nil, nil
 		}
 		line, err := appendEvent(nil, 2, &e)
 		if err != nil {

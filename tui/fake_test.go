@@ -47,6 +47,7 @@ type fakeBackend struct {
 	held        []chan struct{}
 	heldNames   []string // what held holds, as fetcher.Backend names it
 	notify      chan struct{}
+	unannounced int    // held, but the notify hook has not run yet
 	onHeld      func() // SetNotify's
 	tokens      int
 	changes     int
@@ -128,9 +129,17 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*authstate.Token, error) 
 		gate = make(chan struct{})
 		b.held = append(b.held, gate)
 		b.heldNames = append(b.heldNames, fmt.Sprintf("token response #%d", b.tokens))
+		b.unannounced++
 	}
 	b.mu.Unlock()
 	if gate != nil {
+		// Held counts the item only once the notify hook has run, so a
+		// settle that sees it held also finds the engine told (the TUI's
+		// hook sends a HeldChanged input).
+		b.poke()
+		b.mu.Lock()
+		b.unannounced--
+		b.mu.Unlock()
 		b.poke()
 		select {
 		case <-gate:
@@ -226,7 +235,7 @@ func (b *fakeBackend) Release(which string) int {
 func (b *fakeBackend) Held() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.held)
+	return len(b.held) - b.unannounced
 }
 
 func (b *fakeBackend) SetLatency(endpoint string, d time.Duration) {
@@ -358,6 +367,11 @@ func (r *rig) settle() {
 		if r.logged() == before {
 			break
 		}
+	}
+	// A read on each loop: every input sent before it (a HeldChanged from
+	// the transport's hook) has been applied, and its events published.
+	for _, d := range r.devs {
+		d.eng.Snapshot()
 	}
 	r.pump()
 }

@@ -191,15 +191,23 @@ func startHarness(t *testing.T, configure func(b *fakeBackend) Config) *harness 
 	clock := NewFakeClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	b := newFakeBackend(clock)
 	b.newSession()
-	cfg := configure(b)
-	cfg.Backend, cfg.Clock, cfg.LogSize = b, clock, 4096
+	return startOn(t, b, b, configure(b))
+}
+
+// startOn builds an engine from cfg on the backend be (the fake b, or a
+// wrapper of it), with b's clock and a log of 4096, starts it and waits
+// until it is idle. Every engine test is also a test of the fold: after
+// each message the fold of the event stream must say what the engine
+// holds.
+func startOn(t *testing.T, b *fakeBackend, be Backend, cfg Config) *harness {
+	t.Helper()
+	clock := b.clock.(*FakeClock)
+	cfg.Backend, cfg.Clock, cfg.LogSize = be, clock, 4096
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, b: b, e: e, clock: clock}
-	// Every engine test is also a test of the fold: after each message
-	// the fold of the event stream must say what the engine holds.
 	e.CheckFold()
 	e.Start(context.Background())
 	t.Cleanup(func() {

@@ -1,7 +1,6 @@
 package authstate
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -256,25 +255,11 @@ func controlledHarness(t *testing.T, rec *recorded) (*harness, *controlled) {
 	b := newFakeBackend(clock)
 	b.newSession()
 	cb := &controlled{fakeBackend: b, latency: map[string]time.Duration{}}
-	cfg := Config{Policy: "pr329", Backend: cb, Clock: clock, LogSize: 4096}
+	cfg := Config{Policy: "pr329"}
 	if rec != nil {
 		rec.hook(&cfg)
 	}
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, b: b, e: e, clock: clock}
-	e.CheckFold()
-	e.Start(context.Background())
-	t.Cleanup(func() {
-		e.Stop()
-		if err := e.FoldErr(); err != nil {
-			t.Errorf("views are folds: %v", err)
-		}
-	})
-	h.settle()
-	return h, cb
+	return startOn(t, b, cb, cfg), cb
 }
 
 // The hold mode, the token latency and what is held reach a viewer as

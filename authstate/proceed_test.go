@@ -39,28 +39,6 @@ func (b *answerSecondFirst) FetchToken(ctx context.Context) (*Token, error) {
 	return tok, err
 }
 
-// startOn is startHarness for an engine on a backend of the test's own.
-func startOn(t *testing.T, b *fakeBackend, be Backend, cfg Config) *harness {
-	t.Helper()
-	clock := b.clock.(*FakeClock)
-	cfg.Backend, cfg.Clock, cfg.LogSize = be, clock, 4096
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, b: b, e: e, clock: clock}
-	e.CheckFold()
-	e.Start(context.Background())
-	t.Cleanup(func() {
-		e.Stop()
-		if err := e.FoldErr(); err != nil {
-			t.Errorf("views are folds: %v", err)
-		}
-	})
-	h.settle()
-	return h
-}
-
 func resolvedOrder(h *harness) []int {
 	var order []int
 	for _, ev := range h.e.Log().All() {

@@ -28,6 +28,25 @@ func (s *tmuxSession) violations() string {
 // goes S2 → S3, the second t joins the request the Convex client already
 // sent under S3, the first t's S2 answer is discarded by the guard, and no
 // violation is added.
+// playToTheJoinedFetch plays the recipe's v0.12 part up to the second t,
+// checking each step's screen: m m (pr329 → hardened → v0.12); h, then t
+// (a fetch sent under S1, its answer held); p (S1 → S2); t again, which
+// joins the held S1 request.
+func playToTheJoinedFetch(s *tmuxSession) {
+	s.keys("m")
+	s.waitScreen("first m", "policy hardened")
+	s.keys("m")
+	s.waitScreen("second m", "policy v0.12")
+	s.keys("h")
+	s.waitScreen("h", "HOLDING token responses")
+	s.keys("t")
+	s.waitScreen("t", "key t", "sent under S1", "in flight")
+	s.keys("p")
+	s.waitScreen("p", "session rotated S1 → S2")
+	s.keys("t")
+	s.waitMatch("second t", `joined in-flight request #\d+ \(sent under S1\)`)
+}
+
 func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
 	record := filepath.Join(dir, "recipe.jsonl")
@@ -35,22 +54,7 @@ func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	s.resize(140, 45)
 	s.waitScreen("first screen", "S1", "policy pr329", "useConvexAuth authenticated")
 
-	// 1. m m: pr329 → hardened → v0.12.
-	s.keys("m")
-	s.waitScreen("first m", "policy hardened")
-	s.keys("m")
-	s.waitScreen("second m", "policy v0.12")
-	// 2. h, then t: a fetch is sent under S1 and its answer is held.
-	s.keys("h")
-	s.waitScreen("h", "HOLDING token responses")
-	s.keys("t")
-	s.waitScreen("t", "key t", "sent under S1", "in flight")
-	// 3. p: the session goes from S1 to S2.
-	s.keys("p")
-	s.waitScreen("p", "session rotated S1 → S2")
-	// 4. t again joins the held S1 request.
-	s.keys("t")
-	s.waitMatch("second t", `joined in-flight request #\d+ \(sent under S1\)`)
+	playToTheJoinedFetch(s)
 	// 5. R, then h and R again.
 	s.keys("R")
 	s.waitScreen("R", "resolved: token for S1 (STALE: bound to S1", "STALE: bound to S1, current session is S2")

@@ -25,18 +25,7 @@ func recordRecipe(t *testing.T, path string) {
 	t.Helper()
 	o := simTUIOptions()
 	o.record = path
-	if err := o.resolve(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := openTUISession(t.Context(), o, discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.close)
-	rec, err := s.record(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, rec := openRecordedTUI(t, o)
 	stop := s.start(context.Background())
 	eng := s.devices[0].Engine
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -179,18 +179,7 @@ func TestTUIRecordWritesEveryDevice(t *testing.T) {
 	o := simTUIOptions()
 	o.Devices = 2
 	o.record = filepath.Join(t.TempDir(), "session.jsonl")
-	if err := o.resolve(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := openTUISession(t.Context(), o, discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.close)
-	rec, err := s.record(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, rec := openRecordedTUI(t, o)
 	stop := s.start(context.Background())
 	settleAll(t, s)
 	d1, d2 := s.devices[0].Engine, s.devices[1].Engine
@@ -365,4 +354,23 @@ func TestTUIRecordSaysWhatItMissed(t *testing.T) {
 	if len(tr.Entries) != 0 {
 		t.Fatalf("the trace holds %d records of what happened before it was opened", len(tr.Entries))
 	}
+}
+
+// openRecordedTUI resolves o, opens its TUI session (closed when the test
+// ends) and starts its recorder.
+func openRecordedTUI(t *testing.T, o tuiOptions) (*tuiSession, *tuiRecorder) {
+	t.Helper()
+	if err := o.resolve(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openTUISession(t.Context(), o, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	rec, err := s.record(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rec
 }

@@ -65,18 +65,7 @@ func TestNoWrittenFileHoldsASecret(t *testing.T) {
 		o := simTUIOptions()
 		o.target, o.email, o.password, o.ConvexURL = base, email, password, origin
 		o.record, o.recordSecrets = file, secrets
-		if err := o.resolve(); err != nil {
-			t.Fatal(err)
-		}
-		s, err := openTUISession(t.Context(), o, discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.close()
-		rec, err := s.record(o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, rec := openRecordedTUI(t, o)
 		stop := s.start(context.Background())
 		settleAll(t, s)
 		eng := s.devices[0].Engine

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authscope/authscope/authstate"
@@ -16,41 +15,41 @@ import (
 // windows and the timeline strip. It says in words that a flicker is the
 // Convex side disagreeing with Better Auth. When the model is off, the one
 // line of Options.ConvexOff, or nil.
-func (m *Model) consumerPanel(width int, d density) []string {
-	c := m.snap.Convex
-	if m.haveSnap && !c.Enabled && m.opts.ConvexOff != "" {
-		return []string{convexTitle(m.styles, []string{m.styles.Dim.Render(safe(m.opts.ConvexOff))}, width)}
+func (p pane) consumerPanel(width int, d density) []string {
+	c := p.snap.Convex
+	if p.haveSnap && !c.Enabled && p.convexOff != "" {
+		return []string{convexTitle(p.styles, []string{p.styles.Dim.Render(safe(p.convexOff))}, width)}
 	}
-	if !m.haveSnap || !c.Enabled {
+	if !p.haveSnap || !c.Enabled {
 		return nil
 	}
-	st := m.styles
+	st := p.styles
 	sep := st.Dim.Render(" · ")
 	wide := width >= 110
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
-	hook := m.hookWord(c)
-	query := m.queryWord(c)
+	hook := p.hookWord(c)
+	query := p.queryWord(c)
 	machine := []string{
 		kv("auth manager", amStateName(c.AuthState, wide)),
 		kv("configVersion", fmt.Sprint(c.ConfigVersion)),
 		kv("identity", fmt.Sprintf("v%d", c.IdentityVersion)),
 	}
-	flicker := m.flickerSummary(width)
+	flicker := p.flickerSummary(width)
 
 	switch d {
 	case cramped:
 		// One line: what the app sees, then as much strip as fits.
-		fs := m.snap.Flicker
-		short := fmt.Sprintf("flicker %d, total %s", fs.Count, humanDur(m.flickerTotal()))
-		return []string{m.strip(width, st.Title.Render("Convex ")+hook+sep+st.Value.Render(short)+" ", "")}
+		fs := p.snap.Flicker
+		short := fmt.Sprintf("flicker %d, total %s", fs.Count, humanDur(p.flickerTotal()))
+		return []string{p.strip(width, st.Title.Render("Convex ")+hook+sep+st.Value.Render(short)+" ", "")}
 	case snug, tight:
 		// The flicker and the strip first; the machine's state if there
 		// is room for it.
 		out := []string{convexTitle(st, []string{hook, st.Label.Render("query ") + query}, width), fit(flicker, width)}
 		if d == snug {
-			out = append(out, fit(strings.Join(append(machine, m.socketWord(c.Socket)), sep), width))
+			out = append(out, fit(strings.Join(append(machine, p.socketWord(c.Socket)), sep), width))
 		}
-		return append(out, m.strip(width, "", m.legend(false)))
+		return append(out, p.strip(width, "", p.legend(false)))
 	}
 
 	pr83 := "PR #83 off: a fetcher swap calls clearAuth()"
@@ -62,21 +61,21 @@ func (m *Model) consumerPanel(width int, d density) []string {
 	out = append(out, joinItems([]string{st.Label.Render("useConvexAuth ") + hook, st.Dim.Render(bools)}, sep, width)...)
 	holds := "holds no token"
 	if c.Auth != nil {
-		holds = safe("holds " + m.snap.Label(c.Auth.SessionID) + "'s token " + c.Auth.Fingerprint())
+		holds = safe("holds " + p.snap.Label(c.Auth.SessionID) + "'s token " + c.Auth.Fingerprint())
 	}
-	out = append(out, joinItems(append(machine, m.socketWord(c.Socket), st.Dim.Render(holds)), sep, width)...)
+	out = append(out, joinItems(append(machine, p.socketWord(c.Socket), st.Dim.Render(holds)), sep, width)...)
 	queryItems := []string{st.Label.Render("query "+safe(c.Query)+": ") + query}
 	if c.AnonymousQueries > 0 {
 		queryItems = append(queryItems, st.Warn.Render(fmt.Sprintf("ran %d time%s with no identity", c.AnonymousQueries, plural(c.AnonymousQueries, "", "s"))))
 	}
 	out = append(out, joinItems(queryItems, sep, width)...)
 	out = append(out, fit(flicker, width))
-	out = append(out, m.flickerWindows(width, 3)...)
+	out = append(out, p.flickerWindows(width, 3)...)
 	scale := scaleFor(width - stripLabelWidth)
-	out = append(out, m.strip(width, st.Label.Render(pad(fmt.Sprintf("timeline %s/cell", humanDur(scale)), stripLabelWidth)), ""))
-	legend := m.legend(true)
+	out = append(out, p.strip(width, st.Label.Render(pad(fmt.Sprintf("timeline %s/cell", humanDur(scale)), stripLabelWidth)), ""))
+	legend := p.legend(true)
 	if ansi.StringWidth(legend) > width {
-		legend = m.legend(false)
+		legend = p.legend(false)
 	}
 	return append(out, fit(legend, width))
 }
@@ -94,8 +93,8 @@ func convexTitle(st Styles, items []string, width int) string {
 }
 
 // hookWord is useConvexAuth() in a word.
-func (m *Model) hookWord(c authstate.ConvexState) string {
-	st := m.styles
+func (p pane) hookWord(c authstate.ConvexState) string {
+	st := p.styles
 	switch {
 	case c.IsLoading:
 		return st.Warn.Render("loading")
@@ -104,15 +103,15 @@ func (m *Model) hookWord(c authstate.ConvexState) string {
 	case c.IsAuthenticated:
 		return st.Good.Render("authenticated")
 	}
-	if m.snap.Session == nil {
+	if p.snap.Session == nil {
 		return st.Dim.Render("not authenticated (signed out)")
 	}
 	return st.Bad.Render("NOT authenticated")
 }
 
 // queryWord is the subscribed query's last result.
-func (m *Model) queryWord(c authstate.ConvexState) string {
-	st := m.styles
+func (p pane) queryWord(c authstate.ConvexState) string {
+	st := p.styles
 	switch r := c.LastResult; {
 	case r == nil:
 		return st.Dim.Render("not run yet")
@@ -123,8 +122,8 @@ func (m *Model) queryWord(c authstate.ConvexState) string {
 	}
 }
 
-func (m *Model) socketWord(s string) string {
-	st := m.styles
+func (p pane) socketWord(s string) string {
+	st := p.styles
 	style := st.Value
 	switch s {
 	case "paused", "disconnected":
@@ -167,20 +166,20 @@ func windowDuration(w authstate.FlickerWindow, now time.Time) time.Duration {
 
 // flickerSummary is the count and the total, with the latest window's
 // length and reason when there is one.
-func (m *Model) flickerSummary(width int) string {
-	st := m.styles
-	fs := m.snap.Flicker
+func (p pane) flickerSummary(width int) string {
+	st := p.styles
+	fs := p.snap.Flicker
 	if fs.Count == 0 || len(fs.Windows) == 0 {
 		return st.Label.Render("Convex flicker ") + st.Good.Render("none") + st.Dim.Render(" (Convex agrees with Better Auth)")
 	}
 	style := st.Warn
-	head := fmt.Sprintf("Convex flicker: %d window%s, total %s", fs.Count, plural(fs.Count, "", "s"), humanDur(m.flickerTotal()))
+	head := fmt.Sprintf("Convex flicker: %d window%s, total %s", fs.Count, plural(fs.Count, "", "s"), humanDur(p.flickerTotal()))
 	if fs.Open {
 		style = st.Bad
 		head += ", one OPEN now"
 	}
 	last := fs.Windows[len(fs.Windows)-1]
-	tail := fmt.Sprintf("last %s: %s", humanDur(windowDuration(last, m.now)), last.Why)
+	tail := fmt.Sprintf("last %s: %s", humanDur(windowDuration(last, p.now)), last.Why)
 	if width >= 110 {
 		tail = "Better Auth says signed in, Convex disagrees; " + tail
 	}
@@ -189,18 +188,18 @@ func (m *Model) flickerSummary(width int) string {
 
 // flickerTotal is the time spent in flicker windows (those the engine
 // still remembers).
-func (m *Model) flickerTotal() time.Duration {
+func (p pane) flickerTotal() time.Duration {
 	var total time.Duration
-	for _, w := range m.snap.Flicker.Windows {
-		total += windowDuration(w, m.now)
+	for _, w := range p.snap.Flicker.Windows {
+		total += windowDuration(w, p.now)
 	}
 	return total
 }
 
 // flickerWindows lists the most recent windows, newest first.
-func (m *Model) flickerWindows(width, n int) []string {
-	st := m.styles
-	ws := m.snap.Flicker.Windows
+func (p pane) flickerWindows(width, n int) []string {
+	st := p.styles
+	ws := p.snap.Flicker.Windows
 	var out []string
 	for i := len(ws) - 1; i >= 0 && len(out) < n; i-- {
 		w := ws[i]
@@ -208,38 +207,22 @@ func (m *Model) flickerWindows(width, n int) []string {
 		if w.End.IsZero() {
 			state = " (open)"
 		}
-		line := fmt.Sprintf("  #%d %s %7s%s  %s", i+1+m.snap.Flicker.Count-len(ws), w.Start.Format("15:04:05.000"), humanDur(windowDuration(w, m.now)), state, w.Why)
+		line := fmt.Sprintf("  #%d %s %7s%s  %s", i+1+p.snap.Flicker.Count-len(ws), w.Start.Format("15:04:05.000"), humanDur(windowDuration(w, p.now)), state, w.Why)
 		out = append(out, fit(st.Value.Render(safe(line)), width))
 	}
 	return out
 }
 
-// phaseStyle is the colour of a phase, repeating what its glyph says.
-func (m *Model) phaseStyle(p phase) lipgloss.Style {
-	st := m.styles
-	switch p {
-	case phaseAuthed:
-		return st.Good
-	case phaseLoading:
-		return st.Warn
-	case phaseFailing:
-		return st.Bad
-	case phaseSignedOut:
-		return st.Dim
-	}
-	return st.Value
-}
-
 // legend names every glyph of the strip in words; the long form also says
 // what failing means.
-func (m *Model) legend(long bool) string {
+func (p pane) legend(long bool) string {
 	parts := make([]string, 0, 4)
-	for _, p := range []phase{phaseAuthed, phaseLoading, phaseFailing, phaseSignedOut} {
-		word := p.String()
-		if long && p == phaseFailing {
+	for _, ph := range []phase{phaseAuthed, phaseLoading, phaseFailing, phaseSignedOut} {
+		word := ph.String()
+		if long && ph == phaseFailing {
 			word = "failing (query fails or Convex not authenticated while Better Auth says signed in)"
 		}
-		parts = append(parts, m.phaseStyle(p).Render(p.glyph())+" "+m.styles.Value.Render(word))
+		parts = append(parts, p.styles.phase(ph).Render(ph.glyph())+" "+p.styles.Value.Render(word))
 	}
 	return strings.Join(parts, "  ")
 }
@@ -247,7 +230,7 @@ func (m *Model) legend(long bool) string {
 // strip renders one line of width cells: prefix, the timeline of the
 // shown device, then suffix (a legend). How much time a cell stands for
 // depends on how many fit (scaleFor).
-func (m *Model) strip(width int, prefix, suffix string) string {
+func (p pane) strip(width int, prefix, suffix string) string {
 	n := width - ansi.StringWidth(prefix)
 	if suffix != "" {
 		n -= ansi.StringWidth(suffix) + 1
@@ -259,7 +242,7 @@ func (m *Model) strip(width int, prefix, suffix string) string {
 	}
 	n = max(n, 0)
 	scale := scaleFor(n)
-	cells := m.timeline.cells(n, scale, m.now)
+	cells := p.timeline.cells(n, scale, p.now)
 	var b strings.Builder
 	b.WriteString(prefix)
 	for i := 0; i < n; {
@@ -267,7 +250,7 @@ func (m *Model) strip(width int, prefix, suffix string) string {
 		for j < n && cells[j] == cells[i] {
 			j++
 		}
-		b.WriteString(m.phaseStyle(cells[i]).Render(strings.Repeat(cells[i].glyph(), j-i)))
+		b.WriteString(p.styles.phase(cells[i]).Render(strings.Repeat(cells[i].glyph(), j-i)))
 		i = j
 	}
 	if suffix != "" {

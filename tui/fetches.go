@@ -187,6 +187,58 @@ func (t *fetchTable) sorted() []*fetchRow {
 	return out
 }
 
+// fetchesPanel lists requests in flight and those that just finished,
+// newest first, in at most maxRows rows. With the focus, the selected row
+// is marked and the title says what the keys do.
+func (p pane) fetchesPanel(width, maxRows int) []string {
+	st := p.styles
+	rows := p.fetches.sorted()
+	live := 0
+	for _, r := range rows {
+		if !r.done() {
+			live++
+		}
+	}
+	shown := p.fetches.window(maxRows)
+	head := fmt.Sprintf("%d in flight", live)
+	if done := len(rows) - live; done > 0 {
+		head += fmt.Sprintf(", %d just finished", done)
+	}
+	if hidden := len(rows) - len(shown); hidden > 0 {
+		head += fmt.Sprintf(" (%d more not shown)", hidden)
+	}
+	focused := p.focused
+	if focused {
+		// First, so that a narrow title keeps it.
+		head = "[↑↓ enter · tab back] " + head
+	}
+	out := []string{title(st, "Fetches", head, width)}
+	if len(rows) == 0 {
+		return append(out, st.Dim.Render("no token requests in flight"))
+	}
+	wide := width >= 110
+	for _, r := range shown {
+		line, bad := fetchLine(r, p.now, wide)
+		if focused {
+			if r.id == p.fetches.sel {
+				out = append(out, st.Selected.Render(pad(fit("› "+line, width), width)))
+				continue
+			}
+			line = "  " + line
+		}
+		switch {
+		case bad:
+			line = st.Bad.Render(line)
+		case r.done():
+			line = st.Dim.Render(line)
+		default:
+			line = st.Value.Render(line)
+		}
+		out = append(out, fit(line, width))
+	}
+	return out
+}
+
 // spinnerFrame picks a frame from the view's clock, so that a frame is a
 // pure function of the time it is drawn at; it moves one frame per tick.
 func spinnerFrame(now time.Time) string {

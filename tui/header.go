@@ -82,7 +82,7 @@ func (m *Model) headerLines(width int) []string {
 		if d != m.device {
 			style := st.Value
 			if d.snap.Convex.Enabled {
-				style = m.phaseStyle(d.timeline.cur.phase())
+				style = st.phase(d.timeline.cur.phase())
 			}
 			sum := safe(d.summary())
 			add(1, style.Render(sum), style.Render(strings.Replace(sum, "device ", "dev ", 1)))

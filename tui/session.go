@@ -8,13 +8,13 @@ import (
 
 // sessionPanel shows the session the client believes in: its label and id,
 // the user, expiry, age, and the last poll with its result.
-func (m *Model) sessionPanel(width int, compact bool) []string {
-	st := m.styles
-	s := m.snap
+func (p pane) sessionPanel(width int, compact bool) []string {
+	st := p.styles
+	s := p.snap
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
 	var who, when []string
 	switch {
-	case !m.haveSnap || s.SessionPending:
+	case !p.haveSnap || s.SessionPending:
 		who = []string{st.Dim.Render("waiting for the first get-session")}
 	case s.Session == nil:
 		who = []string{st.Warn.Render("signed out"), st.Dim.Render("(no session; i signs in)")}
@@ -26,27 +26,27 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 		}
 		who = []string{
 			st.Title.Render(safe(s.SessionLabel)),
-			kv("id", short(m.mask.id(se.ID), idW)),
-			kv("user", m.mask.email(se.Email)),
+			kv("id", short(p.mask.id(se.ID), idW)),
+			kv("user", p.mask.email(se.Email)),
 		}
 		if width >= 110 {
-			who = append(who, kv("user id", m.mask.id(se.UserID)))
+			who = append(who, kv("user id", p.mask.id(se.UserID)))
 		}
-		when = []string{kv("expires", clock(se.ExpiresAt, width >= 110)+" ("+relTime(se.ExpiresAt, m.now)+")")}
+		when = []string{kv("expires", clock(se.ExpiresAt, width >= 110)+" ("+relTime(se.ExpiresAt, p.now)+")")}
 		if !se.CreatedAt.IsZero() {
-			when = append(when, kv("age", humanDur(m.now.Sub(se.CreatedAt))))
+			when = append(when, kv("age", humanDur(p.now.Sub(se.CreatedAt))))
 		}
 	}
-	if m.haveSnap && !s.LastPoll.IsZero() {
+	if p.haveSnap && !s.LastPoll.IsZero() {
 		res := s.LastPollResult
 		style := st.Value
 		if strings.HasPrefix(res, "failed") {
 			res = "FAILED: " + strings.TrimPrefix(res, "failed: ")
 			style = st.Bad
 		}
-		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, m.now)+": ")+style.Render(safe(res)))
+		when = append(when, st.Label.Render("last poll ")+st.Value.Render(relTime(s.LastPoll, p.now)+": ")+style.Render(safe(res)))
 	}
-	if inFlight := m.pollInFlight(); inFlight != "" {
+	if inFlight := p.pollInFlight(); inFlight != "" {
 		// What the poller is waiting for comes first: it is the news.
 		if n := len(when); n > 0 && !s.LastPoll.IsZero() {
 			when[n-1] = inFlight + st.Dim.Render(" · ") + when[n-1]
@@ -78,15 +78,15 @@ func (m *Model) sessionPanel(width int, compact bool) []string {
 
 // pollInFlight says that a get-session has not answered yet, and for how
 // long: a server that hangs shows here before the poll times out.
-func (m *Model) pollInFlight() string {
-	s := m.snap
-	if !m.haveSnap || s.PollInFlight == 0 {
+func (p pane) pollInFlight() string {
+	s := p.snap
+	if !p.haveSnap || s.PollInFlight == 0 {
 		return ""
 	}
-	d := m.now.Sub(s.PollStarted)
-	style := m.styles.Dim
+	d := p.now.Sub(s.PollStarted)
+	style := p.styles.Dim
 	if d >= time.Second {
-		style = m.styles.Warn
+		style = p.styles.Warn
 	}
 	return style.Render(fmt.Sprintf("poll #%d in flight %s", s.PollInFlight, humanDur(max(d, 0))))
 }

@@ -17,7 +17,7 @@ func TestSessionPanelShowsAHangingPoll(t *testing.T) {
 		t.Fatal("no snapshot")
 	}
 	panel := func(width int, compact bool) string {
-		return stripContent(strings.Join(r.m.sessionPanel(width, compact), "\n"))
+		return stripContent(strings.Join(r.m.pane(r.m.device).sessionPanel(width, compact), "\n"))
 	}
 	if got := panel(140, false); strings.Contains(got, "in flight") {
 		t.Fatalf("a poll in flight shown while none is:\n%s", got)

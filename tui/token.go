@@ -9,23 +9,23 @@ import (
 
 // shownToken is the token the panel is about: the cached one, else the
 // last one served, and which of the two it is.
-func (m *Model) shownToken() (*authstate.Token, string) {
+func (p pane) shownToken() (*authstate.Token, string) {
 	switch {
-	case m.snap.Cache != nil:
-		return m.snap.Cache, "cached"
-	case m.snap.LastServed != nil:
-		return m.snap.LastServed, "last served (the cache is empty)"
+	case p.snap.Cache != nil:
+		return p.snap.Cache, "cached"
+	case p.snap.LastServed != nil:
+		return p.snap.LastServed, "last served (the cache is empty)"
 	}
 	return nil, ""
 }
 
 // serverNow is the view's estimate of the server's clock: the engine's
 // estimated skew applied to the view's time, so countdowns keep moving.
-func (m *Model) serverNow() time.Time {
-	if !m.haveSnap || m.snap.Now.IsZero() {
-		return m.now
+func (p pane) serverNow() time.Time {
+	if !p.haveSnap || p.snap.Now.IsZero() {
+		return p.now
 	}
-	return m.now.Add(m.snap.ServerNow.Sub(m.snap.Now))
+	return p.now.Add(p.snap.ServerNow.Sub(p.snap.Now))
 }
 
 // tokenVerdict says in words whether t may be used now: bound to the
@@ -47,12 +47,12 @@ func tokenVerdict(t *authstate.Token, s authstate.Snapshot, serverNow time.Time)
 
 // tokenPanel shows the decoded claims of the shown token with readable
 // times, an expiry countdown, the signature check, and whether it is stale.
-func (m *Model) tokenPanel(width int, d density) []string {
+func (p pane) tokenPanel(width int, d density) []string {
 	compact := d == cramped
-	st := m.styles
+	st := p.styles
 	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(safe(v)) }
 	sep := st.Dim.Render(" · ")
-	tok, which := m.shownToken()
+	tok, which := p.shownToken()
 	if tok == nil {
 		if compact {
 			return []string{fit(st.Title.Render("Token ")+st.Dim.Render("none yet (f fetches one)"), width)}
@@ -60,8 +60,8 @@ func (m *Model) tokenPanel(width int, d density) []string {
 		return []string{title(st, "Token", "", width), st.Dim.Render("no token yet: f or t fetches one"), ""}
 	}
 	wide := width >= 110
-	now := m.serverNow()
-	verdict, ok := tokenVerdict(tok, m.snap, now)
+	now := p.serverNow()
+	verdict, ok := tokenVerdict(tok, p.snap, now)
 	vs := st.Good.Render(safe(verdict))
 	if !ok {
 		vs = st.Bad.Render(safe(verdict))
@@ -74,7 +74,7 @@ func (m *Model) tokenPanel(width int, d density) []string {
 	if wide {
 		idW = 40
 	}
-	claim := kv("sessionId", m.snap.Label(tok.SessionID)+" "+short(m.mask.id(tok.SessionID), idW))
+	claim := kv("sessionId", p.snap.Label(tok.SessionID)+" "+short(p.mask.id(tok.SessionID), idW))
 	expiry := kv("exp", clock(tok.ExpiresAt, wide)+" ("+countdown(tok.ExpiresAt, now)+")")
 	if compact {
 		short, _, _ := strings.Cut(which, " (")
@@ -89,7 +89,7 @@ func (m *Model) tokenPanel(width int, d density) []string {
 		{kv("iat", clock(tok.IssuedAt, wide)+" ("+relTime(tok.IssuedAt, now)+")"), expiry, sig},
 	}
 	if d == roomy {
-		groups = append(groups, []string{kv("sub", short(m.mask.id(tok.Subject), idW)), kv("iss", orDash(m.mask.url(tok.Issuer))), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
+		groups = append(groups, []string{kv("sub", short(p.mask.id(tok.Subject), idW)), kv("iss", orDash(p.mask.url(tok.Issuer))), kv("aud", orDash(strings.Join(tok.Audience, ", ")))})
 	}
 	for _, group := range groups {
 		out = append(out, joinItems(group, sep, width)...)

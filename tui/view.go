@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -104,11 +103,12 @@ func fetchRowsFor(d density, h int) int {
 // density.
 func (m *Model) panels(w, h int, d density) []string {
 	maxFetch := fetchRowsFor(d, h)
+	p := m.pane(m.device)
 	var out []string
-	out = append(out, m.sessionPanel(w, d == cramped)...)
-	out = append(out, m.tokenPanel(w, d)...)
-	out = append(out, m.consumerPanel(w, d)...)
-	return append(out, m.fetchesPanel(w, maxFetch)...)
+	out = append(out, p.sessionPanel(w, d == cramped)...)
+	out = append(out, p.tokenPanel(w, d)...)
+	out = append(out, p.consumerPanel(w, d)...)
+	return append(out, p.fetchesPanel(w, maxFetch)...)
 }
 
 // layout renders the panels around the event log and sizes the event
@@ -192,56 +192,4 @@ func (m *Model) helpLines() []string {
 		m.helpCache.lines = strings.Split(m.help.View(m.keys), "\n")
 	}
 	return m.helpCache.lines
-}
-
-// fetchesPanel lists requests in flight and those that just finished,
-// newest first, in at most maxRows rows. With the focus, the selected row
-// is marked and the title says what the keys do.
-func (m *Model) fetchesPanel(width, maxRows int) []string {
-	st := m.styles
-	rows := m.fetches.sorted()
-	live := 0
-	for _, r := range rows {
-		if !r.done() {
-			live++
-		}
-	}
-	shown := m.fetches.window(maxRows)
-	head := fmt.Sprintf("%d in flight", live)
-	if done := len(rows) - live; done > 0 {
-		head += fmt.Sprintf(", %d just finished", done)
-	}
-	if hidden := len(rows) - len(shown); hidden > 0 {
-		head += fmt.Sprintf(" (%d more not shown)", hidden)
-	}
-	focused := m.focus == focusFetches
-	if focused {
-		// First, so that a narrow title keeps it.
-		head = "[↑↓ enter · tab back] " + head
-	}
-	out := []string{title(st, "Fetches", head, width)}
-	if len(rows) == 0 {
-		return append(out, st.Dim.Render("no token requests in flight"))
-	}
-	wide := width >= 110
-	for _, r := range shown {
-		line, bad := fetchLine(r, m.now, wide)
-		if focused {
-			if r.id == m.fetches.sel {
-				out = append(out, st.Selected.Render(pad(fit("› "+line, width), width)))
-				continue
-			}
-			line = "  " + line
-		}
-		switch {
-		case bad:
-			line = st.Bad.Render(line)
-		case r.done():
-			line = st.Dim.Render(line)
-		default:
-			line = st.Value.Render(line)
-		}
-		out = append(out, fit(line, width))
-	}
-	return out
 }

@@ -44,8 +44,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Back):
 			m.input.SetValue("")
 			m.input.Blur()
-			m.events.setFilter("", m.src)
-			m.events.refresh(m.src)
+			m.log().setFilter("", m.logSrc())
+			m.log().refresh(m.logSrc())
 			m.mode = modeNormal
 			return nil
 		case key.Matches(msg, k.Accept):
@@ -70,6 +70,14 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return cmd
 		}
 	}
+	if m.cmp != nil {
+		if cmd, ok := m.compareKey(msg); ok {
+			return cmd
+		}
+	}
+	if m.deviceAction(msg) {
+		return nil
+	}
 
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -77,6 +85,61 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
 		m.helpPage.offset = 0
+	case key.Matches(msg, k.Policy):
+		m.nextPolicy()
+	case key.Matches(msg, k.Device):
+		m.nextDevice()
+	case key.Matches(msg, k.Reset):
+		m.resetCounters()
+	case key.Matches(msg, k.Pause):
+		m.log().togglePause(m.logSrc())
+		if m.log().paused {
+			m.setStatus("event log paused: events are still recorded; space resumes")
+		} else {
+			m.setStatus("event log live")
+		}
+	case key.Matches(msg, k.Lanes):
+		m.toggleLanes()
+	case key.Matches(msg, k.Filter):
+		m.mode = modeFilter
+		m.input.SetValue(m.log().filter)
+		m.input.CursorEnd()
+		return m.input.Focus()
+	case key.Matches(msg, k.Focus):
+		m.toggleFocus()
+	case key.Matches(msg, k.Back):
+		if m.log().needle != "" {
+			m.input.SetValue("")
+			m.log().setFilter("", m.logSrc())
+			m.log().refresh(m.logSrc())
+			m.setStatus("filter cleared")
+		}
+	case key.Matches(msg, k.Detail):
+		m.openDetail()
+	case key.Matches(msg, k.Copy):
+		return m.copySelected()
+	case key.Matches(msg, k.Up):
+		m.log().move(-1, m.logSrc())
+	case key.Matches(msg, k.Down):
+		m.log().move(+1, m.logSrc())
+	case key.Matches(msg, k.PageUp):
+		m.log().move(-max(m.log().height-1, 1), m.logSrc())
+	case key.Matches(msg, k.PageDown):
+		m.log().move(+max(m.log().height-1, 1), m.logSrc())
+	case key.Matches(msg, k.Home):
+		m.log().home(m.logSrc())
+	case key.Matches(msg, k.End):
+		m.log().followTail(m.logSrc())
+	}
+	return nil
+}
+
+// deviceAction runs a key that acts on the shown device: server actions,
+// fetches, holds, releases, latency and poll. It reports false for any
+// other key.
+func (m *Model) deviceAction(msg tea.KeyPressMsg) bool {
+	k := &m.keys
+	switch {
 	case key.Matches(msg, k.ChangePassword):
 		m.ask(pendingAction{
 			action: authstate.ActionChangePassword, signal: true,
@@ -105,12 +168,6 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.run(pendingAction{action: authstate.ActionSignOut, signal: true, done: "sign-out sent; the session signal follows"})
 	case key.Matches(msg, k.SignIn):
 		m.run(pendingAction{action: authstate.ActionSignIn, signal: true, done: "sign-in sent; the session signal follows"})
-	case key.Matches(msg, k.Policy):
-		m.nextPolicy()
-	case key.Matches(msg, k.Device):
-		m.nextDevice()
-	case key.Matches(msg, k.Reset):
-		m.resetCounters()
 	case key.Matches(msg, k.Hold):
 		m.toggleHold()
 	case key.Matches(msg, k.ReleaseOldest):
@@ -127,47 +184,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.stepPoll(+1)
 	case key.Matches(msg, k.PollDown):
 		m.stepPoll(-1)
-	case key.Matches(msg, k.Pause):
-		m.events.togglePause(m.src)
-		if m.events.paused {
-			m.setStatus("event log paused: events are still recorded; space resumes")
-		} else {
-			m.setStatus("event log live")
-		}
-	case key.Matches(msg, k.Lanes):
-		m.toggleLanes()
-	case key.Matches(msg, k.Filter):
-		m.mode = modeFilter
-		m.input.SetValue(m.events.filter)
-		m.input.CursorEnd()
-		return m.input.Focus()
-	case key.Matches(msg, k.Focus):
-		m.toggleFocus()
-	case key.Matches(msg, k.Back):
-		if m.events.needle != "" {
-			m.input.SetValue("")
-			m.events.setFilter("", m.src)
-			m.events.refresh(m.src)
-			m.setStatus("filter cleared")
-		}
-	case key.Matches(msg, k.Detail):
-		m.openDetail()
-	case key.Matches(msg, k.Copy):
-		return m.copySelected()
-	case key.Matches(msg, k.Up):
-		m.events.move(-1, m.src)
-	case key.Matches(msg, k.Down):
-		m.events.move(+1, m.src)
-	case key.Matches(msg, k.PageUp):
-		m.events.move(-max(m.events.height-1, 1), m.src)
-	case key.Matches(msg, k.PageDown):
-		m.events.move(+max(m.events.height-1, 1), m.src)
-	case key.Matches(msg, k.Home):
-		m.events.home(m.src)
-	case key.Matches(msg, k.End):
-		m.events.followTail(m.src)
+	default:
+		return false
 	}
-	return nil
+	return true
 }
 
 func (m *Model) quit() tea.Cmd {
@@ -208,8 +228,8 @@ func (m *Model) nextDevice() {
 	}
 	m.device = m.devs[m.num%len(m.devs)]
 	m.setFocus(m.focus)
-	m.input.SetValue(m.events.filter)
-	m.events.refresh(m.src)
+	m.input.SetValue(m.log().filter)
+	m.log().refresh(m.logSrc())
 	m.logger.Info("device", "device", m.num)
 	m.setStatus("device %d/%d: the panels show it and the keys drive it; the other device keeps running", m.num, len(m.devs))
 }
@@ -397,8 +417,8 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 	before := m.input.Value()
 	m.input, cmd = m.input.Update(msg)
 	if v := m.input.Value(); v != before {
-		m.events.setFilter(v, m.src)
-		m.events.refresh(m.src)
+		m.log().setFilter(v, m.logSrc())
+		m.log().refresh(m.logSrc())
 	}
 	return cmd
 }

@@ -118,3 +118,39 @@ func BenchmarkFilterRebuild(b *testing.B) {
 		r.m.events.refresh(r.m.src)
 	}
 }
+
+// BenchmarkCompareFrame is one frame of compare mode with four columns,
+// each with the Convex client model on and 100k events in its log (the
+// merged log holds the newest 100k of them): a tick (every column's fold
+// read, the columns and their differences laid out, the merged event
+// window filled) and the View. Budget: 2 ms.
+func BenchmarkCompareFrame(b *testing.B) {
+	for _, sz := range []struct {
+		name string
+		w, h int
+	}{{"80x24", 80, 24}, {"140x45", 140, 45}, {"250x80", 250, 80}} {
+		b.Run(sz.name, func(b *testing.B) {
+			r := rigColumns(b, []string{"v0.12", "pr329", "pr329+pr83", "hardened"}, consumer, logSize(100_000))
+			r.columnsStep("f")
+			names := authstate.PolicyNames()
+			for _, d := range r.devs {
+				for i := 0; d.eng.Log().Len() < 100_000; i++ {
+					d.eng.SetPolicy(names[i%len(names)])
+					if i%10_000 == 0 {
+						r.settle()
+					}
+				}
+			}
+			r.settle()
+			r.m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
+			if n := r.m.cmp.merged.Len(); n != mergedLogSize {
+				b.Fatalf("merged log holds %d events", n)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r.m.Update(tickMsg{})
+				_ = r.m.View()
+			}
+		})
+	}
+}

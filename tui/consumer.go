@@ -109,6 +109,20 @@ func (p pane) hookWord(c authstate.ConvexState) string {
 	return st.Bad.Render("NOT authenticated")
 }
 
+// shortHookWord is hookWord in a few letters, for a narrow column.
+func (p pane) shortHookWord(c authstate.ConvexState) string {
+	st := p.styles
+	switch {
+	case c.IsLoading:
+		return st.Warn.Render("loading")
+	case c.IsAuthenticated:
+		return st.Good.Render("authed")
+	case p.snap.Session == nil:
+		return st.Dim.Render("signed out")
+	}
+	return st.Bad.Render("NOT authed")
+}
+
 // queryWord is the subscribed query's last result.
 func (p pane) queryWord(c authstate.ConvexState) string {
 	st := p.styles

@@ -23,14 +23,14 @@ type detailView struct {
 }
 
 func (m *Model) openDetail() {
-	ev, ok := m.events.selected()
+	ev, ok := m.log().selected()
 	if !ok {
 		m.setStatus("no event selected")
 		return
 	}
 	d := detailView{ev: ev}
 	if ev.Token != nil {
-		d.raw, _ = m.feed.rawToken(m.device, ev.Token.Fingerprint)
+		d.raw, _ = m.feed.rawToken(m.rowDevice(ev), ev.Token.Fingerprint)
 	}
 	m.detail = d
 	m.mode = modeDetail
@@ -70,7 +70,7 @@ func (m *Model) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 const osc52Note = " (the terminal must allow OSC 52; tmux: set -g set-clipboard on)"
 
 func (m *Model) copySelected() tea.Cmd {
-	ev, ok := m.events.selected()
+	ev, ok := m.log().selected()
 	if !ok {
 		m.setStatus("no event selected")
 		return nil

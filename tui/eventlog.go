@@ -351,7 +351,7 @@ func (m *Model) eventsPanel(width, rows int) []string {
 		return m.lanesPanel(width, rows)
 	}
 	st := m.styles
-	extra := m.events.position()
+	extra := m.log().position()
 	if m.mode == modeFilter {
 		extra = m.input.View() + st.Dim.Render("  enter apply · esc clear")
 	}
@@ -359,16 +359,16 @@ func (m *Model) eventsPanel(width, rows int) []string {
 	if rows <= 0 {
 		return out[:min(len(out), max(rows+1, 0))]
 	}
-	if len(m.events.rows) == 0 {
+	if len(m.log().rows) == 0 {
 		msg := "no events yet"
-		if m.events.needle != "" {
+		if m.log().needle != "" {
 			msg = "no event matches the filter"
 		}
 		return append(out, st.Dim.Render(msg))
 	}
 	wide := width >= 110
-	for _, ev := range m.events.rows[:min(len(m.events.rows), rows)] {
-		out = append(out, m.eventRow(ev, width, wide, ev.Seq == m.events.sel && m.focus == focusEvents))
+	for _, ev := range m.log().rows[:min(len(m.log().rows), rows)] {
+		out = append(out, m.eventRow(ev, width, wide, ev.Seq == m.log().sel && m.focus == focusEvents))
 	}
 	return out
 }
@@ -393,6 +393,9 @@ func (m *Model) eventRow(ev authstate.Event, width int, wide, selected bool) str
 			session = "-"
 		}
 		lead = fmt.Sprintf("%7d %-4s ", ev.Seq, session)
+	}
+	if m.cmp != nil {
+		lead = m.columnTag(ev, wide) + lead
 	}
 	if selected {
 		return st.Selected.Render(pad(fit(mark+lead+ts+" "+kind+" "+text, width), width))

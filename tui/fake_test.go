@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -275,6 +276,11 @@ type rig struct {
 type rigDevice struct {
 	b   *fakeBackend
 	eng *authstate.Engine
+	// clock is the device's own clock in a compare rig (nil: the rig's):
+	// columns share nothing, and one shared virtual clock moved on to
+	// fire one column's timer would stamp another's events at times that
+	// depend on which loop ran first.
+	clock *authstate.FakeClock
 }
 
 type rigOption func(*authstate.Config, *Options)
@@ -293,6 +299,73 @@ func logSize(n int) rigOption {
 }
 
 func newRig(t testing.TB, opts ...rigOption) *rig { return newRigN(t, 1, opts...) }
+
+// rigColumns is a compare-mode rig: one device per column, each with its
+// own server (so one column's rotation touches no other), running the
+// column's policy; a name "pr329+pr83" turns PR #83 on in its Convex model.
+func rigColumns(t testing.TB, names []string, opts ...rigOption) *rig {
+	t.Helper()
+	clock := authstate.NewFakeClock(t0)
+	o := Options{Target: "sim 127.0.0.1:3210", Now: clock.Now, TickEvery: -1, NoColor: true, Columns: names}
+	r := &rig{t: t, clock: clock}
+	for i, name := range names {
+		own := authstate.NewFakeClock(t0)
+		b := newFakeClient(newFakeServer(own))
+		if err := b.SignIn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		policy, rest, _ := strings.Cut(name, "+")
+		cfg := authstate.Config{Backend: b, Policy: policy, Clock: own, LogSize: 4096}
+		for _, f := range opts {
+			f(&cfg, &o)
+		}
+		if cfg.Consumer != nil {
+			cc := *cfg.Consumer
+			cc.Backend, cc.PR83 = b, strings.Contains(rest, "pr83")
+			cfg.Consumer = &cc
+		}
+		eng, err := authstate.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.devs = append(r.devs, rigDevice{b: b, eng: eng, clock: own})
+		if i == 0 {
+			r.b, r.eng = b, eng
+		}
+		o.Devices = append(o.Devices, Device{Engine: eng, Transport: b})
+	}
+	r.m = New(o)
+	for _, d := range r.devs {
+		d.eng.Start(context.Background())
+		t.Cleanup(d.eng.Stop)
+	}
+	r.settle()
+	r.m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	return r
+}
+
+// advance moves virtual time on by d, on every clock of the rig.
+func (r *rig) advance(d time.Duration) {
+	r.clock.Advance(d)
+	for _, dev := range r.devs {
+		if dev.clock != nil {
+			dev.clock.Advance(d)
+		}
+	}
+}
+
+// columnsStep presses keys in compare mode the way the program runs
+// them: each action goes to every column, the columns settle (on the fake
+// clock here), and the model hears that they did.
+func (r *rig) columnsStep(keys ...string) {
+	r.t.Helper()
+	for _, k := range keys {
+		r.press(k)
+		r.settle()
+		r.m.Update(settledMsg{})
+		r.settle()
+	}
+}
 
 // newRigN is a rig with n devices of one user, each signed in to its own
 // session, all on one virtual clock.
@@ -360,7 +433,11 @@ func (r *rig) settle() {
 	for {
 		before := r.logged()
 		for _, d := range r.devs {
-			if err := d.eng.Settle(ctx, d.b.Held, d.b.notify, r.clock); err != nil {
+			clock := r.clock
+			if d.clock != nil {
+				clock = d.clock
+			}
+			if err := d.eng.Settle(ctx, d.b.Held, d.b.notify, clock); err != nil {
 				r.t.Fatalf("settle: %v", err)
 			}
 		}

@@ -30,7 +30,12 @@ func (m *Model) headerLines(width int) []string {
 		items = append(items, headerItem{full: full, short: short, prio: prio})
 	}
 	add(0, st.App.Render("authscope"), "")
-	if len(m.devs) > 1 {
+	if m.cmp != nil {
+		add(0, st.Title.Render(fmt.Sprintf("compare %d columns", len(m.devs))), st.Title.Render(fmt.Sprintf("%d cols", len(m.devs))))
+		if m.cmp.col > 0 {
+			add(1, kv("log", m.columnName(m.device)), "")
+		}
+	} else if len(m.devs) > 1 {
 		add(0, st.Title.Render(fmt.Sprintf("device %d/%d", m.num, len(m.devs))), st.Title.Render(fmt.Sprintf("dev %d/%d", m.num, len(m.devs))))
 	}
 	target, bare := m.target(), m.target()
@@ -53,7 +58,9 @@ func (m *Model) headerLines(width int) []string {
 	if policy == "" {
 		policy = "…"
 	}
-	add(0, kv("policy", policy), "")
+	if m.cmp == nil {
+		add(0, kv("policy", policy), "")
+	}
 	poll := "off"
 	if m.snap.PollInterval > 0 {
 		poll = humanDur(m.snap.PollInterval)
@@ -71,15 +78,19 @@ func (m *Model) headerLines(width int) []string {
 		add(5, st.Dim.Render("no transport controls"), st.Dim.Render("no transport"))
 	}
 	m.feed.header(m, add)
-	add(6, kv("events", fmt.Sprint(m.received)), kv("ev", fmt.Sprint(m.received)))
-	if n := m.snap.ViolationCount; n > 0 {
+	received := m.received
+	if m.cmp != nil {
+		received = m.Received()
+	}
+	add(6, kv("events", fmt.Sprint(received)), kv("ev", fmt.Sprint(received)))
+	if n := m.snap.ViolationCount; n > 0 && m.cmp == nil {
 		add(0, st.Bad.Render(fmt.Sprintf("%d violation%s", n, plural(n, "", "s"))), st.Bad.Render(fmt.Sprintf("%d viol.", n)))
 	}
 	if m.dropped > 0 {
 		add(0, st.Warn.Render(fmt.Sprintf("WARNING: %d events dropped (view behind)", m.dropped)), st.Warn.Render(fmt.Sprintf("%d dropped", m.dropped)))
 	}
 	for _, d := range m.devs {
-		if d != m.device {
+		if d != m.device && m.cmp == nil {
 			style := st.Value
 			if d.snap.Convex.Enabled {
 				style = st.phase(d.timeline.cur.phase())

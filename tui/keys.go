@@ -59,6 +59,9 @@ type keyMap struct {
 	// multiDevice shows the device key in the short help.
 	quitKeys    []string
 	multiDevice bool
+	// compare leaves out of the help the keys that compare mode does not
+	// take (the policy and focus keys).
+	compare bool
 	// replay, in a replay, are its keys: the help shows them instead of
 	// the keys that would change a client.
 	replay    replayKeys
@@ -297,6 +300,10 @@ func (k keyMap) ShortHelp() []key.Binding {
 		}
 		return append(out, k.Filter, k.Focus, k.Detail, k.Back, k.Help, k.Quit)
 	}
+	if k.compare {
+		return []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.Hold, k.ReleaseAll, k.Device,
+			k.Pause, k.Filter, k.Detail, k.Back, k.Help, k.Quit}
+	}
 	out := []key.Binding{
 		k.Confirm, k.Cancel, k.Accept,
 		k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.Hold, k.Policy,
@@ -322,13 +329,18 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		}
 	}
 	driving := []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Policy, k.Reset}
+	reading := []key.Binding{k.Pause, k.Lanes, k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Up, k.Down}
+	if k.compare {
+		driving = []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn, k.Reset}
+		reading = []key.Binding{k.Pause, k.Lanes, k.Filter, k.Detail, k.Copy, k.Back, k.Up, k.Down}
+	}
 	if k.multiDevice {
 		driving = append(driving, k.Device)
 	}
 	return [][]key.Binding{
 		driving,
 		{k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollDown, k.PollUp},
-		{k.Pause, k.Lanes, k.Filter, k.Focus, k.Detail, k.Copy, k.Back, k.Up, k.Down},
+		reading,
 		{k.PageUp, k.PageDown, k.Home, k.End, k.Confirm, k.Cancel, k.Help, k.Quit},
 	}
 }

@@ -83,8 +83,8 @@ func (m *Model) toggleLanes() {
 // layoutLanes redraws the lanes when what they show changed. It runs in
 // Update (layout), so View only copies the lines.
 func (m *Model) layoutLanes(width, rows int) {
-	p := &m.events
-	k := lanesKey{dev: m.num, total: m.src.Total(), end: p.end, sel: p.sel, first: p.first,
+	p := m.log()
+	k := lanesKey{dev: m.num, total: m.logSrc().Total(), end: p.end, sel: p.sel, first: p.first,
 		width: width, rows: rows, dark: m.isDark, follow: p.follow}
 	if m.lanes.lines != nil && k == m.lanes.key && m.mode != modeFilter {
 		return
@@ -278,7 +278,7 @@ func (a lanesAxis) firstSeq() uint64 {
 // and the cursor, the selected event, and the findings in words.
 func (m *Model) drawLanes(width, rows int) []string {
 	st := m.styles
-	p := &m.events
+	p := m.log()
 	head := func(extra string) []string {
 		return []string{title(st, "Lanes", extra, width)}
 	}
@@ -309,7 +309,7 @@ func (m *Model) drawLanes(width, rows int) []string {
 		if back := uint64(cols + lanesLookback); winEnd > back {
 			from = winEnd - back + 1
 		}
-		ax = placeEvents(readSeqs(m.src, from, winEnd), cols)
+		ax = placeEvents(readSeqs(m.logSrc(), from, winEnd), cols)
 		if len(ax.evs) == 0 || sel >= ax.firstSeq() {
 			break
 		}

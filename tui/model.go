@@ -84,6 +84,8 @@ type Model struct {
 	// in live mode; only the replay's own code reads it.
 	feed   source
 	replay *replayer
+	// cmp is compare mode's state (compare.go); nil outside it.
+	cmp *compareView
 
 	// chrome is every panel but the event rows, rendered by layout at the
 	// end of Update; helpCache is the help text for one width and mode.
@@ -110,9 +112,18 @@ func New(o Options) *Model {
 		m.devs = append(m.devs, newDevice(i+1, d, m.opts.SubscribeBuffer))
 	}
 	m.device = m.devs[0]
+	if len(o.Columns) > 0 {
+		m.cmp = newCompareView(o.Columns, m.devs, mergedLogSize)
+		m.keys.compare = true
+		m.keys.Device.SetHelp(m.keys.Device.Help().Key, "log column")
+	}
 	m.layout()
 	return m
 }
+
+// mergedLogSize bounds compare mode's merged log, like one engine's log
+// in the TUI.
+const mergedLogSize = 100_000
 
 // newModel is the model without its devices: New and NewReplay add them
 // (and lay the screen out). ndev is how many there will be.
@@ -333,6 +344,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
+	case settledMsg:
+		if m.cmp != nil {
+			return m.settled(msg)
+		}
+		return nil
 	}
 	if cmd, ok := m.feed.message(m, msg); ok {
 		return cmd
@@ -365,8 +381,12 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 		d.fetches.observe(ev)
 		d.events.observe(ev)
 		d.timeline.observe(ev)
-		if ev.Kind == authstate.KindCountersReset {
+		switch {
+		case ev.Kind == authstate.KindCountersReset:
 			d.timeline.reset(ev.At)
+			d.staleServed = 0
+		case ev.Kind == authstate.KindTokenServed && ev.Stale:
+			d.staleServed++
 		}
 		if ev.Kind == authstate.KindTransport && d.asked.pending > 0 {
 			// A transport key posted this input; say how it went,
@@ -385,6 +405,9 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 			m.setStatus("%s%s", m.devicePrefix(d), xp.sentence)
 		}
 	}
+	if m.cmp != nil {
+		m.ingestCompare(d, evs)
+	}
 	m.refreshDevice(d)
 }
 
@@ -393,6 +416,9 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 func (m *Model) refresh() {
 	for _, d := range m.devs {
 		m.refreshDevice(d)
+	}
+	if c := m.cmp; c != nil && c.col == 0 && !c.panel.paused {
+		c.panel.refresh(&c.merged)
 	}
 }
 
@@ -427,7 +453,10 @@ func (m *Model) refreshDevice(d *device) {
 
 // devicePrefix names device d in a status line when there are several.
 func (m *Model) devicePrefix(d *device) string {
-	if len(m.devs) == 1 {
+	switch {
+	case m.cmp != nil:
+		return safe(m.columnName(d)) + ": "
+	case len(m.devs) == 1:
 		return ""
 	}
 	return fmt.Sprintf("device %d: ", d.num)

@@ -28,7 +28,7 @@ func (m *Model) mouseWheel(msg tea.MouseWheelMsg) {
 		m.setFocus(focusFetches)
 		m.fetches.move(dir)
 	default:
-		m.events.move(dir*wheelRows, m.src)
+		m.log().move(dir*wheelRows, m.logSrc())
 	}
 }
 
@@ -55,13 +55,13 @@ func (m *Model) mouseClick(msg tea.MouseClickMsg) {
 		// The rows under the pointer are lanes, not events.
 		return
 	}
-	if i < 0 || i >= min(len(m.events.rows), f.eventRows) {
+	if i < 0 || i >= min(len(m.log().rows), f.eventRows) {
 		return
 	}
-	seq := m.events.rows[i].Seq
-	again := m.focus == focusEvents && m.events.sel == seq
+	seq := m.log().rows[i].Seq
+	again := m.focus == focusEvents && m.log().sel == seq
 	m.setFocus(focusEvents)
-	m.events.selectSeq(seq, m.src)
+	m.log().selectSeq(seq, m.logSrc())
 	if again {
 		m.openDetail()
 	}

@@ -56,6 +56,12 @@ type Options struct {
 	// Engine and Transport. The device key switches which one the panels
 	// show and the keys drive; the others keep running.
 	Devices []Device
+	// Columns, when set, turns compare mode on: one name per device (its
+	// variant, e.g. "pr329+pr83"), each device a column drawn beside the
+	// others. Every action key goes to every column, and the next waits
+	// until each column has settled; the event log holds every column's
+	// events, each row tagged with its column.
+	Columns []string
 	// Target names the server in the header, e.g. "sim 127.0.0.1:3210".
 	Target string
 	// RealTarget makes the keys that change the password on the server ask

@@ -482,7 +482,7 @@ func (m *Model) replayKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		}
 		return nil, false
 	}
-	m.events.followTail(m.src)
+	m.log().followTail(m.logSrc())
 	return nil, true
 }
 
@@ -515,7 +515,7 @@ func (m *Model) play(msg replayTickMsg) tea.Cmd {
 	}
 	if p != r.pos {
 		m.seek(p)
-		m.events.followTail(m.src)
+		m.log().followTail(m.logSrc())
 	}
 	r.waited = waited
 	m.now = r.now()

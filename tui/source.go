@@ -48,7 +48,7 @@ func (liveSource) header(m *Model, add func(prio int, full, short string)) {
 	switch {
 	case m.subClosed:
 		add(0, st.Bad.Render("ENGINE STOPPED"), st.Bad.Render("STOPPED"))
-	case m.events.paused:
+	case m.log().paused:
 		add(1, st.Warn.Render("PAUSED"), "")
 	default:
 		add(2, st.Good.Render("LIVE"), "")

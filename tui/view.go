@@ -54,6 +54,9 @@ func (m *Model) frame() frame {
 		f.eventRows = max(avail, 0)
 		return f
 	}
+	if m.cmp != nil {
+		return m.compareFrame(f, avail)
+	}
 	d := roomy
 	if avail < compactBelow {
 		d = cramped
@@ -126,9 +129,9 @@ func (m *Model) layout() {
 	if m.chrome.detail {
 		return
 	}
-	if m.chrome.eventRows != m.events.height {
-		m.events.height = m.chrome.eventRows
-		m.events.refresh(m.src)
+	if m.chrome.eventRows != m.log().height {
+		m.log().height = m.chrome.eventRows
+		m.log().refresh(m.logSrc())
 	}
 	if m.lanes.on {
 		m.layoutLanes(m.width, m.chrome.eventRows)

@@ -10,7 +10,7 @@ package authstate
 func (e *Engine) ResetCounters() { e.post(ResetCounters{}) }
 
 func (e *Engine) resetCounters() {
-	e.violationCount = 0
+	e.violationCount, e.staleServed = 0, 0
 	e.violations = nil
 	e.flicker.reset(e.now())
 	if e.consumer != nil {

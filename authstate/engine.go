@@ -120,6 +120,9 @@ type Engine struct {
 	// violationCount counts every violation; violations keeps the first
 	// maxViolations of them.
 	violationCount int
+	// staleServed counts the stale tokens calls were given since the
+	// counters were last reset.
+	staleServed int
 	pollInterval   time.Duration
 	// tport is the client transport's state as the engine knows it.
 	tport     TransportState
@@ -636,6 +639,9 @@ func (e *Engine) emit(ev Event) {
 	}
 	e.log.append(ev)
 	e.broker.publish(ev)
+	if ev.Kind == KindTokenServed && ev.Stale {
+		e.staleServed++
+	}
 	if ev.Kind == KindViolation {
 		e.violationCount++
 		if len(e.violations) < maxViolations {

@@ -44,6 +44,7 @@ type Fold struct {
 
 	violations     []Event
 	violationCount int
+	staleServed    int
 
 	client ClientState
 	auth   *Token
@@ -231,6 +232,9 @@ func (f *Fold) Apply(ev Event) {
 			}
 		}
 	case KindTokenServed:
+		if ev.Stale {
+			f.staleServed++
+		}
 		c := f.callFor(ev.Call, ev.Fetch)
 		if ev.Fetch != 0 {
 			f.forget(ev.Fetch)
@@ -251,7 +255,7 @@ func (f *Fold) Apply(ev Event) {
 			f.violations = append(f.violations, ev)
 		}
 	case KindCountersReset:
-		f.violationCount, f.violations, f.windows = 0, nil, nil
+		f.violationCount, f.staleServed, f.violations, f.windows = 0, 0, nil, nil
 		if f.flickerOpen {
 			f.flickerSince, f.flickerWall = ev.At, f.wall()
 		}
@@ -461,6 +465,7 @@ func (f *Fold) Snapshot() Snapshot {
 		TokenRequests:  f.tokenReqs,
 		Labels:         f.labels,
 		ViolationCount: f.violationCount,
+		StaleServed:    f.staleServed,
 		Mounted:        f.mounted,
 		Cache:          f.cache,
 		LastServed:     f.lastServed,

@@ -19,6 +19,7 @@ func (e *Engine) snapshot() Snapshot {
 		Labels:         e.labels.all(),
 		Violations:     append([]Event(nil), e.violations...),
 		ViolationCount: e.violationCount,
+		StaleServed:    e.staleServed,
 		Mounted:        e.mounted,
 		Transport:      e.tport.clone(),
 	}
@@ -102,6 +103,9 @@ type Snapshot struct {
 	// ViolationCount counts them all.
 	Violations     []Event
 	ViolationCount int
+	// StaleServed counts the calls that were given a stale token since
+	// the counters were last reset (token_served events marked stale).
+	StaleServed int
 	// Busy counts network calls whose completion the loop has not handled;
 	// Timed counts retries and signals still due.
 	Busy, Timed int

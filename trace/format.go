@@ -65,6 +65,10 @@ type Header struct {
 	Started  time.Time         `json:"started"`
 	// Devices is how many client stacks the trace holds (1 when omitted).
 	Devices int `json:"devices,omitempty"`
+	// Columns names the devices of a compare session, one variant each
+	// ("v0.12", "pr329+pr83", …), device 1 first; replay then shows them
+	// side by side.
+	Columns []string `json:"columns,omitempty"`
 	// Demo says emails and ids are masked too.
 	Demo bool `json:"demo,omitempty"`
 	// Secrets says raw JWTs were kept (--record-secrets); Warning then

@@ -212,8 +212,22 @@ func (t *Trace) readHeader(body []byte, truncated bool) error {
 	if err := json.Unmarshal(body, &t.Header); err != nil {
 		return fmt.Errorf("bad header: %v", err)
 	}
+	if n := len(t.Header.Columns); n > MaxColumns {
+		return fmt.Errorf("bad header: %d columns (at most %d)", n, MaxColumns)
+	}
+	for _, c := range t.Header.Columns {
+		if len(c) > MaxColumnName {
+			return fmt.Errorf("bad header: a column name of %d bytes (at most %d)", len(c), MaxColumnName)
+		}
+	}
 	return nil
 }
+
+// MaxColumns and MaxColumnName bound a header's compare columns.
+const (
+	MaxColumns    = 8
+	MaxColumnName = 64
+)
 
 // readRecord reads one line after the header into an entry; it returns
 // what is wrong with the line, or "".

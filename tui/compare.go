@@ -24,9 +24,11 @@ import (
 // compareView is compare mode's own state.
 type compareView struct {
 	names []string
-	// merged is the log of every column in arrival order; panel is the
-	// event window over it.
-	merged mergedLog
+	// merged is the log of every column in arrival order: live, the
+	// events as the view took them (live); in a replay, the trace's; panel
+	// is the event window over it.
+	merged mergedSource
+	live   *mergedLog
 	panel  eventPanel
 	// col is the column the log is narrowed to (1-based); 0: every column.
 	col int
@@ -54,10 +56,18 @@ const settleWait = 5 * time.Second
 // maxQueuedKeys bounds the keys kept while the columns settle.
 const maxQueuedKeys = 16
 
+// mergedSource is a log of every column's events under seqs of its own,
+// which knows the column of each.
+type mergedSource interface {
+	logSource
+	colOf(seq uint64) (int, bool)
+}
+
+// newCompareView is compare mode on live devices: the merged log refers
+// to the events in the devices' own logs, at most size of them.
 func newCompareView(names []string, devs []*device, size int) *compareView {
-	c := &compareView{names: names, panel: newEventPanel()}
-	c.merged = mergedLog{devs: devs, refs: make([]logRef, 0, min(size, 1<<12)), size: size}
-	return c
+	live := &mergedLog{devs: devs, refs: make([]logRef, 0, min(size, 1<<12)), size: size}
+	return &compareView{names: names, panel: newEventPanel(), merged: live, live: live}
 }
 
 // log is the event window the keys and the log panel work on: the merged
@@ -72,7 +82,7 @@ func (m *Model) log() *eventPanel {
 // logSrc is where log reads its events.
 func (m *Model) logSrc() logSource {
 	if c := m.cmp; c != nil && c.col == 0 {
-		return &c.merged
+		return c.merged
 	}
 	return m.device.src
 }
@@ -104,6 +114,7 @@ func (m *Model) columnTag(ev authstate.Event, wide bool) string {
 	for _, n := range m.cmp.names {
 		w = max(w, ansi.StringWidth(n))
 	}
+	w = min(w, 24)
 	if !wide {
 		w = min(w, 10)
 	}
@@ -264,12 +275,12 @@ func (m *Model) ingestCompare(d *device, evs []authstate.Event) {
 		if ev.Kind.Quiet() {
 			continue
 		}
-		seq := c.merged.add(d.num-1, ev.Seq)
+		seq := c.live.add(d.num-1, ev.Seq)
 		ev.Seq = seq
 		c.panel.observe(ev)
 	}
 	if c.col == 0 && (!c.panel.paused || c.panel.rows == nil) {
-		c.panel.refresh(&c.merged)
+		c.panel.refresh(c.merged)
 	}
 }
 
@@ -445,10 +456,10 @@ func (m *Model) columnTitle(d *device, width int) string {
 		}
 		items = append(items, st.Bad.Render(word))
 	}
-	if d.staleServed > 0 {
-		word := fmt.Sprintf("%d STALE served", d.staleServed)
+	if d.snap.StaleServed > 0 {
+		word := fmt.Sprintf("%d STALE served", d.snap.StaleServed)
 		if narrow {
-			word = fmt.Sprintf("%d STALE", d.staleServed)
+			word = fmt.Sprintf("%d STALE", d.snap.StaleServed)
 		}
 		items = append(items, st.Bad.Render(word))
 	}
@@ -524,11 +535,11 @@ func (m *Model) disagreements(width int) []string {
 		val  func(d *device) string
 	}
 	measures := []measure{
-		{"stale token served", func(d *device) bool { return d.staleServed > 0 }, func(d *device) string {
-			if d.staleServed == 0 {
+		{"stale token served", func(d *device) bool { return d.snap.StaleServed > 0 }, func(d *device) string {
+			if d.snap.StaleServed == 0 {
 				return "no"
 			}
-			return fmt.Sprintf("YES ×%d", d.staleServed)
+			return fmt.Sprintf("YES ×%d", d.snap.StaleServed)
 		}},
 		{"violations", func(d *device) bool { return d.snap.ViolationCount > 0 }, func(d *device) string {
 			return fmt.Sprint(d.snap.ViolationCount)

@@ -8,6 +8,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/authscope/authscope/trace"
 )
 
 // compareRecipeRig runs the README's stale-token recipe (h t p t R) in
@@ -169,5 +171,61 @@ func TestCompareGolden(t *testing.T) {
 			r.m.Update(tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
 			golden.RequireEqual(t, []byte(wallClockFree(r.screen())))
 		})
+	}
+}
+
+// A compare session's trace replays as columns: at its end the columns
+// and their differences say what the live screen said, and the log's rows
+// carry their column.
+func TestReplayShowsTheColumns(t *testing.T) {
+	names := []string{"v0.12", "pr329"}
+	rec := &recorder{}
+	rec.w = trace.NewWriter(&rec.buf, trace.Header{
+		Authscope: "test", Command: "tui", Policy: "v0.12", Started: t0, Devices: len(names), Columns: names,
+		Target:  trace.Target{Kind: "sim", Host: "127.0.0.1:3210"},
+		Options: map[string]string{"consumer": "true", "poll": "0s"},
+	}, trace.Options{})
+	r := rigColumns(t, names, rec.device(), consumer)
+	for _, k := range []string{"h", "t", "p", "t", "R"} {
+		r.advance(300 * time.Millisecond)
+		r.columnsStep(k)
+	}
+	r.m.Update(tea.WindowSizeMsg{Width: 140, Height: 45})
+	r.m.Update(tickMsg{})
+	live := r.screen()
+	m := replayOf(t, rec.trace(t), 140, 45)
+	replayPress(m, "end")
+	replay := stripView(m)
+	block := func(screen string) string {
+		lines := strings.Split(screen, "\n")
+		from, to := -1, -1
+		for i, l := range lines {
+			if from < 0 && strings.HasPrefix(l, " 1 v0.12") {
+				from = i
+			}
+			if strings.HasPrefix(l, "── Events") {
+				to = i
+				break
+			}
+		}
+		if from < 0 || to < 0 {
+			t.Fatalf("no columns on screen:\n%s", screen)
+		}
+		return strings.Join(lines[from:to], "\n")
+	}
+	if got, want := block(replay), block(live); got != want {
+		t.Fatalf("the replay's columns differ from the live ones.\nlive:\n%s\nreplay:\n%s", want, got)
+	}
+	if !strings.Contains(replay, "DIFFER stale token served: v0.12 YES") {
+		t.Errorf("the replay does not say where the columns differ:\n%s", replay)
+	}
+	tagged := 0
+	for _, l := range strings.Split(replay, "\n") {
+		if s := strings.TrimLeft(l, " ›"); strings.HasPrefix(s, "v0.12 ") || strings.HasPrefix(s, "pr329 ") {
+			tagged++
+		}
+	}
+	if tagged < 5 {
+		t.Errorf("%d log rows tagged with a column in the replay:\n%s", tagged, replay)
 	}
 }

@@ -54,10 +54,6 @@ type device struct {
 	wantSnap bool
 	reading  bool
 
-	// staleServed counts the stale tokens fetchAccessToken returned
-	// since the counters were last reset (compare mode shows it).
-	staleServed int
-
 	fetches  fetchTable
 	events   eventPanel
 	timeline timeline

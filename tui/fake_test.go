@@ -365,6 +365,13 @@ func (r *rig) columnsStep(keys ...string) {
 		r.m.Update(settledMsg{})
 		r.settle()
 	}
+	// The view's clock catches up with the latest column (settling moved
+	// each column's clock on to its own timers), as the wall clock would.
+	for _, d := range r.devs {
+		if d.clock != nil && d.clock.Now().After(r.clock.Now()) {
+			r.clock.Advance(d.clock.Now().Sub(r.clock.Now()))
+		}
+	}
 }
 
 // newRigN is a rig with n devices of one user, each signed in to its own

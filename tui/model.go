@@ -381,12 +381,8 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 		d.fetches.observe(ev)
 		d.events.observe(ev)
 		d.timeline.observe(ev)
-		switch {
-		case ev.Kind == authstate.KindCountersReset:
+		if ev.Kind == authstate.KindCountersReset {
 			d.timeline.reset(ev.At)
-			d.staleServed = 0
-		case ev.Kind == authstate.KindTokenServed && ev.Stale:
-			d.staleServed++
 		}
 		if ev.Kind == authstate.KindTransport && d.asked.pending > 0 {
 			// A transport key posted this input; say how it went,
@@ -405,7 +401,7 @@ func (m *Model) ingest(d *device, evs []authstate.Event) {
 			m.setStatus("%s%s", m.devicePrefix(d), xp.sentence)
 		}
 	}
-	if m.cmp != nil {
+	if m.cmp != nil && m.cmp.live != nil {
 		m.ingestCompare(d, evs)
 	}
 	m.refreshDevice(d)
@@ -418,7 +414,7 @@ func (m *Model) refresh() {
 		m.refreshDevice(d)
 	}
 	if c := m.cmp; c != nil && c.col == 0 && !c.panel.paused {
-		c.panel.refresh(&c.merged)
+		c.panel.refresh(c.merged)
 	}
 }
 

@@ -55,6 +55,9 @@ type replayer struct {
 	begin time.Time // time of the first logged event
 	ndev  int
 	devs  []*replayDevice
+	// merged is the log of every column of a compare trace (nil for
+	// another trace).
+	merged *replayMerged
 	// stepAt[i] is the time of logged event i (0-based); position p > 0
 	// shows the state right after logged event p-1.
 	stepAt []time.Time
@@ -88,6 +91,50 @@ type replayDevice struct {
 
 // replayLog is the events panel's source in replay: the device's logged
 // events up to the playhead.
+// replayMerged is the merged log of a compare trace: every column's
+// logged events in the trace's order, numbered 1, 2, … across columns, up
+// to the playhead (n).
+type replayMerged struct {
+	events []authstate.Event
+	cols   []uint8
+	n      int
+}
+
+func newReplayMerged(logged [][]authstate.Event, steps int, all []trace.Event, ndev int) *replayMerged {
+	rm := &replayMerged{events: make([]authstate.Event, 0, steps), cols: make([]uint8, 0, steps)}
+	next := make([]int, ndev)
+	for _, ev := range all {
+		j := ev.DeviceNumber() - 1
+		if j >= ndev || ev.Kind.Quiet() {
+			continue
+		}
+		e := logged[j][next[j]]
+		next[j]++
+		e.Seq = uint64(len(rm.events) + 1)
+		rm.events = append(rm.events, e)
+		rm.cols = append(rm.cols, uint8(j))
+	}
+	return rm
+}
+
+func (l *replayMerged) Len() int      { return l.n }
+func (l *replayMerged) Total() uint64 { return uint64(l.n) }
+
+func (l *replayMerged) Slice(from, to int) []authstate.Event {
+	from, to = max(from, 0), min(to, l.n)
+	if from >= to {
+		return nil
+	}
+	return l.events[from:to:to]
+}
+
+func (l *replayMerged) colOf(seq uint64) (int, bool) {
+	if seq == 0 || seq > uint64(l.n) {
+		return 0, false
+	}
+	return int(l.cols[seq-1]), true
+}
+
 type replayLog struct {
 	events []authstate.Event
 	n      int
@@ -189,6 +236,11 @@ func NewReplay(tr *trace.Trace, o Options) *Model {
 		m.devs = append(m.devs, d)
 	}
 	m.device = m.devs[0]
+	if names := tr.Header.Columns; r.merged != nil && len(names) == len(m.devs) {
+		m.cmp = &compareView{names: names, panel: newEventPanel(), merged: r.merged}
+		m.keys.compare = true
+		m.keys.Device.SetHelp(m.keys.Device.Help().Key, "log column")
+	}
 	m.keys.replay, m.keys.replaying = newReplayKeys(), true
 	m.keys.forMode(modeNormal)
 	m.keys.multiDevice = len(m.devs) > 1
@@ -279,6 +331,9 @@ func newReplayer(tr *trace.Trace) *replayer {
 	// is everything.
 	r.counts = append(r.counts, cnt...)
 	r.logged = append(r.logged, lcnt...)
+	if len(tr.Header.Columns) > 0 {
+		r.merged = newReplayMerged(logged, steps, events, ndev)
+	}
 	cfg := ReplayFoldConfig(tr.Header)
 	for j := range ndev {
 		r.devs = append(r.devs, &replayDevice{
@@ -395,6 +450,17 @@ func (m *Model) seek(p int) {
 			}
 		}
 		d.fetches.prune(m.now)
+	}
+	if c := m.cmp; c != nil && r.merged != nil {
+		r.merged.n = p
+		if c.panel.needle != "" && uint64(p) > c.panel.indexed {
+			for _, ev := range r.merged.events[c.panel.indexed:p] {
+				c.panel.observe(ev)
+			}
+		}
+		if c.col == 0 {
+			c.panel.refresh(r.merged)
+		}
 	}
 }
 

@@ -122,8 +122,8 @@ type Engine struct {
 	violationCount int
 	// staleServed counts the stale tokens calls were given since the
 	// counters were last reset.
-	staleServed int
-	pollInterval   time.Duration
+	staleServed  int
+	pollInterval time.Duration
 	// tport is the client transport's state as the engine knows it.
 	tport     TransportState
 	initTport TransportState // tport when the engine was made

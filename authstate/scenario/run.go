@@ -192,18 +192,14 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 func RunVariant(ctx context.Context, target Target, sc *Scenario, v authstate.Variant, opts Options) (res Result) {
 	began := time.Now()
 	res = Result{Scenario: sc.Name, File: sc.File, Policy: v.Policy}
-	sw := runSwitches{
-		pr83:     sc.Start.Consumer && (sc.Start.PR83 || v.PR83),
-		preserve: sc.Start.PreserveSession || v.Preserve,
-	}
+	ran := sc.Effective(v)
+	sw := runSwitches{pr83: ran.PR83, preserve: ran.Preserve}
 	if v.PR83 || v.Preserve {
 		res.Variant = v.String()
 	}
 	res.PR83, res.PreserveSession = sw.pr83, sw.preserve
-	// The verdict is for the variant that ran: +pr83 on a scenario without
-	// the Convex client model is the plain policy, and the scenario's own
-	// switches are part of every variant.
-	name := authstate.Variant{Policy: v.Policy, PR83: sw.pr83, Preserve: sw.preserve}.String()
+	// The verdict is for the variant that ran.
+	name := ran.String()
 	for _, b := range sc.Buggy {
 		if b == name {
 			res.Buggy = true
@@ -259,6 +255,18 @@ type run struct {
 	clock  *authstate.FakeClock
 	opts   Options
 	notify chan struct{}
+}
+
+// Effective is the variant that runs when sc is run under v: +pr83 only
+// where the scenario runs the Convex client model (elsewhere it changes
+// nothing), and the scenario's own start switches (pr83,
+// server.preserve_session) on under every variant.
+func (sc *Scenario) Effective(v authstate.Variant) authstate.Variant {
+	return authstate.Variant{
+		Policy:   v.Policy,
+		PR83:     sc.Start.Consumer && (sc.Start.PR83 || v.PR83),
+		Preserve: sc.Start.PreserveSession || v.Preserve,
+	}
 }
 
 // runSwitches are the switches in effect for one run.

@@ -174,6 +174,12 @@ func (r *runRecorder) open(sc *scenario.Scenario, v authstate.Variant) (*runTrac
 	if v.PR83 || v.Preserve {
 		h.Options["variant"] = v.String()
 	}
+	if ran.Preserve {
+		// The change the simulator's switch models: better-auth PR #9345
+		// at the head it was read at.
+		h.Upstream = maps.Clone(h.Upstream)
+		h.Upstream["better-auth-pr9345"] = "3c8bae0"
+	}
 	h.Policy = v.Policy
 	h.Scenario = filepath.Base(sc.File)
 	if sc.File == "" {

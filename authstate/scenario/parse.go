@@ -61,6 +61,10 @@ type Start struct {
 	// not merged): start: {server: {preserve_session: true}}. Only the
 	// simulator has it; other targets skip the scenario.
 	PreserveSession bool
+	// NeedsRotation says the scenario is about a rotation of the caller's
+	// session (start: {server: {needs_rotation: true}}): variants with
+	// +preserve, where no rotation happens, are skipped.
+	NeedsRotation bool
 }
 
 // Op is a step's operation.
@@ -459,7 +463,7 @@ func (p parser) start(v *yaml.Node) (Start, error) {
 		case "pr83":
 			st.PR83, err = p.boolean(v, "start.pr83")
 		case "server":
-			st.PreserveSession, err = p.server(v)
+			st.PreserveSession, st.NeedsRotation, err = p.server(v)
 		default:
 			err = p.errf(k, "unknown key %q in start (want signed_in, initial_token, consumer, pr83, server)", k.Value)
 		}
@@ -477,23 +481,28 @@ func (p parser) start(v *yaml.Node) (Start, error) {
 }
 
 // server reads start.server: the switches of the server under test.
-func (p parser) server(v *yaml.Node) (preserve bool, err error) {
+func (p parser) server(v *yaml.Node) (preserve, rotation bool, err error) {
 	kv, err := p.pairs(v, "start.server")
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	for _, e := range kv {
 		switch e[0].Value {
 		case "preserve_session":
 			preserve, err = p.boolean(e[1], "start.server.preserve_session")
+		case "needs_rotation":
+			rotation, err = p.boolean(e[1], "start.server.needs_rotation")
 		default:
-			err = p.errf(e[0], "unknown key %q in start.server (want preserve_session)", e[0].Value)
+			err = p.errf(e[0], "unknown key %q in start.server (want preserve_session, needs_rotation)", e[0].Value)
 		}
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
-	return preserve, nil
+	if preserve && rotation {
+		return false, false, p.errf(v, "start.server: preserve_session and needs_rotation contradict each other: a server that keeps the session does not rotate it")
+	}
+	return preserve, rotation, nil
 }
 
 func (p parser) steps(v *yaml.Node) ([]Step, error) {

@@ -33,6 +33,7 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"server unknown", "name: x\nstart:\n  server: {keep: true}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, `unknown key "keep" in start.server`},
 		{"server not a mapping", "name: x\nstart:\n  server: true\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, "start.server must be a mapping"},
 		{"preserve not a bool", "name: x\nstart:\n  server: {preserve_session: 2}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, "start.server.preserve_session must be true or false"},
+		{"preserve and rotation", "name: x\nstart:\n  server: {preserve_session: true, needs_rotation: true}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, "contradict each other"},
 		{"empty", "", 0, "empty scenario file"},
 		{"not a mapping", "- 1\n- 2\n", 1, "must be a mapping"},
 		{"dup key", "name: x\nname: y\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 2, "appears twice"},

@@ -81,6 +81,10 @@ type SwitchableTarget interface {
 	OpenSwitched(ctx context.Context, now func() time.Time, sw ServerSwitches) (Client, error)
 }
 
+// ErrNeedsRotation says a scenario is about a rotation of the caller's
+// session, which a variant with +preserve does not have.
+var ErrNeedsRotation = errors.New("this scenario is about a rotation of the caller's session (start.server.needs_rotation), and with +preserve the server keeps the session")
+
 // ErrNeedsPreserve says a run needs a server that keeps the caller's
 // session on a password change, which only the simulator can be.
 var ErrNeedsPreserve = errors.New("this run needs a server that keeps the caller's session on a password change (preserve_session, better-auth PR #9345, not merged): only the built-in simulator has that switch")
@@ -208,6 +212,10 @@ func RunVariant(ctx context.Context, target Target, sc *Scenario, v authstate.Va
 	defer func() { res.DurationMS = time.Since(began).Milliseconds() }()
 	if opts.StepTimeout <= 0 {
 		opts.StepTimeout = DefaultStepTimeout
+	}
+	if sw.preserve && sc.Start.NeedsRotation {
+		res.Skipped, res.Passed, res.Err = true, true, ErrNeedsRotation.Error()
+		return res
 	}
 	r, err := newRun(ctx, target, sc, v.Policy, sw, opts)
 	if errors.Is(err, ErrNeedsConvex) || errors.Is(err, ErrNeedsPreserve) {

@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,32 @@ type plainTarget struct{ sim *target.Sim }
 func (p plainTarget) Name() string { return "plain" }
 func (p plainTarget) Open(ctx context.Context) (scenario.Client, error) {
 	return p.sim.Open(ctx)
+}
+
+// TestShippedScenariosUnderTheLadder runs every shipped scenario under
+// every rung of VariantLadder against the simulator: each fails exactly
+// where its buggy list names the variant that ran (Scenario.Effective),
+// and is skipped only where +preserve meets a scenario about a rotation.
+func TestShippedScenariosUnderTheLadder(t *testing.T) {
+	for _, sc := range loadAll(t) {
+		for _, v := range authstate.VariantLadder() {
+			res := scenario.RunVariant(context.Background(), &target.Sim{}, sc, v, scenario.Options{})
+			if res.Skipped {
+				if !v.Preserve || !sc.Start.NeedsRotation {
+					t.Errorf("%s under %s skipped: %s", sc.Name, v, res.Err)
+				}
+				continue
+			}
+			ran := sc.Effective(v).String()
+			wantFail := slices.Contains(sc.Buggy, ran)
+			switch {
+			case res.Err != "":
+				t.Errorf("%s under %s: run error: %s", sc.Name, v, res.Err)
+			case res.Buggy != wantFail:
+				t.Errorf("%s under %s (ran as %s): expected_to_fail=%v, want %v", sc.Name, v, ran, res.Buggy, wantFail)
+			case wantFail == res.Passed:
+				t.Errorf("%s under %s (ran as %s): passed=%v, buggy lists %v: %+v", sc.Name, v, ran, res.Passed, sc.Buggy, res.Failures)
+			}
+		}
+	}
 }

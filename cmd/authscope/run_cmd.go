@@ -429,6 +429,8 @@ func skipReasons(results []scenario.Result) string {
 			out = append(out, "consumer scenarios need --convex-url on a real target")
 		case scenario.ErrNeedsPreserve.Error():
 			out = append(out, "+preserve and preserve_session need the simulator")
+		case scenario.ErrNeedsRotation.Error():
+			out = append(out, "+preserve does not apply to a scenario about a rotation")
 		default:
 			out = append(out, r.Err)
 		}

@@ -71,6 +71,13 @@ dropped connection).`,
 	f.StringVar(&o.record, "record", "", "write a trace of every scenario × policy into this directory (created if missing), e.g. 03-rotation-in-flight.v0.12.jsonl")
 	f.StringVar(&o.compare, "compare", "", "run each scenario under these variants and show where they diverge: a comma-separated list of a policy with +pr83 and/or +preserve (e.g. v0.12,pr329+pr83), or all for "+ladderList())
 	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(true))
+	_ = cmd.RegisterFlagCompletionFunc("compare", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		out := []cobra.Completion{"all"}
+		for _, v := range authstate.VariantLadder() {
+			out = append(out, v.String())
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 

@@ -9,11 +9,6 @@ import (
 	"github.com/authscope/authscope/authstate"
 )
 
-func validPolicy(name string) bool {
-	_, err := authstate.PolicyByName(name)
-	return err == nil
-}
-
 // check evaluates every expectation against the engine's final state.
 func (r *run) check(ctx context.Context, sc *Scenario) []Failure {
 	s := r.eng.Snapshot()

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/authscope/authscope/authstate"
 )
 
 // MaxFileSize bounds a scenario file; anything larger is refused.
@@ -36,8 +38,9 @@ type Scenario struct {
 	File        string
 	// Reference names the reference case(s) it reproduces, for humans.
 	Reference string
-	// Buggy lists the policies the reference calls wrong for this case:
-	// they are expected to fail it.
+	// Buggy lists the policies, or variants (authstate.Variant, e.g.
+	// pr329+pr83), the reference calls wrong for this case: they are
+	// expected to fail it. Names are canonical (Variant.String).
 	Buggy  []string
 	Start  Start
 	Steps  []Step
@@ -53,6 +56,15 @@ type Start struct {
 	Consumer bool
 	// PR83 gives the consumer convex-js PR #83's behaviour.
 	PR83 bool
+	// PreserveSession asks for a server that keeps the caller's session on
+	// a change-password with revokeOtherSessions (better-auth PR #9345,
+	// not merged): start: {server: {preserve_session: true}}. Only the
+	// simulator has it; other targets skip the scenario.
+	PreserveSession bool
+	// NeedsRotation says the scenario is about a rotation of the caller's
+	// session (start: {server: {needs_rotation: true}}): variants with
+	// +preserve, where no rotation happens, are skipped.
+	NeedsRotation bool
 }
 
 // Op is a step's operation.
@@ -450,8 +462,10 @@ func (p parser) start(v *yaml.Node) (Start, error) {
 			st.Consumer, err = p.boolean(v, "start.consumer")
 		case "pr83":
 			st.PR83, err = p.boolean(v, "start.pr83")
+		case "server":
+			st.PreserveSession, st.NeedsRotation, err = p.server(v)
 		default:
-			err = p.errf(k, "unknown key %q in start (want signed_in, initial_token, consumer, pr83)", k.Value)
+			err = p.errf(k, "unknown key %q in start (want signed_in, initial_token, consumer, pr83, server)", k.Value)
 		}
 		if err != nil {
 			return st, err
@@ -464,6 +478,31 @@ func (p parser) start(v *yaml.Node) (Start, error) {
 		return st, p.errf(v, "start.initial_token needs start.signed_in: an initial token is minted for the signed-in session")
 	}
 	return st, nil
+}
+
+// server reads start.server: the switches of the server under test.
+func (p parser) server(v *yaml.Node) (preserve, rotation bool, err error) {
+	kv, err := p.pairs(v, "start.server")
+	if err != nil {
+		return false, false, err
+	}
+	for _, e := range kv {
+		switch e[0].Value {
+		case "preserve_session":
+			preserve, err = p.boolean(e[1], "start.server.preserve_session")
+		case "needs_rotation":
+			rotation, err = p.boolean(e[1], "start.server.needs_rotation")
+		default:
+			err = p.errf(e[0], "unknown key %q in start.server (want preserve_session, needs_rotation)", e[0].Value)
+		}
+		if err != nil {
+			return false, false, err
+		}
+	}
+	if preserve && rotation {
+		return false, false, p.errf(v, "start.server: preserve_session and needs_rotation contradict each other: a server that keeps the session does not rotate it")
+	}
+	return preserve, rotation, nil
 }
 
 func (p parser) steps(v *yaml.Node) ([]Step, error) {
@@ -822,10 +861,19 @@ func (p parser) checkNames(sc *Scenario) error {
 			return &ParseError{File: p.file, Line: x.Line, Msg: fmt.Sprintf("result %q: no fetch is named %q", x.Result, x.Result)}
 		}
 	}
-	for _, b := range sc.Buggy {
-		if !validPolicy(b) {
-			return &ParseError{File: p.file, Msg: fmt.Sprintf("buggy: unknown policy %q", b)}
+	seen := map[string]bool{}
+	for i, b := range sc.Buggy {
+		v, err := authstate.ParseVariant(b)
+		if err != nil {
+			return &ParseError{File: p.file, Msg: fmt.Sprintf("buggy: %v", err)}
 		}
+		// A variant may be spelt with its switches in any order; it is
+		// matched by its canonical name.
+		sc.Buggy[i] = v.String()
+		if seen[v.String()] {
+			return &ParseError{File: p.file, Msg: fmt.Sprintf("buggy: %s is listed twice", v)}
+		}
+		seen[v.String()] = true
 	}
 	return nil
 }

@@ -27,6 +27,13 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"no expect", "name: x\nsteps: [rotate]\n", 1, "no expectations"},
 		{"two checks", "name: x\nsteps: [rotate]\nexpect:\n  - no_violations: true\n    token_requests: 1\n", 4, "checks one thing"},
 		{"buggy unknown", "name: x\nbuggy: [v9]\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 0, `unknown policy "v9"`},
+		{"buggy switch alone", "name: x\nbuggy: [preserve]\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 0, "preserve is a switch, not a policy"},
+		{"buggy unknown switch", "name: x\nbuggy: [pr329+pr38]\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 0, `unknown switch "pr38"`},
+		{"buggy twice", "name: x\nbuggy: [pr329+pr83+preserve, pr329+preserve+pr83]\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 0, "pr329+pr83+preserve is listed twice"},
+		{"server unknown", "name: x\nstart:\n  server: {keep: true}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, `unknown key "keep" in start.server`},
+		{"server not a mapping", "name: x\nstart:\n  server: true\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, "start.server must be a mapping"},
+		{"preserve not a bool", "name: x\nstart:\n  server: {preserve_session: 2}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, "start.server.preserve_session must be true or false"},
+		{"preserve and rotation", "name: x\nstart:\n  server: {preserve_session: true, needs_rotation: true}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 3, "contradict each other"},
 		{"empty", "", 0, "empty scenario file"},
 		{"not a mapping", "- 1\n- 2\n", 1, "must be a mapping"},
 		{"dup key", "name: x\nname: y\nsteps: [rotate]\nexpect:\n  - no_violations: true\n", 2, "appears twice"},
@@ -44,6 +51,18 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseBuggyVariants: buggy takes variant names, in any order of
+// their switches, and keeps them in canonical form.
+func TestParseBuggyVariants(t *testing.T) {
+	sc, err := Parse("v.yaml", []byte("name: x\nbuggy: [v0.12, pr329+preserve+pr83]\nstart:\n  server: {preserve_session: false}\nsteps: [rotate]\nexpect:\n  - no_violations: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(sc.Buggy, ",") != "v0.12,pr329+pr83+preserve" || sc.Start.PreserveSession {
+		t.Fatalf("buggy %v start %+v", sc.Buggy, sc.Start)
 	}
 }
 

@@ -65,6 +65,30 @@ type ClockedTarget interface {
 	OpenClocked(ctx context.Context, now func() time.Time) (Client, error)
 }
 
+// ServerSwitches are switches of the server under test that a scenario
+// (start.server) or a variant (+preserve) asks for.
+type ServerSwitches struct {
+	// PreserveSession: change-password with revokeOtherSessions keeps the
+	// caller's session (better-auth PR #9345, not merged).
+	PreserveSession bool
+}
+
+// SwitchableTarget is a target that starts a server of its own for each
+// run, so that a run can set the server's switches: the simulator.
+type SwitchableTarget interface {
+	ClockedTarget
+	// OpenSwitched is OpenClocked with a server that has the switches sw.
+	OpenSwitched(ctx context.Context, now func() time.Time, sw ServerSwitches) (Client, error)
+}
+
+// ErrNeedsRotation says a scenario is about a rotation of the caller's
+// session, which a variant with +preserve does not have.
+var ErrNeedsRotation = errors.New("this scenario is about a rotation of the caller's session (start.server.needs_rotation), and with +preserve the server keeps the session")
+
+// ErrNeedsPreserve says a run needs a server that keeps the caller's
+// session on a password change, which only the simulator can be.
+var ErrNeedsPreserve = errors.New("this run needs a server that keeps the caller's session on a password change (preserve_session, better-auth PR #9345, not merged): only the built-in simulator has that switch")
+
 // Options tune a run.
 type Options struct {
 	// StepTimeout bounds each step (default DefaultStepTimeout). It is a
@@ -94,13 +118,20 @@ type Options struct {
 // turn a slow answer into a failure.
 const DefaultStepTimeout = 10 * time.Second
 
-// Result is the outcome of one scenario under one policy.
+// Result is the outcome of one scenario under one policy or variant.
 type Result struct {
-	Scenario string    `json:"scenario"`
-	File     string    `json:"file,omitempty"`
-	Policy   string    `json:"policy"`
-	Passed   bool      `json:"passed"`
-	Failures []Failure `json:"failures"`
+	Scenario string `json:"scenario"`
+	File     string `json:"file,omitempty"`
+	Policy   string `json:"policy"`
+	// Variant is the variant's name (authstate.Variant.String) for a run
+	// made by RunVariant with a switch on; PR83 and PreserveSession say
+	// what the run had in effect, from the variant or the scenario's own
+	// start.
+	Variant         string    `json:"variant,omitempty"`
+	PR83            bool      `json:"pr83,omitempty"`
+	PreserveSession bool      `json:"preserve_session,omitempty"`
+	Passed          bool      `json:"passed"`
+	Failures        []Failure `json:"failures"`
 	// Buggy is true when the scenario says the reference calls this policy
 	// wrong for the case, so a failure reproduces the bug.
 	Buggy      bool  `json:"expected_to_fail"`
@@ -149,11 +180,32 @@ func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
 
 // Run runs sc under policy against target.
-func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) (res Result) {
+func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) Result {
+	return RunVariant(ctx, target, sc, authstate.Variant{Policy: policy}, opts)
+}
+
+// RunVariant runs sc under the variant v against target: v's policy, with
+// convex-js PR #83's provider if v.PR83 (when the scenario runs the Convex
+// client model; without it the switch changes nothing), and with a server
+// that keeps the caller's session if v.Preserve. The scenario's own start
+// switches (pr83, server.preserve_session) stay on under every variant.
+// The result is expected to fail when sc.Buggy names the variant that ran:
+// v with the switches in effect (a plain policy names the variant with no
+// switch). A target that cannot preserve the
+// session skips the run (Result.Skipped, with the reason in Err).
+func RunVariant(ctx context.Context, target Target, sc *Scenario, v authstate.Variant, opts Options) (res Result) {
 	began := time.Now()
-	res = Result{Scenario: sc.Name, File: sc.File, Policy: policy}
+	res = Result{Scenario: sc.Name, File: sc.File, Policy: v.Policy}
+	ran := sc.Effective(v)
+	sw := runSwitches{pr83: ran.PR83, preserve: ran.Preserve}
+	if v.PR83 || v.Preserve {
+		res.Variant = v.String()
+	}
+	res.PR83, res.PreserveSession = sw.pr83, sw.preserve
+	// The verdict is for the variant that ran.
+	name := ran.String()
 	for _, b := range sc.Buggy {
-		if b == policy {
+		if b == name {
 			res.Buggy = true
 		}
 	}
@@ -161,8 +213,12 @@ func Run(ctx context.Context, target Target, sc *Scenario, policy string, opts O
 	if opts.StepTimeout <= 0 {
 		opts.StepTimeout = DefaultStepTimeout
 	}
-	r, err := newRun(ctx, target, sc, policy, opts)
-	if errors.Is(err, ErrNeedsConvex) {
+	if sw.preserve && sc.Start.NeedsRotation {
+		res.Skipped, res.Passed, res.Err = true, true, ErrNeedsRotation.Error()
+		return res
+	}
+	r, err := newRun(ctx, target, sc, v.Policy, sw, opts)
+	if errors.Is(err, ErrNeedsConvex) || errors.Is(err, ErrNeedsPreserve) {
 		res.Skipped, res.Passed, res.Err = true, true, err.Error()
 		return res
 	}
@@ -209,7 +265,22 @@ type run struct {
 	notify chan struct{}
 }
 
-func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opts Options) (*run, error) {
+// Effective is the variant that runs when sc is run under v: +pr83 only
+// where the scenario runs the Convex client model (elsewhere it changes
+// nothing), and the scenario's own start switches (pr83,
+// server.preserve_session) on under every variant.
+func (sc *Scenario) Effective(v authstate.Variant) authstate.Variant {
+	return authstate.Variant{
+		Policy:   v.Policy,
+		PR83:     sc.Start.Consumer && (sc.Start.PR83 || v.PR83),
+		Preserve: sc.Start.PreserveSession || v.Preserve,
+	}
+}
+
+// runSwitches are the switches in effect for one run.
+type runSwitches struct{ pr83, preserve bool }
+
+func newRun(ctx context.Context, target Target, sc *Scenario, policy string, sw runSwitches, opts Options) (*run, error) {
 	start := opts.Start
 	if start.IsZero() {
 		// A whole second, as a JWT's iat is: the client's estimate of the
@@ -219,7 +290,11 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 	clock := authstate.NewFakeClock(start)
 	var client Client
 	var err error
-	if ct, ok := target.(ClockedTarget); ok {
+	if st, ok := target.(SwitchableTarget); ok {
+		client, err = st.OpenSwitched(ctx, clock.Now, ServerSwitches{PreserveSession: sw.preserve})
+	} else if sw.preserve {
+		return nil, ErrNeedsPreserve
+	} else if ct, ok := target.(ClockedTarget); ok {
 		client, err = ct.OpenClocked(ctx, clock.Now)
 	} else {
 		client, err = target.Open(ctx)
@@ -269,7 +344,7 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, opt
 			client.Close()
 			return nil, ErrNeedsConvex
 		}
-		cfg.Consumer = &authstate.ConsumerConfig{Backend: cb, PR83: sc.Start.PR83}
+		cfg.Consumer = &authstate.ConsumerConfig{Backend: cb, PR83: sw.pr83}
 	}
 	r.eng, err = authstate.New(cfg)
 	if err != nil {

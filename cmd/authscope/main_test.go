@@ -229,6 +229,46 @@ func TestSimServes(t *testing.T) {
 	}
 }
 
+// TestSimPreserveSession: `sim --preserve-session` keeps the caller's
+// session on a change-password with revokeOtherSessions (token null, the
+// same session id after), says so on stdout, and without the flag the same
+// call rotates the session.
+func TestSimPreserveSession(t *testing.T) {
+	ctx := context.Background()
+	for _, preserve := range []bool{true, false} {
+		base, out, _, stop := startSimCmd(t, simOptions{addr: "127.0.0.1:0", alg: "EdDSA", tokenTTL: 900 * time.Second, email: "e@x.test", password: "pw-123456789", preserve: preserve})
+		if said := strings.Contains(out, "keeps the caller's session"); said != preserve {
+			t.Errorf("preserve=%v: stdout %q", preserve, out)
+		}
+		c, err := fetcher.New(fetcher.Options{BaseURL: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SignIn(ctx, "e@x.test", "pw-123456789"); err != nil {
+			t.Fatal(err)
+		}
+		before, err := c.GetSession(ctx)
+		if err != nil || before == nil {
+			t.Fatalf("get-session: %v %v", before, err)
+		}
+		r, err := c.ChangePassword(ctx, "pw-123456789", "pw-123456789", true)
+		if err != nil {
+			t.Fatalf("change-password: %v", err)
+		}
+		after, err := c.GetSession(ctx)
+		if err != nil || after == nil {
+			t.Fatalf("get-session after: %v %v", after, err)
+		}
+		kept := after.Session.ID == before.Session.ID
+		if kept != preserve || (r.Token == "") != preserve {
+			t.Errorf("preserve=%v: session kept %v, answer token empty %v", preserve, kept, r.Token == "")
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestSimOnEveryInterface: `sim --addr :P` warns that it is reachable from
 // other machines, and a client reaching it through 127.0.0.1 or localhost
 // can sign in and make cookie-bearing POSTs (no 403 INVALID_ORIGIN).

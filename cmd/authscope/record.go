@@ -146,7 +146,10 @@ func traceName(sc *scenario.Scenario, policy string) string {
 	return base + "." + policy + ".jsonl"
 }
 
-func (r *runRecorder) open(sc *scenario.Scenario, policy string) (*runTrace, error) {
+// open starts the trace of sc under v; its name is that of v (the policy
+// alone for a variant with no switch).
+func (r *runRecorder) open(sc *scenario.Scenario, v authstate.Variant) (*runTrace, error) {
+	policy := v.String()
 	name := traceName(sc, policy)
 	for n := 2; r.used[name]; n++ {
 		// Two scenario files of one name in different directories.
@@ -164,8 +167,20 @@ func (r *runRecorder) open(sc *scenario.Scenario, policy string) (*runTrace, err
 	h.Options["signed_in"] = fmt.Sprint(sc.Start.SignedIn)
 	h.Options["initial_token"] = fmt.Sprint(sc.Start.InitialToken)
 	h.Options["consumer"] = fmt.Sprint(sc.Start.Consumer)
-	h.Options["pr83"] = fmt.Sprint(sc.Start.PR83)
-	h.Policy = policy
+	// The switches in effect: the scenario's own and the variant's.
+	ran := sc.Effective(v)
+	h.Options["pr83"] = fmt.Sprint(ran.PR83)
+	h.Options["preserve_session"] = fmt.Sprint(ran.Preserve)
+	if v.PR83 || v.Preserve {
+		h.Options["variant"] = v.String()
+	}
+	if ran.Preserve {
+		// The change the simulator's switch models: better-auth PR #9345
+		// at the head it was read at.
+		h.Upstream = maps.Clone(h.Upstream)
+		h.Upstream["better-auth-pr9345"] = "3c8bae0"
+	}
+	h.Policy = v.Policy
 	h.Scenario = filepath.Base(sc.File)
 	if sc.File == "" {
 		h.Scenario = sc.Name

@@ -31,6 +31,7 @@ type runOptions struct {
 	alg         string
 	convexURL   string
 	record      string
+	compare     string
 }
 
 func newRunCmd(stdout io.Writer) *cobra.Command {
@@ -68,13 +69,30 @@ dropped connection).`,
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the simulator: EdDSA or RS256")
 	f.StringVar(&o.convexURL, "convex-url", "", "Convex deployment URL for scenarios that run the Convex client model (real targets only; the simulator, built-in or authscope sim, has one)")
 	f.StringVar(&o.record, "record", "", "write a trace of every scenario × policy into this directory (created if missing), e.g. 03-rotation-in-flight.v0.12.jsonl")
+	f.StringVar(&o.compare, "compare", "", "run each scenario under these variants and show where they diverge: a comma-separated list of a policy with +pr83 and/or +preserve (e.g. v0.12,pr329+pr83), or all for "+ladderList())
 	_ = cmd.RegisterFlagCompletionFunc("policy", completePolicies(true))
+	_ = cmd.RegisterFlagCompletionFunc("compare", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		out := []cobra.Completion{"all"}
+		for _, v := range authstate.VariantLadder() {
+			out = append(out, v.String())
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
 func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Writer) error {
-	policies, err := authstate.ParsePolicies(o.policy)
-	if err != nil {
+	var policies []string
+	var variants []authstate.Variant
+	var err error
+	if o.compare != "" {
+		if cmd.Flags().Changed("policy") {
+			return fail(exitUsage, "--compare and --policy go one at a time: each variant names its policy (e.g. --compare v0.12,pr329+pr83)")
+		}
+		if variants, err = authstate.ParseVariants(o.compare); err != nil {
+			return fail(exitUsage, "--compare: %w", err)
+		}
+	} else if policies, err = authstate.ParsePolicies(o.policy); err != nil {
 		return fail(exitUsage, "--policy: %w", err)
 	}
 	files, err = expandDirs(files)
@@ -121,6 +139,9 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 			return fail(exitUsage, "%w", err)
 		}
 	}
+	if variants != nil {
+		return compareScenarios(cmd, o, scs, tg, rec, variants, stdout)
+	}
 	out := &jsonLines{w: stdout}
 	var results []scenario.Result
 	for _, sc := range scs {
@@ -128,7 +149,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 			opts := scenario.Options{StepTimeout: o.stepTimeout}
 			var tr *runTrace
 			if rec != nil {
-				if tr, err = rec.open(sc, pol); err != nil {
+				if tr, err = rec.open(sc, authstate.Variant{Policy: pol}); err != nil {
 					return fail(exitUsage, "%w", err)
 				}
 			}
@@ -176,6 +197,13 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 	if !o.json {
 		printTable(stdout, scs, policies, results)
 	}
+	return verdictExit(results, o.json)
+}
+
+// verdictExit is run's exit status once every result is in: 2 when the
+// target failed where no fault was asked for, 1 when an expectation
+// failed, 0 otherwise.
+func verdictExit(results []scenario.Result, jsonOut bool) error {
 	targetFailed := 0
 	for _, r := range results {
 		if r.TargetError != "" {
@@ -184,7 +212,7 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 	}
 	if targetFailed > 0 {
 		where := "see ERROR above"
-		if o.json {
+		if jsonOut {
 			where = "see target_error in the results"
 		}
 		return fail(exitUsage, "the target failed in %d run(s) where the scenario asked for no fault; those runs are not verdicts (%s)", targetFailed, where)
@@ -347,17 +375,23 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	printWhy(w, results)
+}
+
+// printWhy explains the first failure of each result, then counts the
+// verdicts.
+func printWhy(w io.Writer, results []scenario.Result) {
 	var lines []string
 	for _, r := range results {
 		if r.TargetError != "" {
-			lines = append(lines, termtext.Line(fmt.Sprintf("  %s [%s]: the target failed where the scenario asked for no fault — %s", r.Scenario, r.Policy, r.TargetError)))
+			lines = append(lines, termtext.Line(fmt.Sprintf("  %s [%s]: the target failed where the scenario asked for no fault — %s", r.Scenario, runLabel(r), r.TargetError)))
 			continue
 		}
 		if r.Passed || len(r.Failures) == 0 {
 			continue
 		}
 		f := r.Failures[0]
-		lines = append(lines, termtext.Line(fmt.Sprintf("  %s [%s]: expected %s — %s", r.Scenario, r.Policy, f.Expect, f.Got)))
+		lines = append(lines, termtext.Line(fmt.Sprintf("  %s [%s]: expected %s — %s", r.Scenario, runLabel(r), f.Expect, f.Got)))
 	}
 	if len(lines) > 0 {
 		fmt.Fprintln(w, "\nWhy (first failure of each):")
@@ -383,9 +417,32 @@ func printTable(w io.Writer, scs []*scenario.Scenario, policies []string, result
 		fmt.Fprintf(w, ", %d not run to a verdict (the target failed or could not be reached)", errored)
 	}
 	if skipped > 0 {
-		fmt.Fprintf(w, ", %d skipped (%s)", skipped, "consumer scenarios need --convex-url on a real target")
+		fmt.Fprintf(w, ", %d skipped (%s)", skipped, skipReasons(results))
 	}
 	fmt.Fprintln(w)
+}
+
+// skipReasons says in words why runs were skipped.
+func skipReasons(results []scenario.Result) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range results {
+		if !r.Skipped || seen[r.Err] {
+			continue
+		}
+		seen[r.Err] = true
+		switch r.Err {
+		case scenario.ErrNeedsConvex.Error():
+			out = append(out, "consumer scenarios need --convex-url on a real target")
+		case scenario.ErrNeedsPreserve.Error():
+			out = append(out, "+preserve and preserve_session need the simulator")
+		case scenario.ErrNeedsRotation.Error():
+			out = append(out, "+preserve does not apply to a scenario about a rotation")
+		default:
+			out = append(out, r.Err)
+		}
+	}
+	return termtext.Line(strings.Join(out, "; "))
 }
 
 // verdictCell is PASS, or FAIL with whether that reproduces the bug the

@@ -23,6 +23,7 @@ type simOptions struct {
 	tokenTTL time.Duration
 	email    string
 	password string
+	preserve bool
 }
 
 func newSimCmd(stdout io.Writer) *cobra.Command {
@@ -48,6 +49,7 @@ http://[::1]:P are trusted origins too.`,
 	f.DurationVar(&o.tokenTTL, "token-ttl", 900*time.Second, "Convex JWT lifetime")
 	f.StringVar(&o.email, "email", authsim.DefaultEmail, "the default user's email")
 	f.StringVar(&o.password, "password", authsim.DefaultPassword, "the default user's password")
+	f.BoolVar(&o.preserve, "preserve-session", false, "change-password with revokeOtherSessions keeps the caller's session and answers token null (models better-auth PR #9345, not merged)")
 	return cmd
 }
 
@@ -60,7 +62,7 @@ func runSim(ctx context.Context, o simOptions, stdout, stderr io.Writer) error {
 	if exposed {
 		fmt.Fprintf(stderr, "authscope: warning: the simulator listens on %s, which is not loopback only: anyone who can reach it can sign in as the default user, whose password is printed below; use --addr 127.0.0.1:%d to keep it on this machine\n", ln.Addr(), ln.Addr().(*net.TCPAddr).Port)
 	}
-	srv, err := authsim.New(authsim.Options{Alg: o.alg, TokenTTL: o.tokenTTL, Email: o.email, Password: o.password, Origin: origin, TrustedOrigins: trusted})
+	srv, err := authsim.New(authsim.Options{Alg: o.alg, TokenTTL: o.tokenTTL, Email: o.email, Password: o.password, Origin: origin, TrustedOrigins: trusted, PreserveSession: o.preserve})
 	if err != nil {
 		ln.Close()
 		return fail(exitUsage, "%w", err)
@@ -81,6 +83,9 @@ func runSim(ctx context.Context, o simOptions, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "  Convex query:         POST %s/api/query\n", origin)
 	fmt.Fprintf(stdout, "  control (loopback):   %s/_authsim/state\n", origin)
+	if o.preserve {
+		fmt.Fprintf(stdout, "  change-password:      keeps the caller's session (better-auth PR #9345, not merged)\n")
+	}
 	// Both may come from a config file or the environment.
 	fmt.Fprintf(stdout, "  default user:         %s / %s\n", termtext.Line(email), termtext.Line(password))
 	errc := make(chan error, 1)

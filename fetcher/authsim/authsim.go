@@ -62,6 +62,12 @@ type Options struct {
 	Now func() time.Time
 	// Secret signs session cookies (BETTER_AUTH_SECRET analogue); default random.
 	Secret string
+	// PreserveSession models better-auth PR #9345 (not merged): a
+	// change-password with revokeOtherSessions keeps the caller's session
+	// and deletes the user's other sessions, sets no session cookie and
+	// answers token null. Off, the server rotates the caller's session as
+	// Better Auth 1.6 does.
+	PreserveSession bool
 }
 
 // Server is the simulator. It implements http.Handler and is safe for
@@ -75,6 +81,8 @@ type Server struct {
 	// trusted are the normalized Options.TrustedOrigins.
 	trusted []string
 	key     *signingKey
+	// preserve is Options.PreserveSession.
+	preserve bool
 
 	defEmail, defPassword string
 
@@ -163,6 +171,7 @@ func New(opts Options) (*Server, error) {
 		origin:       origin,
 		trusted:      trusted,
 		key:          key,
+		preserve:     opts.PreserveSession,
 		defEmail:     strings.ToLower(email),
 		defPassword:  password,
 		sleep:        sleepContext,
@@ -181,6 +190,10 @@ func New(opts Options) (*Server, error) {
 
 // Alg reports the JWT signing algorithm.
 func (s *Server) Alg() string { return s.alg }
+
+// PreservesSession reports whether change-password with
+// revokeOtherSessions keeps the caller's session (Options.PreserveSession).
+func (s *Server) PreservesSession() bool { return s.preserve }
 
 // DefaultUser returns the credentials of the user that exists from the start.
 func (s *Server) DefaultUser() (email, password string) { return s.defEmail, s.defPassword }

@@ -663,3 +663,67 @@ func TestIssuedTokensKeepsDeletedSessions(t *testing.T) {
 		t.Fatalf("IssuedTokens() = %d tokens, want the deleted and the live one last", len(got))
 	}
 }
+
+// TestChangePasswordPreserveSession checks the switch that models
+// better-auth PR #9345: with revokeOtherSessions the caller keeps its
+// session (same id, same token, no cookie set, token null in the answer)
+// and the user's other sessions are deleted. Without the switch the same
+// request rotates the caller's session.
+func TestChangePasswordPreserveSession(t *testing.T) {
+	for _, preserve := range []bool{true, false} {
+		t.Run(fmt.Sprintf("preserve=%v", preserve), func(t *testing.T) {
+			sim, ts := startSim(t, Options{PreserveSession: preserve})
+			if sim.PreservesSession() != preserve {
+				t.Fatalf("PreservesSession() = %v", sim.PreservesSession())
+			}
+			email, password := sim.DefaultUser()
+			a, b := newClient(t, ts.URL), newClient(t, ts.URL)
+			inA := a.signIn(email, password)
+			b.signIn(email, password)
+			before := a.call("GET", "/api/auth/get-session", nil)
+			oldID, oldTok := before.str("session", "id"), before.str("session", "token")
+			if oldTok != inA.str("token") {
+				t.Fatalf("get-session token %q, sign-in token %q", oldTok, inA.str("token"))
+			}
+
+			r := a.call("POST", "/api/auth/change-password", map[string]any{"currentPassword": password, "newPassword": password, "revokeOtherSessions": true})
+			wantStatus(t, r, 200)
+			tok, present := r.obj()["token"]
+			after := a.call("GET", "/api/auth/get-session", nil)
+			ss := sim.Sessions()
+			if preserve {
+				if !present || tok != nil {
+					t.Fatalf("answer %s: want token null", r.raw)
+				}
+				if len(r.cookies) != 0 {
+					t.Fatalf("cookies %v: the caller's session cookie must not be replaced", cookieNames(r))
+				}
+				if after.str("session", "id") != oldID || after.str("session", "token") != oldTok {
+					t.Fatalf("caller's session after the change %s, want id %s kept", after.raw, oldID)
+				}
+				if len(ss) != 1 || ss[0].ID != oldID {
+					t.Fatalf("sessions after the change %v, want only the caller's %s", ss, oldID)
+				}
+			} else {
+				if r.str("token") == "" || r.str("token") == oldTok {
+					t.Fatalf("rotation answer %s: want a new session token", r.raw)
+				}
+				if got := cookieNames(r); !reflect.DeepEqual(got, []string{cookieSessionToken}) {
+					t.Fatalf("rotation cookies %v", got)
+				}
+				if id := after.str("session", "id"); id == "" || id == oldID {
+					t.Fatalf("caller's session after the rotation %s, want a new id", after.raw)
+				}
+				if len(ss) != 1 || ss[0].ID == oldID {
+					t.Fatalf("sessions after the rotation %v", ss)
+				}
+			}
+			// The other device is signed out either way.
+			if r := b.call("GET", "/api/auth/get-session", nil); string(r.raw) != "null" {
+				t.Fatalf("other device still signed in: %s", r.raw)
+			}
+			// The caller can still mint a Convex token.
+			wantStatus(t, a.call("GET", "/api/auth/convex/token", nil), 200)
+		})
+	}
+}

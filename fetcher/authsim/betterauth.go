@@ -302,10 +302,22 @@ func (c *call) changePassword() (any, *apiError) {
 	u.setPassword(newPassword)
 	var fresh *resolvedSession
 	if revoke, _ := c.boolField("revokeOtherSessions"); revoke {
-		// Better Auth 1.6 deletes every session of the user, the caller's
-		// included, and opens a new one for the caller: a rotation.
-		s.deleteUserSessionsLocked(u.id)
-		fresh = snapshot(s.createSessionLocked(u.id, false, clientIP(c.r), c.r.UserAgent()), u)
+		if s.preserve {
+			// better-auth PR #9345 (deleteOtherSessions): every other
+			// session of the user goes, expired or not; the caller keeps
+			// its session and its cookie, and the answer's token is null.
+			for _, se := range s.userSessionsLocked(u.id) {
+				if se.token != rs.session.token {
+					s.deleteSessionLocked(se)
+				}
+			}
+		} else {
+			// Better Auth 1.6 deletes every session of the user, the
+			// caller's included, and opens a new one for the caller: a
+			// rotation.
+			s.deleteUserSessionsLocked(u.id)
+			fresh = snapshot(s.createSessionLocked(u.id, false, clientIP(c.r), c.r.UserAgent()), u)
+		}
 	}
 	s.mu.Unlock()
 	out := struct {

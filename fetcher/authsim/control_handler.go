@@ -52,12 +52,14 @@ type controlRequest struct {
 
 // ControlState is the answer of GET state.
 type ControlState struct {
-	Alg       string                  `json:"alg"`
-	Origin    string                  `json:"origin,omitempty"`
-	Trusted   []string                `json:"trustedOrigins,omitempty"`
-	TokenTTL  float64                 `json:"tokenTtlSeconds"`
-	Endpoints map[string]EndpointInfo `json:"endpoints"`
-	Sessions  []SessionState          `json:"sessions"`
+	Alg      string   `json:"alg"`
+	Origin   string   `json:"origin,omitempty"`
+	Trusted  []string `json:"trustedOrigins,omitempty"`
+	TokenTTL float64  `json:"tokenTtlSeconds"`
+	// PreserveSession is Options.PreserveSession (better-auth PR #9345).
+	PreserveSession bool                    `json:"preserveSession,omitempty"`
+	Endpoints       map[string]EndpointInfo `json:"endpoints"`
+	Sessions        []SessionState          `json:"sessions"`
 }
 
 // EndpointInfo describes the controls of one endpoint.
@@ -81,7 +83,7 @@ type SessionState struct {
 // State snapshots the controls and sessions.
 func (s *Server) State() ControlState {
 	now := s.nowMillis()
-	st := ControlState{Alg: s.alg, Origin: s.origin, Trusted: s.trusted, TokenTTL: s.ttl.Seconds(), Endpoints: map[string]EndpointInfo{}}
+	st := ControlState{Alg: s.alg, Origin: s.origin, Trusted: s.trusted, TokenTTL: s.ttl.Seconds(), PreserveSession: s.preserve, Endpoints: map[string]EndpointInfo{}}
 	s.mu.Lock()
 	for _, name := range append(Endpoints(), EndpointOther) {
 		info := EndpointInfo{}

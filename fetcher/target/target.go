@@ -24,9 +24,12 @@ type Sim struct {
 	Alg      string        // EdDSA (default) or RS256
 	TokenTTL time.Duration // default 900 s
 	Timeout  time.Duration // per call
+	// PreserveSession starts every simulator with
+	// authsim.Options.PreserveSession (better-auth PR #9345).
+	PreserveSession bool
 }
 
-var _ scenario.ClockedTarget = (*Sim)(nil)
+var _ scenario.SwitchableTarget = (*Sim)(nil)
 
 // Name is "sim".
 func (s *Sim) Name() string { return "sim" }
@@ -39,7 +42,13 @@ func (s *Sim) Open(ctx context.Context) (scenario.Client, error) { return s.Open
 // tokens it mints, on the clock now (nil: the wall clock). A scenario run
 // passes its virtual clock.
 func (s *Sim) OpenClocked(ctx context.Context, now func() time.Time) (scenario.Client, error) {
-	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now})
+	return s.OpenSwitched(ctx, now, scenario.ServerSwitches{})
+}
+
+// OpenSwitched is OpenClocked with the simulator's switches: those of sw,
+// and PreserveSession if s has it on.
+func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenario.ServerSwitches) (scenario.Client, error) {
+	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now, PreserveSession: s.PreserveSession || sw.PreserveSession})
 	if err != nil {
 		return nil, err
 	}

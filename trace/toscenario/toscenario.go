@@ -168,7 +168,7 @@ func (x *exporter) note(line int, why string) {
 func (x *exporter) startBlock() {
 	h := x.t.Header
 	opt := func(k string) bool { return h.Options[k] == "true" }
-	x.start = scenario.Start{SignedIn: true, Consumer: opt("consumer"), PR83: opt("pr83")}
+	x.start = scenario.Start{SignedIn: true, Consumer: opt("consumer"), PR83: opt("pr83"), PreserveSession: opt("preserve_session")}
 	if h.Command == "run" {
 		x.start.SignedIn = h.Options["signed_in"] != "false"
 		x.start.InitialToken = opt("initial_token") && x.start.SignedIn
@@ -464,6 +464,11 @@ func (x *exporter) yaml(o Options) []byte {
 		fmt.Fprintf(&b, "buggy: [%s]\n", quote(x.policy))
 	}
 	fmt.Fprintf(&b, "start:\n  signed_in: %v\n  initial_token: %v\n  consumer: %v\n  pr83: %v\n", x.start.SignedIn, x.start.InitialToken, x.start.Consumer, x.start.PR83)
+	if x.start.PreserveSession {
+		// The recording ran against a server that keeps the caller's
+		// session on a password change (better-auth PR #9345).
+		b.WriteString("  server: {preserve_session: true}\n")
+	}
 	b.WriteString("steps:\n")
 	for _, s := range x.steps {
 		fmt.Fprintf(&b, "  - %s", stepYAML(s))

@@ -351,3 +351,40 @@ func FuzzExport(f *testing.F) {
 		}
 	})
 }
+
+// A trace recorded under a +preserve variant exports a scenario whose
+// start asks for the same server (start.server.preserve_session), so that
+// it runs again as recorded: the ladder's last rung, without flicker.
+func TestPreserveSessionTraceExports(t *testing.T) {
+	sc, err := scenario.Load("../../scenarios/26-flicker-ladder.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := trace.NewWriter(&buf, trace.Header{Command: "run", Policy: "pr329", Scenario: "26-flicker-ladder.yaml",
+		Options: map[string]string{"signed_in": "true", "consumer": "true", "pr83": "true", "preserve_session": "true"}}, trace.Options{})
+	var seq uint64
+	scenario.RunVariant(context.Background(), &target.Sim{}, sc, authstate.Variant{Policy: "pr329", PR83: true, Preserve: true}, scenario.Options{
+		OnInput: func(at time.Time, in authstate.Input) {
+			seq++
+			kind, data, _ := authstate.EncodeInput(in)
+			w.Input(seq, at, 1, kind, data)
+		},
+		OnEvent: func(ev authstate.Event) { w.Event(1, ev) },
+	})
+	w.Close()
+	tr, err := trace.Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := toscenario.Export(tr, toscenario.Options{File: "26.jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Scenario.Start.PreserveSession || !res.Scenario.Start.PR83 || !strings.Contains(string(res.YAML), "server: {preserve_session: true}") {
+		t.Fatalf("start %+v\n%s", res.Scenario.Start, res.YAML)
+	}
+	if r := scenario.Run(context.Background(), &target.Sim{}, res.Scenario, "pr329", scenario.Options{}); !r.Passed || !r.PreserveSession {
+		t.Fatalf("the exported scenario: %+v\n%s", r, res.YAML)
+	}
+}

@@ -121,6 +121,18 @@ func (m *Model) columnTag(ev authstate.Event, wide bool) string {
 	return pad(short(safe(m.columnName(m.rowDevice(ev))), w), w) + " "
 }
 
+// keyWords is what a key does, from its help ("hold tokens").
+func (m *Model) keyWords(msg tea.KeyPressMsg) string {
+	k := &m.keys
+	for _, b := range []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn,
+		k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollUp, k.PollDown} {
+		if key.Matches(msg, b) && b.Help().Desc != "" {
+			return b.Help().Desc
+		}
+	}
+	return msg.String()
+}
+
 // isColumnAction reports whether a key is an action that goes to every
 // column: server actions, fetches, holds, releases, latency and poll.
 func (m *Model) isColumnAction(msg tea.KeyPressMsg) bool {
@@ -181,11 +193,18 @@ func (m *Model) broadcast(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	m.device = shown
-	what := msg.String()
+	what := m.keyWords(msg)
 	if len(said) > 0 && said[0] != "" {
 		what = said[0]
 	}
 	m.setStatus("every column: %s", what)
+	for _, d := range m.devs {
+		// A transport key's own status comes with the engine's event;
+		// let it replace this one.
+		if d.asked.pending > 0 {
+			d.asked.statusN = m.statusN
+		}
+	}
 	m.cmp.settling = true
 	return settleColumns(m.devs, settleWait)
 }

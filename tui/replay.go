@@ -336,6 +336,13 @@ func newReplayer(tr *trace.Trace) *replayer {
 	}
 	cfg := ReplayFoldConfig(tr.Header)
 	for j := range ndev {
+		cfg := cfg
+		if cols := tr.Header.Columns; j < len(cols) {
+			// A compare column runs its variant: policy and PR #83.
+			if v, err := authstate.ParseVariant(cols[j]); err == nil {
+				cfg.Policy, cfg.PR83 = v.Policy, v.PR83
+			}
+		}
 		r.devs = append(r.devs, &replayDevice{
 			raw: raw[j],
 			tl:  authstate.NewTimeline(cfg, raw[j], 0),

@@ -39,6 +39,10 @@ type tuiOptions struct {
 	// in it (--record-secrets).
 	record        string
 	recordSecrets bool
+	// compare is --compare as given; variants is it parsed (compare mode
+	// when not empty).
+	compare  string
+	variants []authstate.Variant
 
 	TUIConfig
 }
@@ -106,6 +110,7 @@ func addTUIFlags(cmd *cobra.Command, o *tuiOptions) {
 	f.StringVar(&o.alg, "alg", "EdDSA", "signing algorithm of the built-in simulator: EdDSA or RS256")
 	f.StringVar(&o.record, "record", "", "write a trace of the session (every input and event of every device) to this file, redacted")
 	f.BoolVar(&o.recordSecrets, "record-secrets", false, "keep raw JWTs in the --record trace (never passwords, session tokens or cookies)")
+	f.StringVar(&o.compare, "compare", "", "compare variants side by side, one column each, e.g. v0.12,pr329 or pr329,pr329+pr83+preserve, or all for "+variantNames(authstate.VariantLadder()))
 
 	f.StringVar(&o.ConvexURL, "convex-url", "", "Convex deployment of --target whose /api/query the Convex client model queries (or AUTHSCOPE_CONVEX_URL); turns the model on")
 	f.StringVar(&o.Query, "query", "auth:getAuthUser", "the query the Convex client model subscribes to")
@@ -149,6 +154,11 @@ func (o *tuiOptions) resolve() error {
 	if o.recordSecrets && o.record == "" {
 		return errRecordSecretsAlone
 	}
+	if o.compare != "" {
+		if err := o.resolveCompare(); err != nil {
+			return err
+		}
+	}
 	for name, d := range map[string]time.Duration{"--query-interval": o.QueryInterval, "--token-latency": o.TokenLatency, "--session-latency": o.SessionLatency} {
 		if d < 0 {
 			return fmt.Errorf("%s: must not be negative", name)
@@ -191,6 +201,47 @@ func (o *tuiOptions) resolve() error {
 }
 
 func (o *tuiOptions) real() bool { return o.target != "" && o.target != "sim" }
+
+// maxCompareColumns bounds --compare: more columns than this do not fit a
+// screen.
+const maxCompareColumns = 4
+
+// resolveCompare parses --compare and checks what compare mode cannot do.
+func (o *tuiOptions) resolveCompare() error {
+	vs, err := authstate.ParseVariants(o.compare)
+	if err != nil {
+		return fmt.Errorf("--compare: %w", err)
+	}
+	switch {
+	case len(vs) < 2:
+		return fmt.Errorf("--compare: give at least two variants to compare, e.g. v0.12,pr329 (got %s)", variantNames(vs))
+	case len(vs) > maxCompareColumns:
+		return fmt.Errorf("--compare: at most %d columns fit a screen (got %d)", maxCompareColumns, len(vs))
+	case o.real():
+		return errors.New("--compare runs against the built-in simulator only: each column needs a server of its own " +
+			"(one user's password change in one column would end the sessions of the others), " +
+			"so drop --target, or run `authscope run FILE --compare ...` for a scenario")
+	case o.Devices > 1:
+		return errors.New("--compare and --devices 2 do not go together: each column is one device")
+	case o.NoConsumer:
+		for _, v := range vs {
+			if v.PR83 {
+				return fmt.Errorf("--compare: %s needs the Convex client model, which --no-consumer turns off", v)
+			}
+		}
+	}
+	o.variants = vs
+	return nil
+}
+
+// variantNames lists variants by name, comma-separated.
+func variantNames(vs []authstate.Variant) string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.String()
+	}
+	return strings.Join(names, ",")
+}
 
 // runTUI wires the TUI: a simulator in-process (or a real base URL), one
 // client backend and engine per device, and the Bubble Tea program.
@@ -263,6 +314,12 @@ func (s *tuiSession) record(o tuiOptions) (*tuiRecorder, error) {
 	}
 	if !o.real() {
 		h.Options["alg"] = o.alg
+	}
+	if len(o.variants) > 0 {
+		// Each column's policy and switches are in its name.
+		h.Columns = strings.Split(variantNames(o.variants), ",")
+		h.Policy = o.variants[0].Policy
+		delete(h.Options, "pr83")
 	}
 	return openTUIRecord(o.record, h, trace.Options{Demo: o.demo, Secrets: o.recordSecrets, Scrub: []string{o.password, o.SessionCookie}}, s.taps)
 }
@@ -361,7 +418,12 @@ func (s *tuiSession) close() {
 }
 
 func (s *tuiSession) options(o tuiOptions, logger *slog.Logger) tui.Options {
+	var columns []string
+	for _, v := range o.variants {
+		columns = append(columns, v.String())
+	}
 	return tui.Options{
+		Columns:    columns,
 		Devices:    s.devices,
 		Target:     s.display,
 		RealTarget: s.real,
@@ -391,6 +453,9 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 			s.close()
 		}
 	}()
+	if len(o.variants) > 0 {
+		return s, s.openColumns(ctx, o, logger)
+	}
 	var base fetcher.BackendOptions
 	if s.real {
 		base = fetcher.BackendOptions{BaseURL: o.target, Email: o.email, Password: o.password, ConvexURL: o.ConvexURL}
@@ -444,6 +509,39 @@ func openTUISession(ctx context.Context, o tuiOptions, logger *slog.Logger) (_ *
 		s.taps = append(s.taps, tap)
 	}
 	return s, nil
+}
+
+// openColumns builds compare mode's columns: for each variant a simulator
+// of its own (keeping the caller's session on a password change for
+// +preserve) and one device on it, running the variant's policy and
+// Convex client. Each column labels its own sessions.
+func (s *tuiSession) openColumns(ctx context.Context, o tuiOptions, logger *slog.Logger) error {
+	s.consumer = !o.NoConsumer
+	var hosts []string
+	for i, v := range o.variants {
+		srv, origin, stop, err := target.StartSim(authsim.Options{Alg: o.alg, PreserveSession: v.Preserve})
+		if err != nil {
+			return fmt.Errorf("start the simulator of column %d (%s): %w", i+1, v, err)
+		}
+		s.closers = append(s.closers, stop)
+		email, password := srv.DefaultUser()
+		bo := fetcher.BackendOptions{BaseURL: origin + "/api/auth", Email: email, Password: password, Issuer: origin, ConvexURL: origin}
+		co := o
+		co.policy, co.PR83 = v.Policy, v.PR83
+		tap := newDeviceTap(i + 1)
+		d, err := openDevice(ctx, co, bo, s.consumer, authstate.NewLabeller(), tap)
+		if err != nil {
+			return fmt.Errorf("column %d (%s): %w", i+1, v, err)
+		}
+		s.closers = append(s.closers, d.Transport.(*fetcher.Backend).Close)
+		s.devices = append(s.devices, d)
+		s.taps = append(s.taps, tap)
+		u, _ := url.Parse(origin)
+		hosts = append(hosts, u.Host)
+	}
+	s.display = "sim ×" + fmt.Sprint(len(hosts)) + " " + strings.Join(hosts, ", ")
+	logger.Info("starting compare", "columns", variantNames(o.variants), "target", s.display, "consumer", s.consumer, "poll", o.poll)
+	return nil
 }
 
 // openDevice signs one client in and builds its engine.

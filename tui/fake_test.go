@@ -334,10 +334,16 @@ func rigColumns(t testing.TB, names []string, opts ...rigOption) *rig {
 		}
 		o.Devices = append(o.Devices, Device{Engine: eng, Transport: b})
 	}
+	return r.start(o)
+}
+
+// start builds the model on o, starts the engines and settles them, on
+// an 80x24 screen.
+func (r *rig) start(o Options) *rig {
 	r.m = New(o)
 	for _, d := range r.devs {
 		d.eng.Start(context.Background())
-		t.Cleanup(d.eng.Stop)
+		r.t.Cleanup(d.eng.Stop)
 	}
 	r.settle()
 	r.m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
@@ -417,14 +423,7 @@ func newRigN(t testing.TB, n int, opts ...rigOption) *rig {
 		o.Engine, o.Transport = o.Devices[0].Engine, o.Devices[0].Transport
 		o.Devices = nil
 	}
-	r.m = New(o)
-	for _, d := range r.devs {
-		d.eng.Start(context.Background())
-		t.Cleanup(d.eng.Stop)
-	}
-	r.settle()
-	r.m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	return r
+	return r.start(o)
 }
 
 // settle waits until the engine is idle (moving virtual time on to fire

@@ -79,9 +79,14 @@ expect:
 	if !sc.Start.PreserveSession {
 		t.Fatal("start.server.preserve_session was not read")
 	}
-	res := scenario.Run(context.Background(), &target.Sim{}, sc, "pr329", scenario.Options{})
-	if !res.Passed || !res.PreserveSession {
-		t.Fatalf("against the simulator: %+v", res)
+	rotated := 0
+	res := scenario.Run(context.Background(), &target.Sim{}, sc, "pr329", scenario.Options{OnEvent: func(ev authstate.Event) {
+		if ev.Kind == authstate.KindSessionRotated || ev.Kind == authstate.KindSessionEnded {
+			rotated++
+		}
+	}})
+	if !res.Passed || !res.PreserveSession || rotated != 0 {
+		t.Fatalf("against the simulator (%d rotation or end events): %+v", rotated, res)
 	}
 	// Without the switch the same steps rotate: S1 is no longer current.
 	sc.Start.PreserveSession = false

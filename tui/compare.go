@@ -43,11 +43,18 @@ type compareView struct {
 	density density
 	size    [2]int
 	spare   int
+	// wait counts the frames before a roomier density is tried again,
+	// after one did not fit.
+	wait int
 }
 
 // roomierAfter is how many spare rows make the next frame try a roomier
-// density.
-const roomierAfter = 4
+// density; roomierEvery is how many frames go by before trying again
+// after it did not fit.
+const (
+	roomierAfter = 4
+	roomierEvery = 16
+)
 
 // settleWait bounds how long the next action waits for the columns to
 // settle: a column whose server hangs must not stop the others.
@@ -386,16 +393,24 @@ func (m *Model) compareFrame(f frame, avail int) frame {
 	if w >= fullColumnsFrom {
 		c := m.cmp
 		d := roomy
+		tried := false
 		if c.size == [2]int{w, m.height} {
 			d = c.density
-			if c.spare >= roomierAfter && d > roomy {
+			c.wait = max(c.wait-1, 0)
+			if c.spare >= roomierAfter && d > roomy && c.wait == 0 {
 				d--
+				tried = true
 			}
+		} else {
+			c.wait = 0
 		}
 		for ; ; d++ {
 			cols = m.columnBlock(w, d)
 			if len(cols) <= room || d == cramped {
 				break
+			}
+			if tried {
+				c.wait, tried = roomierEvery, false
 			}
 		}
 		c.density, c.size, c.spare = d, [2]int{w, m.height}, room-len(cols)

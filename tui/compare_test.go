@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,18 @@ func TestReplayShowsTheColumns(t *testing.T) {
 	}
 	if tagged < 5 {
 		t.Errorf("%d log rows tagged with a column in the replay:\n%s", tagged, replay)
+	}
+}
+
+// A duration from a file can be anything: the most negative one has no
+// positive twin, and must not send humanDur round for ever.
+func TestHumanDurOfExtremes(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{{math.MinInt64, "-106751d23h"}, {math.MaxInt64, "106751d23h"}, {-1500 * time.Millisecond, "-1.5s"}} {
+		if got := humanDur(c.d); got != c.want {
+			t.Errorf("humanDur(%d) = %q, want %q", int64(c.d), got, c.want)
+		}
 	}
 }

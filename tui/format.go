@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -19,6 +20,10 @@ func safe(s string) string { return termtext.Line(s) }
 // 14m07s, 2h, 6d23h. A whole minute or hour drops its zero part.
 func humanDur(d time.Duration) string {
 	if d < 0 {
+		// The most negative duration has no positive twin: -d is d.
+		if d == math.MinInt64 {
+			d++
+		}
 		return "-" + humanDur(-d)
 	}
 	switch {

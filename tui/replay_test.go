@@ -547,6 +547,11 @@ func FuzzReplay(f *testing.F) {
 	rec.w.Flush()
 	f.Add(rec.buf.Bytes())
 	f.Add([]byte(`{"type":"header","version":1,"devices":1000000}` + "\n" + `{"type":"event","device":99,"seq":1,"at":"2026-01-01T00:00:00Z","kind":"note"}` + "\n"))
+	// A compare trace: its columns replay side by side with a merged log.
+	f.Add([]byte(`{"type":"header","version":1,"devices":2,"columns":["v0.12","pr329+pr83"]}` + "\n" +
+		`{"type":"event","seq":1,"at":"2026-01-01T00:00:00Z","kind":"token_served","stale":true}` + "\n" +
+		`{"type":"event","device":2,"seq":1,"at":"2026-01-01T00:00:01Z","kind":"violation"}` + "\n" +
+		`{"type":"event","device":3,"seq":1,"at":"2026-01-01T00:00:02Z","kind":"note"}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr, err := trace.Read(bytes.NewReader(data))
 		if err != nil {

@@ -18,13 +18,22 @@ import (
 	"github.com/authscope/authscope/fetcher/authsim"
 )
 
-// Sim starts a fresh simulator on a loopback port for every Open, so runs
-// never share server state.
+// Sim starts a fresh simulator for every Open, so runs never share server
+// state. By default the client reaches it in-process, through an
+// authsim.RoundTripper: the same requests and answers as over HTTP, without
+// a socket. With TCP set, the simulator listens on a loopback port and the
+// client dials it, as `authscope sim` and the TUI do.
 type Sim struct {
 	Alg      string        // EdDSA (default) or RS256
 	TokenTTL time.Duration // default 900 s
 	Timeout  time.Duration // per call
+	// TCP serves the simulator on a loopback socket rather than in-process.
+	TCP bool
 }
+
+// InProcessOrigin is the origin of an in-process simulator: a loopback
+// address, like a socket's, on a port nothing listens on (nothing dials it).
+const InProcessOrigin = "http://127.0.0.1:1"
 
 var _ scenario.ClockedTarget = (*Sim)(nil)
 
@@ -39,12 +48,25 @@ func (s *Sim) Open(ctx context.Context) (scenario.Client, error) { return s.Open
 // tokens it mints, on the clock now (nil: the wall clock). A scenario run
 // passes its virtual clock.
 func (s *Sim) OpenClocked(ctx context.Context, now func() time.Time) (scenario.Client, error) {
-	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now})
+	opts := authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now}
+	var (
+		srv    *authsim.Server
+		origin string
+		stop   func()
+		rt     http.RoundTripper
+		err    error
+	)
+	if s.TCP {
+		srv, origin, stop, err = StartSim(opts)
+	} else {
+		srv, origin, stop, rt, err = startInProcess(opts)
+	}
 	if err != nil {
 		return nil, err
 	}
 	email, password := srv.DefaultUser()
 	b, err := fetcher.NewBackend(fetcher.BackendOptions{
+		Transport: rt,
 		BaseURL:   origin + "/api/auth",
 		Email:     email,
 		Password:  password,
@@ -59,6 +81,17 @@ func (s *Sim) OpenClocked(ctx context.Context, now func() time.Time) (scenario.C
 	}
 	b.OnClose(stop)
 	return record(b), nil
+}
+
+// startInProcess builds a simulator reached through an
+// authsim.RoundTripper at InProcessOrigin.
+func startInProcess(opts authsim.Options) (*authsim.Server, string, func(), http.RoundTripper, error) {
+	opts.Origin = InProcessOrigin
+	srv, err := authsim.New(opts)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	return srv, InProcessOrigin, func() {}, &authsim.RoundTripper{Handler: srv}, nil
 }
 
 // StartSim serves a simulator on 127.0.0.1 with a free port. opts.Origin is

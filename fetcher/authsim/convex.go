@@ -29,7 +29,7 @@ func newSigningKey(alg string) (*signingKey, error) {
 	k := &signingKey{alg: alg, kid: newID()}
 	switch alg {
 	case AlgEdDSA:
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		priv, err := processEdKey()
 		if err != nil {
 			return nil, fmt.Errorf("authsim: ed25519 key: %w", err)
 		}
@@ -53,6 +53,14 @@ func newSigningKey(alg string) (*signingKey, error) {
 // on a fresh RS256 simulator slow, and its run time uneven.
 var processRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
 	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
+// processEdKey is the Ed25519 key every EdDSA simulator of this process
+// signs with, each under its own kid, for the same reason: deriving a key
+// cost a scenario run on a fresh simulator as much as signing a token.
+var processEdKey = sync.OnceValues(func() (ed25519.PrivateKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	return priv, err
 })
 
 func (k *signingKey) public() crypto.PublicKey {

@@ -301,9 +301,12 @@ func TestRoundTripperBodies(t *testing.T) {
 // round trip with an error like a closed connection's; the process lives.
 func TestRoundTripperSurvivesPanics(t *testing.T) {
 	for name, h := range map[string]http.HandlerFunc{
-		"panic":          func(http.ResponseWriter, *http.Request) { panic("boom") },
-		"abort":          func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) },
-		"abort mid-body": func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "par"); panic(http.ErrAbortHandler) },
+		"panic": func(http.ResponseWriter, *http.Request) { panic("boom") },
+		"abort": func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) },
+		"abort mid-body": func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, "par")
+			panic(http.ErrAbortHandler)
+		},
 	} {
 		req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
 		resp, err := (&RoundTripper{Handler: h}).RoundTrip(req)

@@ -176,23 +176,26 @@ func TestRoundTripperCarriesTheSimulatorsCookies(t *testing.T) {
 // A cancelled request returns at once with the context's error, whether
 // the handler watches its context (it sees it end) or not.
 func TestRoundTripperHonoursCancellation(t *testing.T) {
-	handlerSawEnd := make(chan struct{})
-	entered := make(chan struct{}, 2)
+	sawEnd := make(chan struct{}, 2)
+	entered := make(chan struct{}, 3)
 	block := make(chan struct{})
 	defer close(block)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		entered <- struct{}{}
 		if r.URL.Path == "/watch" {
 			<-r.Context().Done()
-			close(handlerSawEnd)
+			sawEnd <- struct{}{}
 			return
 		}
 		<-block // ignores its context
 	})
-	rt := &RoundTripper{Handler: h}
-	for _, path := range []string{"/watch", "/ignore"} {
+	for _, c := range []struct {
+		path   string
+		inline bool
+	}{{"/watch", false}, {"/ignore", false}, {"/watch", true}} {
+		rt := &RoundTripper{Handler: h, Inline: c.inline}
 		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, "GET", "http://127.0.0.1:1"+path, nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://127.0.0.1:1"+c.path, nil)
 		done := make(chan error, 1)
 		go func() {
 			resp, err := rt.RoundTrip(req)
@@ -206,16 +209,18 @@ func TestRoundTripperHonoursCancellation(t *testing.T) {
 		select {
 		case err := <-done:
 			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("%s: RoundTrip returned %v, want context.Canceled", path, err)
+				t.Fatalf("%s (inline %v): RoundTrip returned %v, want context.Canceled", c.path, c.inline, err)
 			}
 		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: RoundTrip did not return after the request was cancelled", path)
+			t.Fatalf("%s (inline %v): RoundTrip did not return after the request was cancelled", c.path, c.inline)
 		}
-	}
-	select {
-	case <-handlerSawEnd:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler's context did not end with the request's")
+		if c.path == "/watch" {
+			select {
+			case <-sawEnd:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("inline %v: the handler's context did not end with the request's", c.inline)
+			}
+		}
 	}
 }
 
@@ -308,13 +313,15 @@ func TestRoundTripperSurvivesPanics(t *testing.T) {
 			panic(http.ErrAbortHandler)
 		},
 	} {
-		req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
-		resp, err := (&RoundTripper{Handler: h}).RoundTrip(req)
-		if resp != nil {
-			t.Errorf("%s: got a response, HTTP %d", name, resp.StatusCode)
-		}
-		if !errors.Is(err, ErrConnectionDropped) || !errors.Is(err, io.EOF) {
-			t.Errorf("%s: error %v, want ErrConnectionDropped (an EOF)", name, err)
+		for _, inline := range []bool{false, true} {
+			req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
+			resp, err := (&RoundTripper{Handler: h, Inline: inline}).RoundTrip(req)
+			if resp != nil {
+				t.Errorf("%s (inline %v): got a response, HTTP %d", name, inline, resp.StatusCode)
+			}
+			if !errors.Is(err, ErrConnectionDropped) || !errors.Is(err, io.EOF) {
+				t.Errorf("%s (inline %v): error %v, want ErrConnectionDropped (an EOF)", name, inline, err)
+			}
 		}
 	}
 	// The simulator's own dropped-connection fault goes the same way.

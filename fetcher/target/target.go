@@ -91,7 +91,7 @@ func startInProcess(opts authsim.Options) (*authsim.Server, string, func(), http
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	return srv, InProcessOrigin, func() {}, &authsim.RoundTripper{Handler: srv}, nil
+	return srv, InProcessOrigin, func() {}, &authsim.RoundTripper{Handler: srv, Inline: true}, nil
 }
 
 // StartSim serves a simulator on 127.0.0.1 with a free port. opts.Origin is

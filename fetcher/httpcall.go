@@ -178,6 +178,12 @@ func decodeJSON(endpoint string, r *reply, v any) error {
 	if len(bytes.TrimSpace(r.body)) == 0 {
 		return badResponse(endpoint, "HTTP %d with an empty body", r.status)
 	}
+	// One well-formed value of the right shape, the usual answer, needs
+	// no stream: Unmarshal accepts exactly what the checks below accept.
+	// Anything else goes the long way, which says what is wrong.
+	if json.Unmarshal(r.body, v) == nil {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError

@@ -155,13 +155,11 @@ func (t *RoundTripper) serverRequest(req *http.Request) (*http.Request, error) {
 	if method == "" {
 		method = http.MethodGet
 	}
-	h := make(http.Header, len(req.Header)+3)
-	for k, vs := range req.Header {
-		if k == "Host" {
-			continue
-		}
-		h[k] = append([]string(nil), vs...)
+	h := req.Header.Clone()
+	if h == nil {
+		h = http.Header{}
 	}
+	delete(h, "Host")
 	if _, ok := h["User-Agent"]; !ok {
 		h.Set("User-Agent", "Go-http-client/1.1")
 	}

@@ -103,8 +103,9 @@ func (t *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		defer cancel()
-		done <- serve(t.Handler, w, sreq)
+		err := serve(t.Handler, w, sreq)
+		cancel() // the handler's context ends when it returns, as on a server
+		done <- err
 	}()
 	select {
 	case err = <-done:
@@ -114,6 +115,11 @@ func (t *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ctx.Err()
 	}
 	stop()
+	if err == nil {
+		// A handler that returned because the request was cancelled
+		// answered no one: the request fails, whichever came first.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -768,10 +768,10 @@ func (e *Engine) start(ctx context.Context, fl *flight, call func(ctx context.Co
 	id := e.netSeq
 	e.flights[id] = fl
 	ctx, h := WithHandoff(ctx)
-	go func() {
+	goCall(func() {
 		defer h.Taken()
 		e.enqueue(message{in: call(ctx, id), call: id})
-	}()
+	})
 }
 
 // landed takes the call a completion names off the calls in flight, if it

@@ -34,6 +34,11 @@ type BackendOptions struct {
 	// the value of the better-auth.session_token cookie (as the browser
 	// holds it, signed). Password-based actions then fail with a clear error.
 	SessionCookie string
+	// Transport carries the requests underneath the gates (default: a
+	// transport of the backend's own, see NewTransport). Every request of
+	// the backend goes through it: Better Auth calls, the JWKS, Convex
+	// queries. An in-process simulator passes its RoundTripper here.
+	Transport http.RoundTripper
 }
 
 // Backend is one client of a Better Auth server as the engine sees it: a
@@ -58,7 +63,11 @@ type Backend struct {
 // NewBackend builds a client with fresh gates and an empty cookie jar (or
 // one holding the given session cookie).
 func NewBackend(o BackendOptions) (*Backend, error) {
-	gates := NewGates(NewTransport())
+	next := o.Transport
+	if next == nil {
+		next = NewTransport()
+	}
+	gates := NewGates(next)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return nil, err

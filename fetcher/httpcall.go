@@ -78,7 +78,7 @@ func do(ctx context.Context, hc *http.Client, c call) (*reply, error) {
 	if resp.ContentLength > c.maxBody {
 		return nil, tooLarge(c.endpoint, c.maxBody)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	b, err := readBody(resp.Body, resp.ContentLength, c.maxBody)
 	if err != nil {
 		return nil, classify(ctx, callCtx, c.endpoint, start, err)
 	}
@@ -86,6 +86,30 @@ func do(ctx context.Context, hc *http.Client, c call) (*reply, error) {
 		return nil, tooLarge(c.endpoint, c.maxBody)
 	}
 	return &reply{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// readBody reads up to limit+1 bytes of body, into a buffer of the
+// announced length when there is one (io.ReadAll would grow one from 512
+// bytes, copying as it goes).
+func readBody(body io.Reader, length, limit int64) ([]byte, error) {
+	if length < 0 || length > limit {
+		return io.ReadAll(io.LimitReader(body, limit+1))
+	}
+	buf := make([]byte, 0, length+1) // one byte more, to see the end
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf):
+			// Longer than announced: read on, to the limit.
+			rest, err := io.ReadAll(io.LimitReader(body, limit+1-int64(len(buf))))
+			return append(buf, rest...), err
+		}
+	}
 }
 
 func tooLarge(endpoint string, limit int64) error {
@@ -177,6 +201,12 @@ func decodeJSON(endpoint string, r *reply, v any) error {
 	}
 	if len(bytes.TrimSpace(r.body)) == 0 {
 		return badResponse(endpoint, "HTTP %d with an empty body", r.status)
+	}
+	// One well-formed value of the right shape, the usual answer, needs
+	// no stream: Unmarshal accepts exactly what the checks below accept.
+	// Anything else goes the long way, which says what is wrong.
+	if json.Unmarshal(r.body, v) == nil {
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	if err := dec.Decode(v); err != nil {

@@ -410,3 +410,48 @@ func TestRSAKeyLimits(t *testing.T) {
 		t.Errorf("the real key: %v", err)
 	}
 }
+
+// A token verified once verifies again from the signature cache, and the
+// cache never vouches for anything else: a changed signature, the same
+// signature over other claims, or the same token under another key still
+// fails, and claims are checked every time.
+func TestVerifyWithCachedSignature(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, k := range []*testKey{newEdKey(t, "ed1"), newRSAKey(t, "rsa1")} {
+		t.Run(k.alg, func(t *testing.T) {
+			v := &Verifier{Keys: k.jwks(), Now: func() time.Time { return now }}
+			raw := k.sign(t, validClaims(now.Add(-time.Minute)))
+			for i := 0; i < 2; i++ {
+				if _, err := v.Verify(raw); err != nil {
+					t.Fatalf("verify %d: %v", i+1, err)
+				}
+			}
+			parts := strings.Split(raw, ".")
+			sig, _ := b64.DecodeString(parts[2])
+			sig[len(sig)-1] ^= 1
+			other := k.sign(t, validClaims(now.Add(-2*time.Minute)))
+			impostor := newEdKey(t, k.kid)
+			if k.alg == "RS256" {
+				impostor = nil
+			}
+			for name, tok := range map[string]string{
+				"a changed signature":             parts[0] + "." + parts[1] + "." + b64.EncodeToString(sig),
+				"the signature over other claims": parts[0] + "." + strings.Split(other, ".")[1] + "." + parts[2],
+			} {
+				if _, err := v.Verify(tok); !errors.Is(err, ErrSignatureInvalid) {
+					t.Errorf("%s: %v, want ErrSignatureInvalid", name, err)
+				}
+			}
+			if impostor != nil {
+				w := &Verifier{Keys: impostor.jwks(), Now: func() time.Time { return now }}
+				if _, err := w.Verify(raw); !errors.Is(err, ErrSignatureInvalid) {
+					t.Errorf("the token under another key with its kid: %v, want ErrSignatureInvalid", err)
+				}
+			}
+			late := &Verifier{Keys: k.jwks(), Now: func() time.Time { return now.Add(time.Hour) }}
+			if _, err := late.Verify(raw); !errors.Is(err, ErrTokenExpired) {
+				t.Errorf("an hour later: %v, want ErrTokenExpired", err)
+			}
+		})
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authscope/authscope/internal/sigcache"
 )
 
 // JWKS is a JSON Web Key Set as the Convex plugin serves it at convex/jwks.
@@ -90,8 +92,13 @@ func (v *Verifier) check(tok *Token) error {
 	if err != nil {
 		return err
 	}
-	if err := method.Verify(tok.signingInput, tok.signature, key); err != nil {
-		return &tokenError{kind: ErrSignatureInvalid, reason: "signature invalid", cause: err}
+	// A signature this process made or already checked with this key is
+	// valid again: signatures are deterministic (see sigcache).
+	if id := sigcache.PublicID(key); !sigcache.Known(id, tok.signingInput, tok.signature) {
+		if err := method.Verify(tok.signingInput, tok.signature, key); err != nil {
+			return &tokenError{kind: ErrSignatureInvalid, reason: "signature invalid", cause: err}
+		}
+		sigcache.Add(id, tok.signingInput, tok.signature)
 	}
 
 	now := time.Now

@@ -1,15 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -143,52 +144,83 @@ func runScenarios(cmd *cobra.Command, o runOptions, files []string, stdout io.Wr
 		return compareScenarios(cmd, o, scs, tg, rec, variants, stdout)
 	}
 	out := &jsonLines{w: stdout}
-	var results []scenario.Result
+	var jobs []runJob
 	for _, sc := range scs {
 		for _, pol := range policies {
-			opts := scenario.Options{StepTimeout: o.stepTimeout}
+			jobs = append(jobs, runJob{sc: sc, pol: pol})
+		}
+	}
+	// Against the built-in simulator, runs share nothing (each has its own
+	// in-process server and virtual clock), so they go on every core at
+	// once; their output is printed in order all the same. A recording, or
+	// a real target, runs one at a time.
+	workers := 1
+	if sim, ok := tg.(*target.Sim); ok && !sim.TCP && rec == nil {
+		workers = min(runtime.GOMAXPROCS(0), len(jobs))
+	}
+	done := make([]chan struct{}, len(jobs))
+	for i := range jobs {
+		done[i] = make(chan struct{})
+	}
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	if workers > 1 {
+		next := make(chan int)
+		for w := 0; w < workers; w++ {
+			go func() {
+				for i := range next {
+					jobs[i].run(ctx, tg, o, nil, nil)
+					close(done[i])
+				}
+			}()
+		}
+		go func() {
+			// Every job is handed out, even after a cancellation, so that
+			// each one's done is closed: a run whose context has ended
+			// returns at once.
+			defer close(next)
+			for i := range jobs {
+				next <- i
+			}
+		}()
+	}
+	var results []scenario.Result
+	for i := range jobs {
+		j := &jobs[i]
+		if workers > 1 {
+			<-done[i]
+		} else {
 			var tr *runTrace
 			if rec != nil {
-				if tr, err = rec.open(sc, authstate.Variant{Policy: pol}); err != nil {
+				if tr, err = rec.open(j.sc, authstate.Variant{Policy: j.pol}); err != nil {
 					return fail(exitUsage, "%w", err)
 				}
 			}
-			var printed atomic.Int64
+			j.run(ctx, tg, o, tr, out)
 			if tr != nil {
-				opts.OnInput = tr.input
-			}
-			if o.json || tr != nil {
-				opts.OnEvent = func(ev authstate.Event) {
-					if tr != nil {
-						tr.event(ev)
-					}
-					if o.json {
-						out.write(runEvent(sc.Name, pol, ev))
-						printed.Add(1)
-					}
-				}
-			}
-			res := scenario.Run(cmd.Context(), tg, sc, pol, opts)
-			if n := printed.Load(); o.json && n < int64(res.Events) {
-				// The runner's event stream is a subscription: a consumer
-				// that falls 65536 events behind misses some.
-				fmt.Fprintf(cmd.ErrOrStderr(), "authscope: --json: %s [%s]: %d of the run's %d events were printed (the output fell behind)\n", termtext.Line(sc.Name), pol, n, res.Events)
-			}
-			if tr != nil {
-				if err := tr.close(res.Events); err != nil {
+				if err := tr.close(j.res.Events); err != nil {
 					return fail(exitUsage, "%w", err)
 				}
 			}
-			results = append(results, res)
-			if o.json {
-				out.write(resultLine(res))
+		}
+		res := j.res
+		for _, line := range j.lines {
+			out.write(line)
+		}
+		if n := j.printed; o.json && n < int64(res.Events) {
+			// The runner's event stream is a subscription: a consumer
+			// that falls 65536 events behind misses some.
+			fmt.Fprintf(cmd.ErrOrStderr(), "authscope: --json: %s [%s]: %d of the run's %d events were printed (the output fell behind)\n", termtext.Line(j.sc.Name), j.pol, n, res.Events)
+		}
+		results = append(results, res)
+		if o.json {
+			out.write(resultLine(res))
+		}
+		if res.Err != "" && isSetup(res) {
+			if !o.json {
+				printTable(stdout, scs, policies, results)
 			}
-			if res.Err != "" && isSetup(res) {
-				if !o.json {
-					printTable(stdout, scs, policies, results)
-				}
-				return fail(exitUsage, "%s: %s", sc.Name, res.Err)
-			}
+			return fail(exitUsage, "%s: %s", j.sc.Name, res.Err)
 		}
 	}
 	if out.err != nil {
@@ -223,6 +255,49 @@ func verdictExit(results []scenario.Result, jsonOut bool) error {
 		}
 	}
 	return nil
+}
+
+// runJob is one scenario under one policy, and what its run gave: the
+// result, and with --json how many event lines it printed or, when it
+// ran beside others, the lines to print.
+type runJob struct {
+	sc      *scenario.Scenario
+	pol     string
+	res     scenario.Result
+	printed int64
+	lines   []any
+}
+
+// run runs the job, recording it into tr when not nil. With --json, each
+// event's line goes to out as it comes, or when out is nil into j.lines.
+func (j *runJob) run(ctx context.Context, tg scenario.Target, o runOptions, tr *runTrace, out *jsonLines) {
+	opts := scenario.Options{StepTimeout: o.stepTimeout}
+	if tr != nil {
+		opts.OnInput = tr.input
+	}
+	var mu sync.Mutex
+	if o.json || tr != nil {
+		opts.OnEvent = func(ev authstate.Event) {
+			if tr != nil {
+				tr.event(ev)
+			}
+			if !o.json {
+				return
+			}
+			line := runEvent(j.sc.Name, j.pol, ev)
+			mu.Lock()
+			defer mu.Unlock()
+			j.printed++
+			if out != nil {
+				out.write(line)
+			} else {
+				j.lines = append(j.lines, line)
+			}
+		}
+	}
+	j.res = scenario.Run(ctx, tg, j.sc, j.pol, opts)
+	mu.Lock() // the engine has stopped; this orders its last event before the caller's reads
+	mu.Unlock()
 }
 
 // needsConvex says whether a scenario runs the Convex client model.

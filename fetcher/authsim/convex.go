@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+
+	"github.com/authscope/authscope/internal/sigcache"
 )
 
 // signingKey is the one JWKS key the simulator signs with; kid is an id like
@@ -19,13 +21,15 @@ type signingKey struct {
 	kid string
 	ed  ed25519.PrivateKey
 	rsa *rsa.PrivateKey
+	// pubID names the public key in sigcache.
+	pubID string
 }
 
 func newSigningKey(alg string) (*signingKey, error) {
 	k := &signingKey{alg: alg, kid: newID()}
 	switch alg {
 	case AlgEdDSA:
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		priv, err := processEdKey()
 		if err != nil {
 			return nil, fmt.Errorf("authsim: ed25519 key: %w", err)
 		}
@@ -39,6 +43,7 @@ func newSigningKey(alg string) (*signingKey, error) {
 	default:
 		return nil, fmt.Errorf("authsim: unsupported alg %q", alg)
 	}
+	k.pubID = sigcache.PublicID(k.public())
 	return k, nil
 }
 
@@ -50,6 +55,14 @@ var processRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
 	return rsa.GenerateKey(rand.Reader, 2048)
 })
 
+// processEdKey is the Ed25519 key every EdDSA simulator of this process
+// signs with, each under its own kid, for the same reason: deriving a key
+// cost a scenario run on a fresh simulator as much as signing a token.
+var processEdKey = sync.OnceValues(func() (ed25519.PrivateKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	return priv, err
+})
+
 func (k *signingKey) public() crypto.PublicKey {
 	if k.ed != nil {
 		return k.ed.Public()
@@ -57,12 +70,25 @@ func (k *signingKey) public() crypto.PublicKey {
 	return &k.rsa.PublicKey
 }
 
-func (k *signingKey) sign(input []byte) ([]byte, error) {
-	if k.ed != nil {
-		return ed25519.Sign(k.ed, input), nil
+// sign signs input. Both algorithms are deterministic, so a signature made
+// before for the same input is reused (see sigcache): the simulator signs
+// the same token on every get-session within a second.
+func (k *signingKey) sign(input string) ([]byte, error) {
+	if sig, ok := sigcache.Signature(k.pubID, input); ok {
+		return sig, nil
 	}
-	sum := sha256.Sum256(input)
-	return rsa.SignPKCS1v15(rand.Reader, k.rsa, crypto.SHA256, sum[:])
+	var sig []byte
+	if k.ed != nil {
+		sig = ed25519.Sign(k.ed, []byte(input))
+	} else {
+		sum := sha256.Sum256([]byte(input))
+		var err error
+		if sig, err = rsa.SignPKCS1v15(rand.Reader, k.rsa, crypto.SHA256, sum[:]); err != nil {
+			return nil, err
+		}
+	}
+	sigcache.Add(k.pubID, input, sig)
+	return sig, nil
 }
 
 // jwkJSON is one key of /convex/jwks, in the real plugin's shape: alg, then
@@ -138,7 +164,7 @@ func (s *Server) mint(rs *resolvedSession, iss string) (string, error) {
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	input := enc(h) + "." + enc(p)
-	sig, err := s.key.sign([]byte(input))
+	sig, err := s.key.sign(input)
 	if err != nil {
 		return "", fmt.Errorf("authsim: sign: %w", err)
 	}

@@ -133,11 +133,19 @@ func tryDecode(s string) string {
 // is percent-encoded as UTF-8.
 func encodeURIComponent(s string) string {
 	const hexdig = "0123456789ABCDEF"
+	i := 0
+	for i < len(s) && uriUnreserved(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s // nothing to escape: a token, a signed cookie value
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("-_.!~*'()", c) >= 0 {
+		if uriUnreserved(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -146,6 +154,12 @@ func encodeURIComponent(s string) string {
 		b.WriteByte(hexdig[c&15])
 	}
 	return b.String()
+}
+
+// uriUnreserved reports whether encodeURIComponent leaves c as it is.
+func uriUnreserved(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("-_.!~*'()", c) >= 0
 }
 
 // cookieJar is the cookie view of one request: the names this origin uses and

@@ -64,7 +64,9 @@ func TestQueryGetAuthUser(t *testing.T) {
 		wantError(t, r, 401, tc.code)
 	}
 
-	// A token from another simulator (other key, same issuer) fails verification.
+	// A token from another simulator (same issuer; its own kid, though the
+	// simulators of a process share one key, so its signature is one this
+	// process made) fails verification.
 	other, err := New(Options{Origin: ts.URL})
 	if err != nil {
 		t.Fatal(err)

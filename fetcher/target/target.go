@@ -18,8 +18,11 @@ import (
 	"github.com/authscope/authscope/fetcher/authsim"
 )
 
-// Sim starts a fresh simulator on a loopback port for every Open, so runs
-// never share server state.
+// Sim starts a fresh simulator for every Open, so runs never share server
+// state. By default the client reaches it in-process, through an
+// authsim.RoundTripper: the same requests and answers as over HTTP, without
+// a socket. With TCP set, the simulator listens on a loopback port and the
+// client dials it, as `authscope sim` and the TUI do.
 type Sim struct {
 	Alg      string        // EdDSA (default) or RS256
 	TokenTTL time.Duration // default 900 s
@@ -27,9 +30,18 @@ type Sim struct {
 	// PreserveSession starts every simulator with
 	// authsim.Options.PreserveSession (better-auth PR #9345).
 	PreserveSession bool
+	// TCP serves the simulator on a loopback socket rather than in-process.
+	TCP bool
 }
 
-var _ scenario.SwitchableTarget = (*Sim)(nil)
+// InProcessOrigin is the origin of an in-process simulator: a loopback
+// address, like a socket's, on a port nothing listens on (nothing dials it).
+const InProcessOrigin = "http://127.0.0.1:1"
+
+var (
+	_ scenario.ClockedTarget    = (*Sim)(nil)
+	_ scenario.SwitchableTarget = (*Sim)(nil)
+)
 
 // Name is "sim".
 func (s *Sim) Name() string { return "sim" }
@@ -48,12 +60,25 @@ func (s *Sim) OpenClocked(ctx context.Context, now func() time.Time) (scenario.C
 // OpenSwitched is OpenClocked with the simulator's switches: those of sw,
 // and PreserveSession if s has it on.
 func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenario.ServerSwitches) (scenario.Client, error) {
-	srv, origin, stop, err := StartSim(authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now, PreserveSession: s.PreserveSession || sw.PreserveSession})
+	opts := authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now, PreserveSession: s.PreserveSession || sw.PreserveSession}
+	var (
+		srv    *authsim.Server
+		origin string
+		stop   func()
+		rt     http.RoundTripper
+		err    error
+	)
+	if s.TCP {
+		srv, origin, stop, err = StartSim(opts)
+	} else {
+		srv, origin, stop, rt, err = startInProcess(opts)
+	}
 	if err != nil {
 		return nil, err
 	}
 	email, password := srv.DefaultUser()
 	b, err := fetcher.NewBackend(fetcher.BackendOptions{
+		Transport: rt,
 		BaseURL:   origin + "/api/auth",
 		Email:     email,
 		Password:  password,
@@ -68,6 +93,17 @@ func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenari
 	}
 	b.OnClose(stop)
 	return record(b), nil
+}
+
+// startInProcess builds a simulator reached through an
+// authsim.RoundTripper at InProcessOrigin.
+func startInProcess(opts authsim.Options) (*authsim.Server, string, func(), http.RoundTripper, error) {
+	opts.Origin = InProcessOrigin
+	srv, err := authsim.New(opts)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	return srv, InProcessOrigin, func() {}, &authsim.RoundTripper{Handler: srv, Inline: true}, nil
 }
 
 // StartSim serves a simulator on 127.0.0.1 with a free port. opts.Origin is

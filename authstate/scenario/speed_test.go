@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,24 +14,41 @@ import (
 
 // BenchmarkAllScenariosOnePolicy runs every shipped scenario once under one
 // policy per iteration, each against a fresh in-process simulator: what
-// `authscope run scenarios/*.yaml --policy P` does after start-up.
+// `authscope run scenarios/*.yaml --policy P` does after start-up. Each
+// iteration is one run of all shipped scenarios, timed on its own (garbage
+// collections included), and the benchmark reports how even they are:
+// the median, the slowest, and how many took over twice the median.
 //
-//	go test -run '^$' -bench AllScenariosOnePolicy -benchtime 50x ./authstate/scenario/
+//	go test -run '^$' -bench AllScenariosOnePolicy -benchtime 100x ./authstate/scenario/
 func BenchmarkAllScenariosOnePolicy(b *testing.B) {
 	scs := loadAll(b)
 	for _, pol := range authstate.PolicyNames() {
 		b.Run(pol, func(b *testing.B) {
 			tg := &target.Sim{}
 			b.ReportAllocs()
+			times := make([]time.Duration, 0, b.N)
 			for i := 0; i < b.N; i++ {
+				began := time.Now()
 				for _, sc := range scs {
 					res := scenario.Run(context.Background(), tg, sc, pol, scenario.Options{})
 					if res.Err != "" && !res.Skipped {
 						b.Fatalf("%s under %s: %s", sc.Name, pol, res.Err)
 					}
 				}
+				times = append(times, time.Since(began))
+			}
+			slices.Sort(times)
+			med := times[len(times)/2]
+			over := 0
+			for _, d := range times {
+				if d > 2*med {
+					over++
+				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/all")
+			b.ReportMetric(float64(med.Microseconds())/1000, "median-ms")
+			b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms")
+			b.ReportMetric(float64(over), "runs-over-2x-median")
 		})
 	}
 }

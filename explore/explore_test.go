@@ -54,6 +54,9 @@ func steps(f *explore.Failure) string {
 // wipes the fresh cookie (19), and under pr329 the sign-out gap (18), each
 // shrunk to the few steps that make it.
 func TestFindsTheKnownRaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about a minute under -race")
+	}
 	reps := explore.Explore(context.Background(), []*explore.Seed{seed(t, "rotation"), seed(t, "signout")}, testOpts("v0.12", "pr329"))
 	rot, out := failures(reps[0], "v0.12"), failures(reps[1], "pr329")
 	for _, tc := range []struct {
@@ -104,6 +107,9 @@ func keys(m map[string]*explore.Failure) []string {
 // property (the late 401 that wipes the fresh cookie), and the search
 // covers the space within the depth exhaustively.
 func TestHardenedOnlyInherentFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about a minute under -race")
+	}
 	files, _ := filepath.Glob("../scenarios/explore/*.yaml")
 	if len(files) < 3 {
 		t.Fatalf("want at least 3 seeds, found %v", files)

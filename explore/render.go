@@ -57,7 +57,7 @@ func quote(s string) string {
 }
 
 // render writes the schedule steps as a scenario: the steps (fetches named
-// f1, f2, … in order), then the settling part — hold nothing, release
+// f1, f2, … in order), then the settling part — stop holding, release
 // everything, await every fetch, observe the session, one last plain fetch
 // — and the oracle's expectations.
 func (s *Seed) render(steps []scenario.Step, h header) rendered {
@@ -83,7 +83,11 @@ func (s *Seed) render(steps []scenario.Step, h header) rendered {
 	w("start: {signed_in: %v, initial_token: %v, consumer: %v, pr83: %v}", st.SignedIn, st.InitialToken, st.Consumer, st.PR83)
 	w("steps:")
 	var names []string
+	holding := "none"
 	for _, x := range steps {
+		if x.Op == scenario.OpHold {
+			holding = x.What
+		}
 		switch x.Op {
 		case scenario.OpFetch:
 			n := fmt.Sprintf("f%d", len(names)+1)
@@ -106,7 +110,9 @@ func (s *Seed) render(steps []scenario.Step, h header) rendered {
 		}
 	}
 	w("  # Let everything settle, then ask once more.")
-	w("  - hold: none")
+	if holding != "none" {
+		w("  - hold: none")
+	}
 	w("  - release: all")
 	if len(names) > 0 {
 		r.settleLines[line] = true

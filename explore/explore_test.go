@@ -51,8 +51,9 @@ func steps(f *explore.Failure) string {
 
 // From seeds that name only operations, the explorer finds under v0.12 the
 // late overwrite (01), the pending-slot clobber (11) and the late 401 that
-// wipes the fresh cookie (19), and under pr329 the sign-out gap (18), each
-// shrunk to the few steps that make it.
+// wipes the fresh cookie (19), and under pr329 the sign-out gap (18: a
+// call while signed out, then S2 is served S1's JWT; and at its core, S1's
+// JWT served after the sign-out), each shrunk to the few steps that make it.
 func TestFindsTheKnownRaces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about a minute under -race")
@@ -67,7 +68,8 @@ func TestFindsTheKnownRaces(t *testing.T) {
 		{rot, authstate.InvariantLateOverwrite, "hold token; fetch; hold none; fetch (forced)"},
 		{rot, authstate.InvariantPendingClobber, "hold token; fetch; fetch (forced)"},
 		{rot, explore.PropSessionKept, "hold token_request; fetch; rotate"},
-		{out, explore.PropFinalToken, "fetch; sign_out"},
+		{out, explore.PropFinalToken, "fetch; sign_out; fetch; sign_in"},
+		{out, explore.PropSignedOutToken, "fetch; sign_out"},
 		{out, authstate.InvariantGoneSession, "fetch; sign_out"},
 	} {
 		f, ok := tc.fs[tc.property]

@@ -18,8 +18,11 @@ const (
 	PropSessionKept = "session-kept"
 	// PropFinalToken: once everything has settled and the client has
 	// observed the session, a plain fetch returns a token bound to the
-	// server's current session, or none when signed out.
+	// server's current session (the client should be signed in).
 	PropFinalToken = "final-token"
+	// PropSignedOutToken: the same fetch returns no token when the client
+	// should be signed out.
+	PropSignedOutToken = "signed-out-token"
 	// PropConvexAuth: with the Convex client model on, it ends
 	// authenticated exactly when Better Auth says signed in.
 	PropConvexAuth = "convex-auth"
@@ -129,6 +132,9 @@ func (s *Seed) render(steps []scenario.Step, h header) rendered {
 	r.props[line] = PropSessionKept
 	w("  - signed_in: %v", in)
 	r.props[line] = PropFinalToken
+	if !in {
+		r.props[line] = PropSignedOutToken
+	}
 	w("  - result: final")
 	if in {
 		w("    session: current")

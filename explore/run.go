@@ -112,7 +112,7 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 	if out.fails(PropSessionKept) {
 		// A client that lost its session cookie has no current session
 		// to be given a token for: that is the same failure.
-		out.props = slices.DeleteFunc(out.props, func(p string) bool { return p == PropFinalToken || p == PropConvexAuth })
+		out.props = slices.DeleteFunc(out.props, func(p string) bool { return p == PropFinalToken || p == PropSignedOutToken || p == PropConvexAuth })
 	}
 	slices.Sort(out.props)
 	return out

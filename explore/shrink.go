@@ -111,7 +111,9 @@ func describe(p string) string {
 	case PropSessionKept:
 		return "Once everything has settled, the server should still know the client's session (or none after a sign-out)."
 	case PropFinalToken:
-		return "Once everything has settled and the client has observed the session, a plain fetch should return a token bound to the server's current session (none when signed out)."
+		return "Once everything has settled and the client has observed the session, a plain fetch should return a token bound to the server's current session."
+	case PropSignedOutToken:
+		return "Once everything has settled after a sign-out, a plain fetch should return no token."
 	case PropConvexAuth:
 		return "The Convex client should end authenticated exactly when Better Auth says signed in."
 	case PropSettles:

@@ -66,7 +66,7 @@ func TestExploreTextOutput(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; %s\n%s", code, stderr, out)
 	}
-	for _, w := range []string{"signout.yaml  pr329", "exhaustive (depth 1)", "[pr329] final-token — expected", "schedule: fetch; sign_out, then settle", "1 of 1 searches exhaustive within depth 1", "0 unexpected"} {
+	for _, w := range []string{"signout.yaml  pr329", "exhaustive (depth 1)", "[pr329] signed-out-token — expected", "schedule: fetch; sign_out, then settle", "[pr329] final-token — expected", "schedule: fetch; sign_out; fetch; sign_in, then settle", "1 of 1 searches exhaustive within depth 1", "0 unexpected"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}

@@ -66,6 +66,7 @@ func TestFindsTheKnownRaces(t *testing.T) {
 		want     string // the minimal schedule
 	}{
 		{rot, authstate.InvariantLateOverwrite, "hold token; fetch; hold none; fetch (forced)"},
+		{rot, explore.PropStaleOverwrite, "hold token; fetch; rotate; hold none; fetch (forced)"},
 		{rot, authstate.InvariantPendingClobber, "hold token; fetch; fetch (forced)"},
 		{rot, explore.PropSessionKept, "hold token_request; fetch; rotate"},
 		{out, explore.PropFinalToken, "fetch; sign_out; fetch; sign_in"},

@@ -26,6 +26,10 @@ const (
 	// PropConvexAuth: with the Convex client model on, it ends
 	// authenticated exactly when Better Auth says signed in.
 	PropConvexAuth = "convex-auth"
+	// PropStaleOverwrite refines the checker's late-overwrite: the late
+	// request wrote a stale token (bound to a session the client knows is
+	// gone) over a newer one, as in case 1.
+	PropStaleOverwrite = "stale-overwrite"
 	// PropSettles: once nothing is held, every call returns.
 	PropSettles = "settles"
 )

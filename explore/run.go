@@ -97,9 +97,16 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 			return out
 		}
 	}
+	stale := map[int]bool{} // request → its last cache write was stale
 	for _, ev := range events {
-		if ev.Kind == authstate.KindViolation && !ev.Kind.Quiet() {
+		switch ev.Kind {
+		case authstate.KindCacheSet:
+			stale[ev.Fetch] = ev.Stale
+		case authstate.KindViolation:
 			add(ev.Cause, ev.Detail)
+			if ev.Cause == authstate.InvariantLateOverwrite && stale[ev.Fetch] {
+				add(PropStaleOverwrite, ev.Detail+"; the token it wrote is stale")
+			}
 		}
 	}
 	for _, f := range res.Failures {

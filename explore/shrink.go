@@ -116,6 +116,8 @@ func describe(p string) string {
 		return "Once everything has settled after a sign-out, a plain fetch should return no token."
 	case PropConvexAuth:
 		return "The Convex client should end authenticated exactly when Better Auth says signed in."
+	case PropStaleOverwrite:
+		return "A late request should never overwrite a newer cache value, least of all with a stale token."
 	case PropSettles:
 		return "Once nothing is held, every call should return."
 	case authstate.InvariantGoneSession:

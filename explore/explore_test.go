@@ -217,14 +217,15 @@ func TestWrittenScenarioFailsOnItsOwn(t *testing.T) {
 	}
 }
 
-// The minimal scenarios of the four races fail against a real Better Auth
-// server too, under the policies they fail under against the simulator.
+// The minimal scenarios of the four races (01, 11, 19, 18) fail against a
+// real Better Auth server too, under exactly the policies they fail under
+// against the simulator.
 func TestMinimalScenariosAgainstRealServer(t *testing.T) {
 	srv := realserver.Start(t, realserver.Options{Alg: "EdDSA"})
 	email, password := srv.SignUp(t)
 	dir := t.TempDir()
 	paths := []string{
-		writeMinimal(t, dir, "rotation", "v0.12", authstate.InvariantLateOverwrite),
+		writeMinimal(t, dir, "rotation", "v0.12", explore.PropStaleOverwrite),
 		writeMinimal(t, dir, "rotation", "v0.12", authstate.InvariantPendingClobber),
 		writeMinimal(t, dir, "rotation", "v0.12", explore.PropSessionKept),
 		writeMinimal(t, dir, "signout", "pr329", explore.PropFinalToken),

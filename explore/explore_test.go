@@ -59,7 +59,7 @@ func TestFindsTheKnownRaces(t *testing.T) {
 		t.Skip("about a minute under -race")
 	}
 	reps := explore.Explore(context.Background(), []*explore.Seed{seed(t, "rotation"), seed(t, "signout")}, testOpts("v0.12", "pr329"))
-	rot, out := failures(reps[0], "v0.12"), failures(reps[1], "pr329")
+	rot, rot329, out := failures(reps[0], "v0.12"), failures(reps[0], "pr329"), failures(reps[1], "pr329")
 	for _, tc := range []struct {
 		fs       map[string]*explore.Failure
 		property string
@@ -69,6 +69,7 @@ func TestFindsTheKnownRaces(t *testing.T) {
 		{rot, explore.PropStaleOverwrite, "hold token; fetch; rotate; hold none; fetch (forced)"},
 		{rot, authstate.InvariantPendingClobber, "hold token; fetch; fetch (forced)"},
 		{rot, explore.PropSessionKept, "hold token_request; fetch; rotate"},
+		{rot329, explore.PropNoToken, "hold token; fetch; fetch (forced)"},
 		{out, explore.PropFinalToken, "fetch; sign_out; fetch; sign_in"},
 		{out, explore.PropSignedOutToken, "fetch; sign_out"},
 		{out, authstate.InvariantGoneSession, "fetch; sign_out"},

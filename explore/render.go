@@ -30,6 +30,9 @@ const (
 	// request wrote a stale token (bound to a session the client knows is
 	// gone) over a newer one, as in case 1.
 	PropStaleOverwrite = "stale-overwrite"
+	// PropNoToken: no call is served no token while the client knows it
+	// is signed in (a failure is not a sign-out, case 12).
+	PropNoToken = "no-token"
 	// PropSettles: once nothing is held, every call returns.
 	PropSettles = "settles"
 )
@@ -44,6 +47,9 @@ func Inherent(property string) bool { return property == PropSessionKept }
 type header struct {
 	name, description, reference string
 	buggy                        []string
+	// gotToken names fetches expected to return a token (not_session:
+	// none): those a no-token failure served none.
+	gotToken []string
 }
 
 // rendered is a schedule written as a scenario file.
@@ -144,6 +150,11 @@ func (s *Seed) render(steps []scenario.Step, h header) rendered {
 		w("    session: current")
 	} else {
 		w("    session: none")
+	}
+	for _, c := range h.gotToken {
+		r.props[line] = PropNoToken
+		w("  - result: %s", c)
+		w("    not_session: none")
 	}
 	if st.Consumer {
 		r.props[line] = PropConvexAuth

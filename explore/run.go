@@ -2,8 +2,10 @@ package explore
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +32,8 @@ type outcome struct {
 	state        uint64
 	held         int
 	faultPending bool
+	// noToken names the fetches of the schedule that broke no-token.
+	noToken []string
 }
 
 // fails reports whether the outcome breaks property.
@@ -98,8 +102,27 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 		}
 	}
 	stale := map[int]bool{} // request → its last cache write was stale
+	view := ""              // the session the client believes it has
+	said401 := map[int]bool{}
 	for _, ev := range events {
 		switch ev.Kind {
+		case authstate.KindFetchFailed:
+			// The server (or a fault standing for it) said the session
+			// is gone: no token is the right answer then.
+			if strings.Contains(ev.Reason, "HTTP 401") {
+				said401[ev.Fetch] = true
+			}
+		case authstate.KindSessionObserved, authstate.KindSessionRotated:
+			view = ev.Session
+		case authstate.KindSessionEnded:
+			view = ""
+		case authstate.KindTokenServed:
+			if ev.Token == nil && view != "" && !said401[ev.Fetch] && scheduleCall.MatchString(ev.Call) {
+				add(PropNoToken, fmt.Sprintf("served %s no token while the client knew it was signed in as %s", ev.Call, view))
+				if !slices.Contains(out.noToken, ev.Call) {
+					out.noToken = append(out.noToken, ev.Call)
+				}
+			}
 		case authstate.KindCacheSet:
 			stale[ev.Fetch] = ev.Stale
 		case authstate.KindViolation:
@@ -124,6 +147,10 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 	slices.Sort(out.props)
 	return out
 }
+
+// scheduleCall matches the names of a schedule's fetches (not the Convex
+// client's own calls, which a scenario cannot name).
+var scheduleCall = regexp.MustCompile(`^(f[0-9]+|final)$`)
 
 // digest hashes the state after the schedule's own steps from the events
 // of a run: every event before the transport event of the settling part's

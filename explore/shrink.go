@@ -58,25 +58,28 @@ func (s *search) shrink(ctx context.Context, f *Failure) {
 // policies it fails under (run against t), so that `authscope run` says
 // "reproduces" for them.
 func (f *Failure) Write(ctx context.Context, dir string, r Runner, policies []string) (string, error) {
-	var buggy []string
-	for _, p := range policies {
-		out := r.runner(f.seed).run(ctx, p, f.Minimal)
-		if out.invalid == "" && len(out.props) > 0 {
-			buggy = append(buggy, p)
-		}
-	}
-	if !slices.Contains(buggy, f.Policy) {
-		buggy = append(buggy, f.Policy)
-	}
+	run := r.runner(f.seed)
 	base := strings.TrimSuffix(filepath.Base(f.Seed), filepath.Ext(f.Seed))
 	name := fmt.Sprintf("%s: %s under %s", f.seed.Scenario.Name, f.Property, f.Policy)
 	desc := fmt.Sprintf("Found by authscope explore from %s and shrunk to a schedule from which no step can be dropped. %s Under %s: %s",
 		filepath.Base(f.Seed), describe(f.Property), f.Policy, termtext.Line(f.Why))
-	h := header{name: name, description: desc, reference: f.seed.Scenario.Reference, buggy: buggy}
+	h := header{name: name, description: desc, reference: f.seed.Scenario.Reference}
+	if f.Property == PropNoToken {
+		h.gotToken = run.run(ctx, f.Policy, f.Minimal).noToken
+	}
+	// The file's verdicts, policy by policy, go into its buggy list.
 	rd := f.seed.render(f.Minimal, h)
-	if _, err := scenario.Parse("generated.yaml", rd.text); err != nil {
+	sc, err := scenario.Parse("generated.yaml", rd.text)
+	if err != nil {
 		return "", fmt.Errorf("the minimal scenario does not parse: %w", err)
 	}
+	for _, p := range policies {
+		res := scenario.Run(ctx, run.target, sc, p, scenario.Options{Start: run.start})
+		if !res.Passed && res.TargetError == "" && !isStartErr(res) {
+			h.buggy = append(h.buggy, p)
+		}
+	}
+	rd = f.seed.render(f.Minimal, h)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -85,6 +88,10 @@ func (f *Failure) Write(ctx context.Context, dir string, r Runner, policies []st
 		return "", err
 	}
 	return path, nil
+}
+
+func isStartErr(res scenario.Result) bool {
+	return len(res.Failures) == 1 && res.Failures[0].Expect == "the run to start"
 }
 
 // Steps is how many steps the minimal schedule has before its settling part.
@@ -118,6 +125,8 @@ func describe(p string) string {
 		return "The Convex client should end authenticated exactly when Better Auth says signed in."
 	case PropStaleOverwrite:
 		return "A late request should never overwrite a newer cache value, least of all with a stale token."
+	case PropNoToken:
+		return "No call should be served no token while the client knows it is signed in, unless the server answered 401."
 	case PropSettles:
 		return "Once nothing is held, every call should return."
 	case authstate.InvariantGoneSession:

@@ -96,7 +96,6 @@ type Failure struct {
 	Found    []scenario.Step `json:"-"`
 	Minimal  []scenario.Step `json:"-"`
 	seed     *Seed
-	out      outcome
 }
 
 // SeedReport is the search of one seed.

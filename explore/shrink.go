@@ -47,7 +47,6 @@ func (s *search) shrink(ctx context.Context, f *Failure) {
 		}
 	}
 	f.Minimal = cur
-	f.out = best
 	if w := best.why[f.Property]; w != "" {
 		f.Why = w
 	}

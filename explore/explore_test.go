@@ -266,3 +266,22 @@ func TestSeedRefusesSchedulingSteps(t *testing.T) {
 		}
 	}
 }
+
+// Time passing is an operation too: from a seed with a long sleep the
+// explorer finds pr329's expired cached token (case 15), and hardened
+// serves nothing expired.
+func TestFindsTheExpiredCache(t *testing.T) {
+	o := testOpts("pr329", "hardened")
+	o.Depth, o.Walks = 1, -1
+	rep := explore.Explore(context.Background(), []*explore.Seed{seed(t, "sleep")}, o)[0]
+	f, ok := failures(rep, "pr329")[authstate.InvariantExpired]
+	if !ok {
+		t.Fatalf("pr329: no expired failure; found %v", keys(failures(rep, "pr329")))
+	}
+	if got := steps(f); got != "fetch; wait 16m0s" {
+		t.Errorf("minimal schedule %q, want %q", got, "fetch; wait 16m0s")
+	}
+	if h := failures(rep, "hardened"); len(h) != 0 {
+		t.Errorf("hardened fails %v", keys(h))
+	}
+}

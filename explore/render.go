@@ -112,6 +112,8 @@ func (s *Seed) render(steps []scenario.Step, h header) rendered {
 			}
 		case scenario.OpHold, scenario.OpRelease:
 			w("  - %s: %s", x.Op, x.What)
+		case scenario.OpWait:
+			w("  - wait: %s", x.Wait)
 		case scenario.OpFault:
 			if x.Fault.Network {
 				w("  - fault: {endpoint: %s, network: true}", x.Fault.Endpoint)

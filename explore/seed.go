@@ -41,7 +41,7 @@ func LoadSeed(path string) (*Seed, error) {
 
 // NewSeed checks a parsed scenario as a seed: its steps may only be
 // operations (fetch, rotate, change_password, observe, sign_out, sign_in,
-// query) and at most one fault on the token endpoint.
+// query, wait) and at most one fault on the token endpoint.
 func NewSeed(sc *scenario.Scenario) (*Seed, error) {
 	s := &Seed{Scenario: sc}
 	for _, st := range sc.Steps {
@@ -63,8 +63,11 @@ func NewSeed(sc *scenario.Scenario) (*Seed, error) {
 			s.Fault = &f
 		case scenario.OpRotate, scenario.OpChangePassword, scenario.OpObserve, scenario.OpSignOut, scenario.OpSignIn, scenario.OpQuery:
 			s.Fixed = append(s.Fixed, scenario.Step{Op: st.Op})
+		case scenario.OpWait:
+			// Time passing (a laptop asleep) is an operation too.
+			s.Fixed = append(s.Fixed, scenario.Step{Op: st.Op, Wait: st.Wait})
 		default:
-			return nil, seedErr(sc, st, fmt.Sprintf("%s is not an operation a seed may name: the explorer chooses holds, releases, awaits and timing itself (want fetch, rotate, change_password, observe, sign_out, sign_in, query, fault)", st.Op))
+			return nil, seedErr(sc, st, fmt.Sprintf("%s is not an operation a seed may name: the explorer chooses holds, releases, awaits and timing itself (want fetch, rotate, change_password, observe, sign_out, sign_in, query, wait, fault)", st.Op))
 		}
 	}
 	if len(s.Fixed)+s.Plain+s.Forced == 0 {

@@ -91,7 +91,7 @@ func describeToken(t *authstate.Token, s authstate.Snapshot, current string) str
 }
 
 func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr error) (string, bool) {
-	needsCurrent := x.Session == "current" || x.NotSession == "current" || x.CacheSession == "current" || x.CacheNotSession == "current"
+	needsCurrent := x.Session == "current" || x.NotSession == "current" || x.CacheSession == "current" || x.CacheNotSession == "current" || x.SignedIn != nil
 	if needsCurrent && curErr != nil {
 		return "could not ask the server for the current session: " + curErr.Error(), false
 	}
@@ -148,6 +148,14 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 			return "", true
 		}
 		return fmt.Sprintf("the query ran %d time(s) with no identity (Authenticate None from clearAuth)", n), false
+	case x.SignedIn != nil:
+		if (current != "") == *x.SignedIn {
+			return "", true
+		}
+		if current == "" {
+			return "the server has no session for the client's cookies", false
+		}
+		return fmt.Sprintf("the server still has a session for the client's cookies (%s)", s.Label(current)), false
 	case x.NoViolations:
 		if len(s.Violations) == 0 {
 			return "", true

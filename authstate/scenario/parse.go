@@ -159,6 +159,9 @@ type Expectation struct {
 	// identity after the consumer was first authenticated (the clearAuth
 	// leg of convex-js #82).
 	AnonymousQueries *int
+	// SignedIn checks whether the server knows a session for the client's
+	// cookie jar at the end (signed_in: true|false).
+	SignedIn *bool
 }
 
 // FlickerBound is flicker: {max_windows: N, max_ms: M}.
@@ -217,6 +220,8 @@ func (x Expectation) String() string {
 		return fmt.Sprintf("consumer: authenticated %v", *x.Authenticated)
 	case x.AnonymousQueries != nil:
 		return fmt.Sprintf("consumer: at most %d query run(s) with no identity", *x.AnonymousQueries)
+	case x.SignedIn != nil:
+		return fmt.Sprintf("signed_in: %v", *x.SignedIn)
 	}
 	return "?"
 }
@@ -723,6 +728,11 @@ func (p parser) expectation(n *yaml.Node) (Expectation, error) {
 			}
 		case "flicker":
 			x.Flicker, err = p.flicker(v)
+		case "signed_in":
+			var b bool
+			if b, err = p.boolean(v, "signed_in"); err == nil {
+				x.SignedIn = &b
+			}
 		case "consumer":
 			var ckv [][2]*yaml.Node
 			if ckv, err = p.pairs(v, "consumer"); err == nil {
@@ -750,21 +760,21 @@ func (p parser) expectation(n *yaml.Node) (Expectation, error) {
 				}
 			}
 		default:
-			err = p.errf(k, "unknown key %q in an expectation (want result with session or not_session, token_requests, cache, no_violations, flicker, consumer)", k.Value)
+			err = p.errf(k, "unknown key %q in an expectation (want result with session or not_session, token_requests, cache, no_violations, flicker, consumer, signed_in)", k.Value)
 		}
 		if err != nil {
 			return x, err
 		}
 	}
 	kinds := 0
-	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations, x.Flicker != nil, x.Authenticated != nil || x.AnonymousQueries != nil} {
+	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations, x.Flicker != nil, x.Authenticated != nil || x.AnonymousQueries != nil, x.SignedIn != nil} {
 		if b {
 			kinds++
 		}
 	}
 	switch {
 	case kinds != 1:
-		return x, p.errf(n, "an expectation checks one thing: result, token_requests, cache, no_violations, flicker or consumer")
+		return x, p.errf(n, "an expectation checks one thing: result, token_requests, cache, no_violations, flicker, consumer or signed_in")
 	case x.Result != "" && (x.Session == "") == (x.NotSession == ""):
 		return x, p.errf(n, "result %s needs exactly one of session or not_session", x.Result)
 	case x.Result == "" && (x.Session != "" || x.NotSession != ""):

@@ -93,6 +93,7 @@ AUTHSCOPE_EMAIL/AUTHSCOPE_PASSWORD).`,
 	root.AddCommand(
 		newSimCmd(stdout),
 		newRunCmd(stdout),
+		newExploreCmd(stdout),
 		newDecodeCmd(stdin, stdout),
 		newExportCmd(stdout, stderr),
 		newReplayCmd(stdout, inv),

@@ -1,0 +1,83 @@
+package explore
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/authscope/authscope/authstate"
+	"github.com/authscope/authscope/authstate/scenario"
+	"github.com/authscope/authscope/fetcher/target"
+)
+
+func testSeed(t *testing.T, name string) *Seed {
+	t.Helper()
+	s, err := LoadSeed("../scenarios/explore/" + name + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The state a schedule's run reports is the state after its own steps:
+// the same digest as a run of those steps alone, with no settling part.
+// The cut relies on each hold, release and fault step emitting one
+// transport event; this fails if that changes.
+func TestDigestIsTheStateAfterTheSchedule(t *testing.T) {
+	s := testSeed(t, "fault")
+	o := Options{}
+	o.defaults()
+	r := &runner{seed: s, target: &target.Sim{}, start: o.Start}
+	f := scenario.Step{Op: scenario.OpFault, Fault: *s.Fault}
+	fetch := scenario.Step{Op: scenario.OpFetch, As: "f1"}
+	forced := scenario.Step{Op: scenario.OpFetch, As: "f2", Force: true}
+	hold := func(w string) scenario.Step { return scenario.Step{Op: scenario.OpHold, What: w} }
+	rel := func(w string) scenario.Step { return scenario.Step{Op: scenario.OpRelease, What: w} }
+	for _, steps := range [][]scenario.Step{
+		{fetch},
+		{hold("token"), fetch, forced},
+		{hold("token"), fetch, forced, rel("latest")},
+		{hold("token_request"), fetch, {Op: scenario.OpRotate}, hold("none"), forced},
+		{f, fetch},
+		{f},
+	} {
+		// Alone: the steps, nothing after them.
+		var mu sync.Mutex
+		var evs []authstate.Event
+		sc := &scenario.Scenario{Name: "alone", Start: s.Scenario.Start, Steps: steps}
+		res := scenario.Run(context.Background(), &target.Sim{}, sc, "v0.12", scenario.Options{Start: o.Start, OnEvent: func(ev authstate.Event) {
+			mu.Lock()
+			evs = append(evs, ev)
+			mu.Unlock()
+		}})
+		if res.Err != "" {
+			t.Fatalf("%v: %s", steps, res.Err)
+		}
+		mu.Lock()
+		alone := digest(evs, 1<<30, hasFault(steps))
+		mu.Unlock()
+		got := r.run(context.Background(), "v0.12", steps)
+		if got.invalid != "" {
+			t.Fatalf("%v: %s", steps, got.invalid)
+		}
+		if got.state != alone.state || got.held != alone.held || got.faultPending != alone.faultPending {
+			t.Errorf("%v: digest with settling %x held %d fault pending %v; alone %x held %d fault pending %v", steps, got.state, got.held, got.faultPending, alone.state, alone.held, alone.faultPending)
+		}
+	}
+	// A fault no request has taken is pending; one a request took is not.
+	if out := r.run(context.Background(), "v0.12", []scenario.Step{f}); !out.faultPending {
+		t.Error("a fault with no request after it is not pending")
+	}
+	if out := r.run(context.Background(), "v0.12", []scenario.Step{f, forced}); out.faultPending {
+		t.Error("a fault a forced fetch took is still pending")
+	}
+}
+
+func hasFault(steps []scenario.Step) bool {
+	for _, s := range steps {
+		if s.Op == scenario.OpFault {
+			return true
+		}
+	}
+	return false
+}

@@ -8,7 +8,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authscope/authscope/authstate"
 )
@@ -119,7 +118,7 @@ func (m *Model) rowDevice(ev authstate.Event) *device {
 func (m *Model) columnTag(ev authstate.Event, wide bool) string {
 	w := 0
 	for _, n := range m.cmp.names {
-		w = max(w, ansi.StringWidth(n))
+		w = max(w, cellWidth(n))
 	}
 	w = min(w, 24)
 	if !wide {
@@ -432,7 +431,7 @@ const columnSep = " │ "
 
 // columnWidth is each column's width on a screen w wide.
 func columnWidth(w, n int) int {
-	return max((w-ansi.StringWidth(columnSep)*(n-1))/max(n, 1), 1)
+	return max((w-cellWidth(columnSep)*(n-1))/max(n, 1), 1)
 }
 
 // columnBlock draws every column at width w, side by side: at a density

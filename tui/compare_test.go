@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/authscope/authscope/trace"
@@ -242,4 +243,28 @@ func TestHumanDurOfExtremes(t *testing.T) {
 			t.Errorf("humanDur(%d) = %q, want %q", int64(c.d), got, c.want)
 		}
 	}
+}
+
+// cellWidth is ansi.StringWidth, only quicker: the same width for every
+// kind of line the panels draw, and for anything else.
+func TestCellWidthIsStringWidth(t *testing.T) {
+	st := NewStyles(true, false)
+	for _, s := range []string{
+		"", "plain ascii", st.Bad.Render("STALE") + " · " + st.Dim.Render("x"), "── Session ─────", "⠇ in flight", "✓ resolved", "✗ ✗ █░_",
+		"e\u0301", "日本語", "⏸ ▶ ×¼ ½", "a\x1b]8;;http://x\x07link\x1b]8;;\x07", "\x1b[", "\x1b[31", "tab\there", "\u200d", "→ ← ›", "•",
+	} {
+		if got, want := cellWidth(s), ansi.StringWidth(s); got != want {
+			t.Errorf("cellWidth(%q) = %d, ansi.StringWidth = %d", s, got, want)
+		}
+	}
+}
+
+func FuzzCellWidth(f *testing.F) {
+	f.Add("── Fetches ─ · ✓ \x1b[1mbold\x1b[0m")
+	f.Add("e\u0301 日本")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := cellWidth(s), ansi.StringWidth(s); got != want {
+			t.Errorf("cellWidth(%q) = %d, ansi.StringWidth = %d", s, got, want)
+		}
+	})
 }

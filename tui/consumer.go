@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/authscope/authscope/authstate"
 )
 
@@ -74,7 +72,7 @@ func (p pane) consumerPanel(width int, d density) []string {
 	scale := scaleFor(width - stripLabelWidth)
 	out = append(out, p.strip(width, st.Label.Render(pad(fmt.Sprintf("timeline %s/cell", humanDur(scale)), stripLabelWidth)), ""))
 	legend := p.legend(true)
-	if ansi.StringWidth(legend) > width {
+	if cellWidth(legend) > width {
 		legend = p.legend(false)
 	}
 	return append(out, fit(legend, width))
@@ -86,7 +84,7 @@ const stripLabelWidth = len("timeline 250ms/cell ")
 // convexTitle is a panel title whose words carry their own styles.
 func convexTitle(st Styles, items []string, width int) string {
 	head := st.Title.Render("── Convex ") + strings.Join(items, st.Dim.Render(" · ")) + " "
-	if rest := width - ansi.StringWidth(head); rest > 0 {
+	if rest := width - cellWidth(head); rest > 0 {
 		head += st.Rule.Render(strings.Repeat("─", rest))
 	}
 	return fit(head, width)
@@ -245,14 +243,14 @@ func (p pane) legend(long bool) string {
 // shown device, then suffix (a legend). How much time a cell stands for
 // depends on how many fit (scaleFor).
 func (p pane) strip(width int, prefix, suffix string) string {
-	n := width - ansi.StringWidth(prefix)
+	n := width - cellWidth(prefix)
 	if suffix != "" {
-		n -= ansi.StringWidth(suffix) + 1
+		n -= cellWidth(suffix) + 1
 	}
 	if n < 8 {
 		// Too narrow for both: the cells matter more than the legend.
 		suffix = ""
-		n = width - ansi.StringWidth(prefix)
+		n = width - cellWidth(prefix)
 	}
 	n = max(n, 0)
 	scale := scaleFor(n)

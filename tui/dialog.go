@@ -21,7 +21,7 @@ func (m *Model) confirmBox(width int) []string {
 	body = append(body, wrap(termtext.Text(m.confirm.question), inner)...)
 	body = append(body, "", "y yes, do it · n/esc cancel")
 	head := "─ Confirm "
-	out := []string{st.Prompt.Render("╭" + head + strings.Repeat("─", max(w-2-ansi.StringWidth(head), 0)) + "╮")}
+	out := []string{st.Prompt.Render("╭" + head + strings.Repeat("─", max(w-2-cellWidth(head), 0)) + "╮")}
 	for _, l := range body {
 		out = append(out, st.Prompt.Render("│")+" "+st.Value.Render(pad(fit(l, inner), inner))+" "+st.Prompt.Render("│"))
 	}
@@ -36,7 +36,7 @@ func overlay(lines, box []string, width int) []string {
 	}
 	bw := 0
 	for _, b := range box {
-		bw = max(bw, ansi.StringWidth(b))
+		bw = max(bw, cellWidth(b))
 	}
 	x := max((width-bw)/2, 0)
 	y := max((len(lines)-len(box))/2, 0)
@@ -48,7 +48,7 @@ func overlay(lines, box []string, width int) []string {
 		l := out[y+i]
 		left := pad(ansi.Truncate(l, x, ""), x)
 		right := ""
-		if ansi.StringWidth(l) > x+bw {
+		if cellWidth(l) > x+bw {
 			right = ansi.TruncateLeft(l, x+bw, "")
 		}
 		out[y+i] = left + pad(b, bw) + right

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -73,7 +74,8 @@ func fit(s string, width int) string {
 	if width <= 0 {
 		return ""
 	}
-	if ansi.StringWidth(s) <= width {
+	if len(s) <= width || cellWidth(s) <= width {
+		// A string of n bytes is at most n cells wide.
 		return s
 	}
 	return ansi.Truncate(s, width, "…")
@@ -81,10 +83,62 @@ func fit(s string, width int) string {
 
 // pad right-pads s with spaces to width cells (it never cuts).
 func pad(s string, width int) string {
-	if w := ansi.StringWidth(s); w < width {
+	if w := cellWidth(s); w < width {
 		return s + strings.Repeat(" ", width-w)
 	}
 	return s
+}
+
+// cellWidth is cellWidth(s), quicker for what the panels are made
+// of: printable ASCII, the CSI sequences of styles, and a few symbols
+// one cell wide (rules, dots, arrows, ticks, the strip's blocks, the
+// spinner). Anything else is measured by ansi.StringWidth.
+func cellWidth(s string) int {
+	w := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c >= 0x20 && c < 0x7f:
+			w++
+			i++
+		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+			// CSI: parameters and intermediates, then a final byte.
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f {
+				j++
+			}
+			if j >= len(s) || s[j] < 0x40 || s[j] > 0x7e {
+				return ansi.StringWidth(s)
+			}
+			i = j + 1
+		case c >= 0x80:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if !oneCell(r) {
+				return ansi.StringWidth(s)
+			}
+			w++
+			i += n
+		default:
+			return ansi.StringWidth(s)
+		}
+	}
+	return w
+}
+
+// oneCell reports whether r is one of the symbols the panels draw that
+// take one cell and never join the rune after them into a cluster.
+func oneCell(r rune) bool {
+	switch {
+	case r >= 0x2500 && r <= 0x259f: // box drawing, block elements
+		return true
+	case r >= 0x2800 && r <= 0x28ff: // braille (the spinner)
+		return true
+	}
+	switch r {
+	case '·', '…', '›', '→', '←', '✓', '✗', '•', '×', '¼', '½', '⏸', '▶':
+		return true
+	}
+	return false
 }
 
 // title is a panel title followed by a rule to the full width.
@@ -94,7 +148,7 @@ func title(st Styles, name, extra string, width int) string {
 		head += extra + " "
 	}
 	s := st.Title.Render(head)
-	if rest := width - ansi.StringWidth(head); rest > 0 {
+	if rest := width - cellWidth(head); rest > 0 {
 		s += st.Rule.Render(strings.Repeat("─", rest))
 	}
 	return fit(s, width)
@@ -105,12 +159,12 @@ func title(st Styles, name, extra string, width int) string {
 func joinItems(items []string, sep string, width int) []string {
 	var lines []string
 	var cur strings.Builder
-	curW, sepW := 0, ansi.StringWidth(sep)
+	curW, sepW := 0, cellWidth(sep)
 	for _, it := range items {
 		if it == "" {
 			continue
 		}
-		w := ansi.StringWidth(it)
+		w := cellWidth(it)
 		switch {
 		case curW == 0:
 		case curW+sepW+w <= width:

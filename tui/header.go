@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-
-	"github.com/charmbracelet/x/ansi"
 )
 
 // headerItem is one part of the header: its full and short forms and how
@@ -130,8 +128,8 @@ func fitHeader(items []headerItem, sep string, width int) string {
 		return strings.Join(parts, sep)
 	}
 	s := join(maxPrio, maxPrio+1)
-	for p := maxPrio; p >= 0 && ansi.StringWidth(s) > width; p-- {
-		if s = join(p, p); ansi.StringWidth(s) <= width || p == 0 {
+	for p := maxPrio; p >= 0 && cellWidth(s) > width; p-- {
+		if s = join(p, p); cellWidth(s) <= width || p == 0 {
 			break
 		}
 		s = join(p-1, p)

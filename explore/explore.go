@@ -336,7 +336,7 @@ func seedHash(s string) uint64 {
 // endState are the properties checked once everything has settled; a
 // fault that has not hit a request by then would hit the settling part's
 // requests instead, so they say nothing.
-var endState = []string{PropSessionKept, PropFinalToken, PropSignedOutToken, PropConvexAuth, PropSettles}
+var endState = []string{PropSessionKept, PropFinalToken, PropSignedOutToken, PropConvexAuth, PropSocketStopped, PropSettles}
 
 // record notes the failures of a schedule; the shortest schedule found
 // for each property is kept.

@@ -35,6 +35,9 @@ const (
 	PropNoToken = "no-token"
 	// PropSettles: once nothing is held, every call returns.
 	PropSettles = "settles"
+	// PropSocketStopped: with the Convex client model on, it is not left
+	// with a stopped socket once everything has settled.
+	PropSocketStopped = "stopped-socket"
 )
 
 // Inherent reports whether a property's failures are ones no client-side
@@ -161,6 +164,8 @@ func (s *Seed) render(steps []scenario.Step, h header) rendered {
 	if st.Consumer {
 		r.props[line] = PropConvexAuth
 		w("  - consumer: {authenticated: %v}", in)
+		r.props[line] = PropSocketStopped
+		w("  - consumer: {socket_stopped: false}")
 	}
 	r.text = b.Bytes()
 	return r

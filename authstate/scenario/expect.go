@@ -148,6 +148,12 @@ func (r *run) holds(x Expectation, s authstate.Snapshot, current string, curErr 
 			return "", true
 		}
 		return fmt.Sprintf("the query ran %d time(s) with no identity (Authenticate None from clearAuth)", n), false
+	case x.SocketStopped != nil:
+		c := s.Convex
+		if (c.Socket == "stopped") == *x.SocketStopped {
+			return "", true
+		}
+		return fmt.Sprintf("the Convex client's socket is %s (auth manager %s, useConvexAuth isAuthenticated=%v)", c.Socket, c.AuthState, c.IsAuthenticated), false
 	case x.SignedIn != nil:
 		if (current != "") == *x.SignedIn {
 			return "", true

@@ -159,6 +159,9 @@ type Expectation struct {
 	// identity after the consumer was first authenticated (the clearAuth
 	// leg of convex-js #82).
 	AnonymousQueries *int
+	// SocketStopped checks whether the Convex client's socket ends stopped
+	// (consumer: {socket_stopped: false} says it must not).
+	SocketStopped *bool
 	// SignedIn checks whether the server knows a session for the client's
 	// cookie jar at the end (signed_in: true|false).
 	SignedIn *bool
@@ -220,6 +223,8 @@ func (x Expectation) String() string {
 		return fmt.Sprintf("consumer: authenticated %v", *x.Authenticated)
 	case x.AnonymousQueries != nil:
 		return fmt.Sprintf("consumer: at most %d query run(s) with no identity", *x.AnonymousQueries)
+	case x.SocketStopped != nil:
+		return fmt.Sprintf("consumer: socket stopped %v", *x.SocketStopped)
 	case x.SignedIn != nil:
 		return fmt.Sprintf("signed_in: %v", *x.SignedIn)
 	}
@@ -414,7 +419,7 @@ func (p parser) scenario(root *yaml.Node) (*Scenario, error) {
 		return nil, err
 	}
 	for _, x := range sc.Expect {
-		if (x.Flicker != nil || x.Authenticated != nil || x.AnonymousQueries != nil) && !sc.Start.Consumer {
+		if (x.Flicker != nil || x.Authenticated != nil || x.AnonymousQueries != nil || x.SocketStopped != nil) && !sc.Start.Consumer {
 			return nil, &ParseError{File: p.file, Line: x.Line, Msg: "flicker and consumer expectations need start.consumer: true"}
 		}
 	}
@@ -748,15 +753,26 @@ func (p parser) expectation(n *yaml.Node) (Expectation, error) {
 						if n, err = p.integer(ce[1], "consumer.anonymous_queries"); err == nil {
 							x.AnonymousQueries = &n
 						}
+					case "socket_stopped":
+						var b bool
+						if b, err = p.boolean(ce[1], "consumer.socket_stopped"); err == nil {
+							x.SocketStopped = &b
+						}
 					default:
-						err = p.errf(ce[0], "unknown key %q in consumer (want authenticated or anonymous_queries)", ce[0].Value)
+						err = p.errf(ce[0], "unknown key %q in consumer (want authenticated, anonymous_queries or socket_stopped)", ce[0].Value)
 					}
 					if err != nil {
 						break
 					}
 				}
-				if err == nil && (x.Authenticated == nil) == (x.AnonymousQueries == nil) {
-					err = p.errf(v, "consumer needs exactly one of authenticated or anonymous_queries")
+				set := 0
+				for _, b := range []bool{x.Authenticated != nil, x.AnonymousQueries != nil, x.SocketStopped != nil} {
+					if b {
+						set++
+					}
+				}
+				if err == nil && set != 1 {
+					err = p.errf(v, "consumer needs exactly one of authenticated, anonymous_queries or socket_stopped")
 				}
 			}
 		default:
@@ -767,7 +783,7 @@ func (p parser) expectation(n *yaml.Node) (Expectation, error) {
 		}
 	}
 	kinds := 0
-	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations, x.Flicker != nil, x.Authenticated != nil || x.AnonymousQueries != nil, x.SignedIn != nil} {
+	for _, b := range []bool{x.Result != "", x.TokenRequests != nil, x.HasCache, x.NoViolations, x.Flicker != nil, x.Authenticated != nil || x.AnonymousQueries != nil || x.SocketStopped != nil, x.SignedIn != nil} {
 		if b {
 			kinds++
 		}

@@ -16,7 +16,9 @@ import (
 type Options struct {
 	// Target runs the schedules (default: the built-in simulator).
 	Target scenario.Target
-	// Policies to explore (default: all).
+	// Policies to explore (default: all): policy names, or variant names
+	// (authstate.ParseVariant: "pr329+pr83+preserve"), each searched on
+	// its own.
 	Policies []string
 	// MaxSchedules bounds the systematic search's runs, per seed and
 	// policy (default 2000).
@@ -349,7 +351,7 @@ func (s *search) record(steps []scenario.Step, out outcome) {
 		if !ok {
 			f = &Failure{
 				Seed: s.seed.Scenario.File, Policy: s.policy, Property: p,
-				Inherent: Inherent(p), Expected: slices.Contains(s.seed.Scenario.Buggy, s.policy),
+				Inherent: Inherent(p), Expected: s.seed.buggy(s.policy),
 				seed: s.seed,
 			}
 			s.found[p] = f

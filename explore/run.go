@@ -61,7 +61,7 @@ func controls(steps []scenario.Step) int {
 }
 
 // run runs steps followed by the settling part and the oracle's
-// expectations under policy.
+// expectations under policy (a policy or a variant name).
 func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) outcome {
 	rd := r.seed.render(steps, header{name: r.seed.Scenario.Name})
 	sc, err := scenario.Parse("schedule.yaml", rd.text)
@@ -78,7 +78,7 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 	if r.count != nil {
 		r.count()
 	}
-	res := scenario.Run(ctx, r.target, sc, policy, opts)
+	res := runNamed(ctx, r.target, sc, policy, opts)
 	mu.Lock()
 	defer mu.Unlock()
 	out := digest(events, controls(steps), r.seed.Fault != nil && slices.ContainsFunc(steps, func(s scenario.Step) bool { return s.Op == scenario.OpFault }))
@@ -146,6 +146,15 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 	}
 	slices.Sort(out.props)
 	return out
+}
+
+// runNamed runs sc under a policy or variant name.
+func runNamed(ctx context.Context, tg scenario.Target, sc *scenario.Scenario, name string, opts scenario.Options) scenario.Result {
+	v, err := authstate.ParseVariant(name)
+	if err != nil {
+		return scenario.Run(ctx, tg, sc, name, opts)
+	}
+	return scenario.RunVariant(ctx, tg, sc, v, opts)
 }
 
 // scheduleCall matches the names of a schedule's fetches (not the Convex

@@ -11,6 +11,9 @@ package explore
 
 import (
 	"fmt"
+	"slices"
+
+	"github.com/authscope/authscope/authstate"
 
 	"github.com/authscope/authscope/authstate/scenario"
 )
@@ -84,6 +87,17 @@ const maxOps = 12
 
 func seedErr(sc *scenario.Scenario, st scenario.Step, msg string) error {
 	return &scenario.ParseError{File: sc.File, Line: st.Line, Msg: msg}
+}
+
+// buggy reports whether the seed lists a policy or variant under buggy:
+// the variant as it runs on this seed (a switch the seed's start turns on
+// anyway, or +pr83 without the Convex client, makes no difference).
+func (s *Seed) buggy(name string) bool {
+	v, err := authstate.ParseVariant(name)
+	if err != nil {
+		return slices.Contains(s.Scenario.Buggy, name)
+	}
+	return slices.Contains(s.Scenario.Buggy, s.Scenario.Effective(v).String())
 }
 
 // signedInAfter says whether the client should be signed in once steps

@@ -73,7 +73,7 @@ func (f *Failure) Write(ctx context.Context, dir string, r Runner, policies []st
 		return "", fmt.Errorf("the minimal scenario does not parse: %w", err)
 	}
 	for _, p := range policies {
-		res := scenario.Run(ctx, run.target, sc, p, scenario.Options{Start: run.start})
+		res := runNamed(ctx, run.target, sc, p, scenario.Options{Start: run.start})
 		if !res.Passed && res.TargetError == "" && !isStartErr(res) {
 			h.buggy = append(h.buggy, p)
 		}

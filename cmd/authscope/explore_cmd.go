@@ -19,6 +19,7 @@ import (
 
 type exploreOptions struct {
 	policy       string
+	compare      string
 	maxSchedules int
 	depth        int
 	walks        int
@@ -61,6 +62,7 @@ inherent ones (a late 401 wiping the fresh session cookie); 1 another failure;
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.policy, "policy", "all", "policies to explore: a comma-separated list of v0.12, pr329, hardened, or all")
+	f.StringVar(&o.compare, "compare", "", "variants to explore instead of policies, e.g. pr329,pr329+pr83+preserve, or all for "+variantNames(authstate.VariantLadder()))
 	f.IntVar(&o.maxSchedules, "max-schedules", 2000, "bound on the schedules the systematic search runs, per seed and policy")
 	f.IntVar(&o.depth, "depth", 3, "bound on the network choices (holds, releases) in one schedule of the systematic search; random walks go to twice as many")
 	f.IntVar(&o.walks, "walks", 100, "random schedules run after the systematic search, per seed and policy (0: none)")
@@ -110,6 +112,16 @@ func runExplore(cmd *cobra.Command, o exploreOptions, args []string, stdout io.W
 	if err != nil {
 		return fail(exitUsage, "--policy: %w", err)
 	}
+	if o.compare != "" {
+		if cmd.Flags().Changed("policy") {
+			return fail(exitUsage, "--compare and --policy go one at a time: a variant names its policy")
+		}
+		vs, err := authstate.ParseVariants(o.compare)
+		if err != nil {
+			return fail(exitUsage, "--compare: %w", err)
+		}
+		policies = strings.Split(variantNames(vs), ",")
+	}
 	if o.maxSchedules <= 0 || o.depth <= 0 || o.walks < 0 || o.jobs <= 0 {
 		return fail(exitUsage, "--max-schedules, --depth and --jobs must be at least 1, --walks at least 0")
 	}
@@ -139,7 +151,11 @@ func runExplore(cmd *cobra.Command, o exploreOptions, args []string, stdout io.W
 	if o.out != "" {
 		for _, r := range reps {
 			for _, f := range r.Failures {
-				p, err := f.Write(cmd.Context(), o.out, explore.Runner{Opts: opts}, authstate.PolicyNames())
+				verdicts := authstate.PolicyNames()
+				if o.compare != "" {
+					verdicts = policies
+				}
+				p, err := f.Write(cmd.Context(), o.out, explore.Runner{Opts: opts}, verdicts)
 				if err != nil {
 					return fail(exitUsage, "--out: %w", err)
 				}

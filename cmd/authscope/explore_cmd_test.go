@@ -79,3 +79,52 @@ func TestExploreRefusesASchedule(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// explore --compare searches variants: the server keeping the caller's
+// session (+preserve) takes the rotation out of the rotation seed, so the
+// gone-session failure pr329 has there goes, while pr329's other failures
+// stay; the seed lists both under buggy, so the exit status is 0. A
+// variant name goes into the failures and the written scenario's buggy
+// list.
+func TestExploreCompareVariants(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, "", "explore", "../../scenarios/explore/rotation.yaml", "--compare", "pr329,pr329+preserve", "--depth", "2", "--walks", "0", "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0; stderr %s\n%s", code, stderr, stdout)
+	}
+	props := map[string]map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if m["type"] == "failure" {
+			p := m["policy"].(string)
+			if props[p] == nil {
+				props[p] = map[string]string{}
+			}
+			props[p][m["property"].(string)], _ = m["scenario"].(string)
+		}
+	}
+	if _, ok := props["pr329"]["gone-session"]; !ok {
+		t.Errorf("pr329 does not break gone-session on the rotation seed: %v", props)
+	}
+	if _, ok := props["pr329+preserve"]["gone-session"]; ok {
+		t.Errorf("pr329+preserve breaks gone-session, but the server kept the session: %v", props)
+	}
+	if len(props["pr329+preserve"]) == 0 {
+		t.Fatalf("no failure under pr329+preserve: %v", props)
+	}
+	for _, file := range props["pr329+preserve"] {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "pr329+preserve") {
+			t.Errorf("%s does not list pr329+preserve under buggy:\n%s", file, b)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "explore", "../../scenarios/explore/rotation.yaml", "--compare", "all", "--policy", "v0.12"); code != exitUsage || !strings.Contains(stderr, "one at a time") {
+		t.Errorf("--compare with --policy: exit %d, %s", code, stderr)
+	}
+}

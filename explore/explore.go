@@ -3,8 +3,10 @@ package explore
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/authscope/authscope/authstate"
@@ -123,6 +125,9 @@ func Explore(ctx context.Context, seeds []*Seed, opts Options) []SeedReport {
 	}
 	fails := make([][]*Failure, len(jobs))
 	sem := make(chan struct{}, opts.Jobs)
+	// slots bounds the runs going on at once over every search: one per
+	// core; a search runs the children of a node side by side.
+	slots := make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
 	var wg sync.WaitGroup
 	for ji, j := range jobs {
 		wg.Add(1)
@@ -130,10 +135,11 @@ func Explore(ctx context.Context, seeds []*Seed, opts Options) []SeedReport {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s := &search{seed: seeds[j.si], policy: opts.Policies[j.pi], opts: opts}
-			s.r = runner{seed: s.seed, target: opts.Target, start: opts.Start, count: func() { s.stats.Runs++ }}
+			s := &search{seed: seeds[j.si], policy: opts.Policies[j.pi], opts: opts, slots: slots}
+			s.r = runner{seed: s.seed, target: opts.Target, start: opts.Start, count: func() { s.runs.Add(1) }}
 			s.stats.Policy = s.policy
 			fails[ji] = s.explore(ctx)
+			s.stats.Runs = int(s.runs.Load())
 			reps[j.si].Stats[j.pi] = s.stats
 		}()
 	}
@@ -154,6 +160,35 @@ type search struct {
 	visited map[uint64]int // state → most network choices left when explored
 	found   map[string]*Failure
 	order   []string
+	// slots bounds the runs going on at once (shared by the searches);
+	// runs counts them.
+	slots chan struct{}
+	runs  atomic.Int64
+}
+
+// runAll runs the schedules of nodes side by side, as slots allow, and
+// returns their outcomes in the order of nodes: what the search does with
+// them does not depend on which finished first.
+func (s *search) runAll(ctx context.Context, nodes []node) []outcome {
+	outs := make([]outcome, len(nodes))
+	if s.slots == nil {
+		for i, n := range nodes {
+			outs[i] = s.r.run(ctx, s.policy, n.steps)
+		}
+		return outs
+	}
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.slots <- struct{}{}
+			defer func() { <-s.slots }()
+			outs[i] = s.r.run(ctx, s.policy, n.steps)
+		}()
+	}
+	wg.Wait()
+	return outs
 }
 
 // node is a schedule prefix and what of the seed it has placed.
@@ -236,7 +271,8 @@ func (s *search) netMoves(n node, held int, depth int) []node {
 func (s *search) explore(ctx context.Context) []*Failure {
 	s.visited = map[uint64]int{}
 	s.found = map[string]*Failure{}
-	s.stats.Exhaustive = s.dfs(ctx, node{hold: "none"})
+	root := node{hold: "none"}
+	s.stats.Exhaustive = s.dfs(ctx, root, s.runAll(ctx, []node{root})[0])
 	s.walk(ctx)
 	var out []*Failure
 	for _, p := range s.order {
@@ -247,13 +283,14 @@ func (s *search) explore(ctx context.Context) []*Failure {
 	return out
 }
 
-// dfs explores n and what follows it; false when the budget ran out.
-func (s *search) dfs(ctx context.Context, n node) bool {
+// dfs explores n, whose run gave out, and what follows it; false when the
+// budget ran out. The children's schedules run side by side, then are
+// taken in order.
+func (s *search) dfs(ctx context.Context, n node, out outcome) bool {
 	if ctx.Err() != nil || s.stats.Schedules >= s.opts.MaxSchedules {
 		return false
 	}
 	s.stats.Schedules++
-	out := s.r.run(ctx, s.policy, n.steps)
 	if out.invalid != "" {
 		s.stats.Invalid++
 		return true
@@ -269,8 +306,21 @@ func (s *search) dfs(ctx context.Context, n node) bool {
 		s.stats.States++
 	}
 	s.visited[key] = left
-	for _, c := range append(s.opMoves(n), s.netMoves(n, out.held, s.opts.Depth)...) {
-		if !s.dfs(ctx, c) {
+	kids := append(s.opMoves(n), s.netMoves(n, out.held, s.opts.Depth)...)
+	if room := s.opts.MaxSchedules - s.stats.Schedules; len(kids) > room {
+		// The budget ends among these: the ones past it are not run, and
+		// the search is not exhaustive.
+		s.walkKids(ctx, kids[:max(room, 0)])
+		return false
+	}
+	return s.walkKids(ctx, kids)
+}
+
+// walkKids explores the children of a node in order, after running them.
+func (s *search) walkKids(ctx context.Context, kids []node) bool {
+	outs := s.runAll(ctx, kids)
+	for i, c := range kids {
+		if !s.dfs(ctx, c, outs[i]) {
 			return false
 		}
 	}
@@ -293,6 +343,9 @@ func (s *search) walk(ctx context.Context) {
 		return
 	}
 	rng := rand.New(rand.NewPCG(s.opts.Seed, seedHash(s.seed.Scenario.Name+"\x00"+s.policy)))
+	// The walks are drawn first (they depend on the random source only),
+	// run side by side, then recorded in order.
+	var walks []node
 	for i := 0; i < s.opts.Walks && ctx.Err() == nil; i++ {
 		n := node{hold: "none"}
 		mayHold := 0
@@ -316,13 +369,15 @@ func (s *search) walk(ctx context.Context) {
 				mayHold--
 			}
 		}
+		walks = append(walks, n)
+	}
+	for i, out := range s.runAll(ctx, walks) {
 		s.stats.Walks++
-		out := s.r.run(ctx, s.policy, n.steps)
 		if out.invalid != "" {
 			s.stats.Invalid++
 			continue
 		}
-		s.record(n.steps, out)
+		s.record(walks[i].steps, out)
 	}
 }
 

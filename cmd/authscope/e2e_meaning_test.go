@@ -56,8 +56,7 @@ func TestE2EMeaningInTmux(t *testing.T) {
 		name := strconv.Itoa(sz[0]) + "x" + strconv.Itoa(sz[1])
 		t.Run("help_"+name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"))
-			s.resize(sz[0], sz[1])
+			s := startTmuxSize(t, bin, dir, sz[0], sz[1], "--log-file", filepath.Join(dir, "authscope.log"))
 			s.waitScreen("first screen", "S1", "flicker none")
 			s.keys("?")
 			s.waitScreen("help", "── Help lines 1–", "p password+signal", "c reset counters")
@@ -92,8 +91,7 @@ func TestE2EMeaningInTmux(t *testing.T) {
 		})
 		t.Run("flicker_"+name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"))
-			s.resize(sz[0], sz[1])
+			s := startTmuxSize(t, bin, dir, sz[0], sz[1], "--log-file", filepath.Join(dir, "authscope.log"))
 			s.waitScreen("first screen", "S1", "flicker none")
 			s.keys("p")
 			s.waitScreen("after p", "S2", "» Convex flicker of")

@@ -50,8 +50,7 @@ func playToTheJoinedFetch(s *tmuxSession) {
 func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
 	record := filepath.Join(dir, "recipe.jsonl")
-	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"), "--record", record)
-	s.resize(140, 45)
+	s := startTmuxSize(t, bin, dir, 140, 45, "--log-file", filepath.Join(dir, "authscope.log"), "--record", record)
 	s.waitScreen("first screen", "S1", "policy pr329", "useConvexAuth authenticated")
 
 	playToTheJoinedFetch(s)

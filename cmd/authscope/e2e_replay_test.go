@@ -102,8 +102,7 @@ func (s *tmuxSession) settled() string {
 func TestE2ERecordAndReplayInTmux(t *testing.T) {
 	bin, dir := buildForTmux(t)
 	record := filepath.Join(dir, "recipe.jsonl")
-	s := startTmux(t, bin, dir, "--log-file", filepath.Join(dir, "authscope.log"), "--record", record)
-	s.resize(140, 45)
+	s := startTmuxSize(t, bin, dir, 140, 45, "--log-file", filepath.Join(dir, "authscope.log"), "--record", record)
 	s.waitScreen("first screen", "S1", "policy pr329", "useConvexAuth authenticated")
 	playToTheJoinedFetch(s)
 	s.keys("R")

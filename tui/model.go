@@ -86,6 +86,8 @@ type Model struct {
 	replay *replayer
 	// cmp is compare mode's state (compare.go); nil outside it.
 	cmp *compareView
+	// sizeAsked: the first tick has asked the terminal for its size.
+	sizeAsked bool
 
 	// chrome is every panel but the event rows, rendered by layout at the
 	// end of Update; helpCache is the help text for one width and mode.
@@ -331,6 +333,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.listen(d)
 	case tickMsg:
 		m.refresh()
+		if !m.sizeAsked && m.opts.TickEvery > 0 {
+			// A resize before the program listened for SIGWINCH is lost;
+			// by the first tick it listens, so ask the terminal once.
+			m.sizeAsked = true
+			return tea.Batch(m.tick(), tea.RequestWindowSize)
+		}
 		return m.tick()
 	case snapshotMsg:
 		if msg.dev >= 0 && msg.dev < len(m.devs) {

@@ -81,3 +81,40 @@ func hasFault(steps []scenario.Step) bool {
 	}
 	return false
 }
+
+// A fault on get-session counts as hit once a poll failed with it: the
+// end-state properties are then checked; placed but not yet hit, they are
+// not (the settling part's own requests would take it).
+func TestGetSessionFaultIsSeenToHit(t *testing.T) {
+	s := testSeed(t, "poll-fault")
+	if s.Fault == nil || s.Fault.Endpoint != "get-session" {
+		t.Fatalf("the poll-fault seed's fault: %+v", s.Fault)
+	}
+	o := Options{}
+	o.defaults()
+	r := &runner{seed: s, target: &target.Sim{}, start: o.Start}
+	f := scenario.Step{Op: scenario.OpFault, Fault: *s.Fault}
+	rotate := scenario.Step{Op: scenario.OpRotate}
+	for _, c := range []struct {
+		steps   []scenario.Step
+		pending bool
+	}{{[]scenario.Step{f}, true}, {[]scenario.Step{f, rotate}, false}, {[]scenario.Step{rotate, f}, true}} {
+		out := r.run(context.Background(), "hardened", c.steps)
+		if out.invalid != "" {
+			t.Fatalf("%v: %s", c.steps, out.invalid)
+		}
+		if out.faultPending != c.pending {
+			t.Errorf("%v: fault pending %v, want %v", c.steps, out.faultPending, c.pending)
+		}
+	}
+	// A seed may not fault a sign-in, a sign-out or a query.
+	for _, ep := range []string{"sign-out", "sign-in", "query"} {
+		sc, err := scenario.Parse("seed.yaml", []byte("name: s\nstart: {consumer: true}\nsteps:\n  - rotate\n  - fault: {endpoint: "+ep+", status: 503}\nexpect:\n  - no_violations: true\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewSeed(sc); err == nil {
+			t.Errorf("a seed with a fault on %s was taken", ep)
+		}
+	}
+}

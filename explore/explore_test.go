@@ -253,7 +253,7 @@ func TestSeedRefusesSchedulingSteps(t *testing.T) {
 	for _, tc := range []struct{ steps, want string }{
 		{"  - hold: token\n  - fetch\n", "seed.yaml:5: hold is not an operation a seed may name"},
 		{"  - fetch: {as: a}\n  - await: a\n", "seed.yaml:6: await is not an operation"},
-		{"  - fault: {endpoint: get-session, status: 503}\n  - fetch\n", "faults on the token endpoint only"},
+		{"  - fault: {endpoint: sign-out, status: 503}\n  - fetch\n", "a failed sign-in or sign-out changes whether the client should end signed in"},
 		{"  - fault: {endpoint: token, status: 503}\n  - fault: {endpoint: token, network: true}\n  - fetch\n", "at most one fault"},
 	} {
 		sc, err := scenario.Parse("seed.yaml", []byte("name: s\nexpect:\n  - no_violations: true\nsteps:\n"+tc.steps))

@@ -183,7 +183,9 @@ func digest(events []authstate.Event, ctl int, faultPlaced bool) outcome {
 		if ev.Transport != nil {
 			tr = ev.Transport
 		}
-		if (ev.Kind == authstate.KindFetchFailed || ev.Kind == authstate.KindFetchRetry) && strings.Contains(strings.ToLower(ev.Reason+" "+ev.Detail), "injected") {
+		if ev.Kind != authstate.KindTransport && strings.Contains(strings.ToLower(ev.Reason+" "+ev.Detail), "injected") {
+			// A request failed with the injected fault: a token fetch, a
+			// poll, a server action or a query.
 			faultHit = true
 		}
 		if ev.Kind.Quiet() || ev.Kind == authstate.KindTransport || ev.Kind == authstate.KindNote {

@@ -44,7 +44,8 @@ func LoadSeed(path string) (*Seed, error) {
 
 // NewSeed checks a parsed scenario as a seed: its steps may only be
 // operations (fetch, rotate, change_password, observe, sign_out, sign_in,
-// query, wait) and at most one fault on the token endpoint.
+// query, wait) and at most one fault, on the token, get-session or
+// change-password endpoint.
 func NewSeed(sc *scenario.Scenario) (*Seed, error) {
 	s := &Seed{Scenario: sc}
 	for _, st := range sc.Steps {
@@ -59,8 +60,12 @@ func NewSeed(sc *scenario.Scenario) (*Seed, error) {
 			if s.Fault != nil {
 				return nil, seedErr(sc, st, "a seed has at most one fault")
 			}
-			if st.Fault.Endpoint != "token" {
-				return nil, seedErr(sc, st, "the explorer places faults on the token endpoint only")
+			switch st.Fault.Endpoint {
+			case "token", "get-session", "change-password":
+			case "sign-in", "sign-out":
+				return nil, seedErr(sc, st, "the explorer places faults on token, get-session and change-password: a failed sign-in or sign-out changes whether the client should end signed in, which the oracle reads from the seed's steps")
+			default:
+				return nil, seedErr(sc, st, "the explorer places faults on token, get-session and change-password: a failed query's effect on the Convex client is not checked yet")
 			}
 			f := st.Fault
 			s.Fault = &f

@@ -127,29 +127,30 @@ func (m *Model) columnTag(ev authstate.Event, wide bool) string {
 	return pad(short(safe(m.columnName(m.rowDevice(ev))), w), w) + " "
 }
 
-// keyWords is what a key does, from its help ("hold tokens").
-func (m *Model) keyWords(msg tea.KeyPressMsg) string {
+// columnActions are the keys that go to every column: server actions,
+// fetches, holds, releases, latency and poll.
+func (m *Model) columnActions() []key.Binding {
 	k := &m.keys
-	for _, b := range []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn,
-		k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollUp, k.PollDown} {
-		if key.Matches(msg, b) && b.Help().Desc != "" {
-			return b.Help().Desc
-		}
-	}
-	return msg.String()
+	return []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn,
+		k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollUp, k.PollDown}
 }
 
-// isColumnAction reports whether a key is an action that goes to every
-// column: server actions, fetches, holds, releases, latency and poll.
-func (m *Model) isColumnAction(msg tea.KeyPressMsg) bool {
-	k := &m.keys
-	for _, b := range []key.Binding{k.ChangePassword, k.Rotate, k.ForceFetch, k.Fetch, k.SignOut, k.SignIn,
-		k.Hold, k.ReleaseOldest, k.ReleaseLatest, k.ReleaseAll, k.LatencyUp, k.LatencyDown, k.PollUp, k.PollDown} {
+// columnAction is the column action msg is, if it is one.
+func (m *Model) columnAction(msg tea.KeyPressMsg) (key.Binding, bool) {
+	for _, b := range m.columnActions() {
 		if key.Matches(msg, b) {
-			return true
+			return b, true
 		}
 	}
-	return false
+	return key.Binding{}, false
+}
+
+// keyWords is what a key does, from its help ("hold tokens").
+func (m *Model) keyWords(msg tea.KeyPressMsg) string {
+	if b, ok := m.columnAction(msg); ok && b.Help().Desc != "" {
+		return b.Help().Desc
+	}
+	return msg.String()
 }
 
 // compareKey takes the keys that work differently in compare mode; ok
@@ -170,7 +171,8 @@ func (m *Model) compareKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Lanes) && c.col == 0 && !m.lanes.on:
 		m.setStatus("the swimlanes draw one column: d narrows the log to a column first")
 		return nil, true
-	case !m.isColumnAction(msg):
+	}
+	if _, ok := m.columnAction(msg); !ok {
 		return nil, false
 	}
 	if c.settling {

@@ -200,17 +200,18 @@ func TestHostileStringsStayInside(t *testing.T) {
 	}
 }
 
-// recordRun runs sc under policy on a fresh simulator and returns its
+// recordRun runs sc under variant v on a fresh simulator and returns its
 // trace, inputs and events, as run --record writes it.
-func recordRun(t *testing.T, sc *scenario.Scenario, file, policy string) *trace.Trace {
+func recordRun(t *testing.T, sc *scenario.Scenario, file string, v authstate.Variant) *trace.Trace {
 	t.Helper()
 	var buf bytes.Buffer
-	h := trace.Header{Command: "run", Policy: policy, Scenario: file, Options: map[string]string{
+	ran := sc.Effective(v)
+	h := trace.Header{Command: "run", Policy: v.Policy, Scenario: file, Options: map[string]string{
 		"signed_in": fmt.Sprint(sc.Start.SignedIn), "initial_token": fmt.Sprint(sc.Start.InitialToken),
-		"consumer": fmt.Sprint(sc.Start.Consumer), "pr83": fmt.Sprint(sc.Start.PR83)}}
+		"consumer": fmt.Sprint(sc.Start.Consumer), "pr83": fmt.Sprint(ran.PR83), "preserve_session": fmt.Sprint(ran.Preserve)}}
 	w := trace.NewWriter(&buf, h, trace.Options{})
 	var seq uint64
-	res := scenario.Run(context.Background(), &target.Sim{}, sc, policy, scenario.Options{
+	res := scenario.RunVariant(context.Background(), &target.Sim{}, sc, v, scenario.Options{
 		OnInput: func(at time.Time, in authstate.Input) {
 			seq++
 			kind, data, _ := authstate.EncodeInput(in)
@@ -219,7 +220,7 @@ func recordRun(t *testing.T, sc *scenario.Scenario, file, policy string) *trace.
 		OnEvent: func(ev authstate.Event) { w.Event(1, ev) },
 	})
 	if res.Err != "" {
-		t.Fatalf("%s under %s: %s", file, policy, res.Err)
+		t.Fatalf("%s under %s: %s", file, v, res.Err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -247,7 +248,7 @@ func TestEveryShippedScenarioRoundTrips(t *testing.T) {
 		}
 		for _, pol := range authstate.PolicyNames() {
 			name := filepath.Base(f) + " " + pol
-			tr := recordRun(t, sc, filepath.Base(f), pol)
+			tr := recordRun(t, sc, filepath.Base(f), authstate.Variant{Policy: pol})
 			res, err := toscenario.Export(tr, toscenario.Options{File: name})
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
@@ -279,22 +280,7 @@ func TestRunTraceRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	w := trace.NewWriter(&buf, trace.Header{Command: "run", Policy: "v0.12", Scenario: "03-rotation-in-flight.yaml", Options: map[string]string{"signed_in": "true"}}, trace.Options{})
-	var seq uint64
-	scenario.Run(context.Background(), &target.Sim{}, sc, "v0.12", scenario.Options{
-		OnInput: func(at time.Time, in authstate.Input) {
-			seq++
-			kind, data, _ := authstate.EncodeInput(in)
-			w.Input(seq, at, 1, kind, data)
-		},
-		OnEvent: func(ev authstate.Event) { w.Event(1, ev) },
-	})
-	w.Close()
-	tr, err := trace.Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := recordRun(t, sc, "03-rotation-in-flight.yaml", authstate.Variant{Policy: "v0.12"})
 	res, err := toscenario.Export(tr, toscenario.Options{File: "03.jsonl"})
 	if err != nil {
 		t.Fatal(err)
@@ -360,23 +346,7 @@ func TestPreserveSessionTraceExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	w := trace.NewWriter(&buf, trace.Header{Command: "run", Policy: "pr329", Scenario: "26-flicker-ladder.yaml",
-		Options: map[string]string{"signed_in": "true", "consumer": "true", "pr83": "true", "preserve_session": "true"}}, trace.Options{})
-	var seq uint64
-	scenario.RunVariant(context.Background(), &target.Sim{}, sc, authstate.Variant{Policy: "pr329", PR83: true, Preserve: true}, scenario.Options{
-		OnInput: func(at time.Time, in authstate.Input) {
-			seq++
-			kind, data, _ := authstate.EncodeInput(in)
-			w.Input(seq, at, 1, kind, data)
-		},
-		OnEvent: func(ev authstate.Event) { w.Event(1, ev) },
-	})
-	w.Close()
-	tr, err := trace.Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := recordRun(t, sc, "26-flicker-ladder.yaml", authstate.Variant{Policy: "pr329", PR83: true, Preserve: true})
 	res, err := toscenario.Export(tr, toscenario.Options{File: "26.jsonl"})
 	if err != nil {
 		t.Fatal(err)

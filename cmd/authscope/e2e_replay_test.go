@@ -26,6 +26,17 @@ var (
 // spinners and the Convex strip, whose cells end at the view's clock.
 func panelRegion(t *testing.T, screen string) string {
 	t.Helper()
+	p, ok := findPanels(screen)
+	if !ok {
+		t.Fatalf("no panels on screen:\n%s", screen)
+	}
+	return p
+}
+
+// findPanels is panelRegion without the failure: ok is false when the
+// screen shows no whole panel region (as right after a resize, before
+// the program has drawn at the new size and the old frame is cut off).
+func findPanels(screen string) (string, bool) {
 	lines := strings.Split(screen, "\n")
 	from, to := -1, -1
 	for i, l := range lines {
@@ -38,7 +49,7 @@ func panelRegion(t *testing.T, screen string) string {
 		}
 	}
 	if from < 0 || to < 0 {
-		t.Fatalf("no panels on screen:\n%s", screen)
+		return "", false
 	}
 	out := make([]string, 0, to-from)
 	for _, l := range lines[from:to] {
@@ -49,7 +60,7 @@ func panelRegion(t *testing.T, screen string) string {
 		l = spinnerRx.ReplaceAllString(l, "‹s›")
 		out = append(out, strings.TrimRight(l, " "))
 	}
-	return strings.Join(out, "\n")
+	return strings.Join(out, "\n"), true
 }
 
 // samePanels compares two masked panel regions line by line; a line cut
@@ -75,17 +86,21 @@ func samePanels(a, b string) bool {
 }
 
 // settled waits until two captures 300 ms apart show the same panels: the
-// engine has nothing left to do for now.
+// engine has nothing left to do for now. A capture without a whole panel
+// region (the old frame cut off by a resize the program has not drawn
+// yet) does not count.
 func (s *tmuxSession) settled() string {
 	s.t.Helper()
 	prev := ""
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		sc := s.screen()
-		if p := panelRegion(s.t, sc); p == prev {
+		if p, ok := findPanels(sc); ok && p == prev {
 			return sc
-		} else {
+		} else if ok {
 			prev = p
+		} else {
+			prev = ""
 		}
 		if time.Now().After(deadline) {
 			s.t.Fatalf("the screen never settled:\n%s", sc)

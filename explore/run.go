@@ -64,10 +64,10 @@ func controls(steps []scenario.Step) int {
 // expectations under policy (a policy or a variant name).
 func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) outcome {
 	rd := r.seed.render(steps, header{name: r.seed.Scenario.Name})
-	sc, err := scenario.Parse("schedule.yaml", rd.text)
-	if err != nil {
-		return outcome{invalid: "generated scenario does not parse: " + err.Error()}
+	if onRender != nil {
+		onRender(rd)
 	}
+	sc := rd.sc
 	var mu sync.Mutex
 	var events []authstate.Event
 	opts := scenario.Options{Start: r.start, OnEvent: func(ev authstate.Event) {
@@ -147,6 +147,9 @@ func (r *runner) run(ctx context.Context, policy string, steps []scenario.Step) 
 	slices.Sort(out.props)
 	return out
 }
+
+// onRender, when set (by a test), sees every schedule before it runs.
+var onRender func(rendered)
 
 // runNamed runs sc under a policy or variant name.
 func runNamed(ctx context.Context, tg scenario.Target, sc *scenario.Scenario, name string, opts scenario.Options) scenario.Result {

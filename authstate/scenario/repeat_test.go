@@ -14,7 +14,8 @@ import (
 )
 
 // stableEvent is what a run's event must repeat exactly from run to run:
-// everything but the fingerprints and ids, which are random per run, and
+// everything but the fingerprints and ids, which a real server makes at
+// random (the simulator on virtual time repeats them too), and
 // the time, which counts from the run's first event (virtual time).
 type stableEvent struct {
 	Seq            uint64

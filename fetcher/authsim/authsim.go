@@ -2,7 +2,6 @@ package authsim
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -68,6 +67,13 @@ type Options struct {
 	// answers token null. Off, the server rotates the caller's session as
 	// Better Auth 1.6 does.
 	PreserveSession bool
+	// Deterministic takes the ids, session tokens, cookie secret and key
+	// id from a generator with a fixed seed instead of crypto/rand: two
+	// simulators built alike and asked the same things answer alike, byte
+	// for byte, so a run on virtual time gives the same tokens every time
+	// (and their signatures are made once, see sigcache). Its session
+	// tokens are guessable: only for a simulator nobody else can reach.
+	Deterministic bool
 }
 
 // Server is the simulator. It implements http.Handler and is safe for
@@ -81,6 +87,7 @@ type Server struct {
 	// trusted are the normalized Options.TrustedOrigins.
 	trusted []string
 	key     *signingKey
+	ids     *idSource
 	// preserve is Options.PreserveSession.
 	preserve bool
 
@@ -119,12 +126,11 @@ func New(opts Options) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
+	ids := newIDSource(opts.Deterministic)
 	secret := opts.Secret
 	if secret == "" {
 		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return nil, fmt.Errorf("authsim: secret: %w", err)
-		}
+		ids.read(b)
 		secret = hex.EncodeToString(b)
 	}
 	origin := ""
@@ -143,7 +149,7 @@ func New(opts Options) (*Server, error) {
 		}
 		trusted = append(trusted, o)
 	}
-	key, err := newSigningKey(alg)
+	key, err := newSigningKey(alg, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +177,7 @@ func New(opts Options) (*Server, error) {
 		origin:       origin,
 		trusted:      trusted,
 		key:          key,
+		ids:          ids,
 		preserve:     opts.PreserveSession,
 		defEmail:     strings.ToLower(email),
 		defPassword:  password,

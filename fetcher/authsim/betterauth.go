@@ -299,7 +299,7 @@ func (c *call) changePassword() (any, *apiError) {
 		s.mu.Unlock()
 		return nil, errInvalidPassword()
 	}
-	u.setPassword(newPassword)
+	u.setPassword(c.s.ids, newPassword)
 	var fresh *resolvedSession
 	if revoke, _ := c.boolField("revokeOtherSessions"); revoke {
 		if s.preserve {

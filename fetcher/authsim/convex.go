@@ -25,8 +25,8 @@ type signingKey struct {
 	pubID string
 }
 
-func newSigningKey(alg string) (*signingKey, error) {
-	k := &signingKey{alg: alg, kid: newID()}
+func newSigningKey(alg string, ids *idSource) (*signingKey, error) {
+	k := &signingKey{alg: alg, kid: ids.newID()}
 	switch alg {
 	case AlgEdDSA:
 		priv, err := processEdKey()

@@ -6,8 +6,10 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 )
@@ -70,15 +72,44 @@ func (i SessionInfo) LogValue() slog.Value {
 // idAlphabet is Better Auth's generateId alphabet.
 const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
+// idSource makes the simulator's ids and secrets: from crypto/rand, or,
+// for a deterministic simulator (Options.Deterministic), from a generator
+// with a fixed seed.
+type idSource struct {
+	mu  sync.Mutex
+	rng *mathrand.ChaCha8 // nil: crypto/rand
+}
+
+// deterministicSeed seeds every deterministic simulator alike.
+var deterministicSeed = sha256.Sum256([]byte("authscope simulator"))
+
+func newIDSource(deterministic bool) *idSource {
+	if deterministic {
+		return &idSource{rng: mathrand.NewChaCha8(deterministicSeed)}
+	}
+	return &idSource{}
+}
+
+// read fills b with random bytes.
+func (g *idSource) read(b []byte) {
+	if g.rng == nil {
+		if _, err := rand.Read(b); err != nil {
+			panic("authsim: crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
+		}
+		return
+	}
+	g.mu.Lock()
+	g.rng.Read(b)
+	g.mu.Unlock()
+}
+
 // newID returns a random 32-character id like Better Auth's generateId(32).
-func newID() string {
+func (g *idSource) newID() string {
 	var out [32]byte
 	var buf [64]byte
 	n := 0
 	for n < len(out) {
-		if _, err := rand.Read(buf[:]); err != nil {
-			panic("authsim: crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported platforms
-		}
+		g.read(buf[:])
 		for _, b := range buf {
 			// 248 = 4*62: rejection sampling keeps the distribution uniform.
 			if b < 248 && n < len(out) {
@@ -101,8 +132,8 @@ func (u *user) checkPassword(password string) bool {
 	return subtle.ConstantTimeCompare(hashPassword(u.salt, password), u.passwordHash) == 1
 }
 
-func (u *user) setPassword(password string) {
-	u.salt = []byte(newID())
+func (u *user) setPassword(ids *idSource, password string) {
+	u.salt = []byte(ids.newID())
 	u.passwordHash = hashPassword(u.salt, password)
 }
 
@@ -128,8 +159,8 @@ func (s *Server) createUserLocked(name, email, password string) (*user, error) {
 		return nil, errDuplicateUser
 	}
 	now := s.nowMillis()
-	u := &user{id: newID(), name: name, email: email, createdAt: now, updatedAt: now}
-	u.setPassword(password)
+	u := &user{id: s.ids.newID(), name: name, email: email, createdAt: now, updatedAt: now}
+	u.setPassword(s.ids, password)
 	s.users[u.id] = u
 	s.byEmail[email] = u
 	return u, nil
@@ -145,8 +176,8 @@ func (s *Server) createSessionLocked(userID string, dontRemember bool, ip, ua st
 		life = dontRememberExpires
 	}
 	se := &session{
-		id:        newID(),
-		token:     newID(),
+		id:        s.ids.newID(),
+		token:     s.ids.newID(),
 		userID:    userID,
 		expiresAt: now.Add(life),
 		createdAt: now,

@@ -71,6 +71,9 @@ func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenari
 	if s.TCP {
 		srv, origin, stop, err = StartSim(opts)
 	} else {
+		// A run on virtual time against a simulator only it can reach
+		// is deterministic to the byte: its ids and tokens too.
+		opts.Deterministic = now != nil
 		srv, origin, stop, rt, err = startInProcess(opts)
 	}
 	if err != nil {

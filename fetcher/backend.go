@@ -85,7 +85,7 @@ func NewBackend(o BackendOptions) (*Backend, error) {
 		if u.Scheme == "https" {
 			name = "__Secure-" + name
 		}
-		jar.SetCookies(u, []*http.Cookie{{Name: name, Value: o.SessionCookie, Path: "/", HttpOnly: true, Secure: u.Scheme == "https"}})
+		c.cookies.set(u, []*http.Cookie{{Name: name, Value: o.SessionCookie, Path: "/", HttpOnly: true, Secure: u.Scheme == "https"}})
 	}
 	now := o.Now
 	if now == nil {

@@ -43,6 +43,7 @@ type Client struct {
 	timeout time.Duration
 	maxBody int64
 	hc      *http.Client
+	cookies *cookies
 
 	jwksMu sync.Mutex
 	jwks   *JWKS
@@ -102,9 +103,10 @@ func New(opts Options) (*Client, error) {
 	if jar == nil {
 		jar, _ = cookiejar.New(nil) // cookiejar.New never fails without options
 	}
+	c.cookies = newCookies(jar)
 	c.hc = &http.Client{
 		Transport: rt,
-		Jar:       jar,
+		// The cookies are sent and stored by do, through c.cookies.
 		// Better Auth does not redirect these endpoints; a redirect would
 		// carry our cookies and Origin elsewhere. Report it as an HTTPError.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -121,7 +123,7 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Cookies returns the cookies the jar would send to the base URL. Their values
 // are secrets: show names, never log values.
-func (c *Client) Cookies() []*http.Cookie { return c.hc.Jar.Cookies(c.base) }
+func (c *Client) Cookies() []*http.Cookie { return c.cookies.all(c.base) }
 
 // exchange runs one call against path under the base URL. It returns the reply
 // when the status is 2xx and *HTTPError otherwise.
@@ -132,7 +134,7 @@ func (c *Client) exchange(ctx context.Context, endpoint, method, path string, in
 	h.Set("User-Agent", "authscope")
 	r, err := do(ctx, c.hc, call{
 		endpoint: endpoint, method: method, url: c.baseURL + path, body: in, header: h,
-		timeout: c.timeout, maxBody: c.maxBody,
+		timeout: c.timeout, maxBody: c.maxBody, cookies: c.cookies,
 	})
 	if err != nil {
 		return nil, err

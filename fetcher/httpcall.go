@@ -32,6 +32,9 @@ type call struct {
 	header   http.Header
 	timeout  time.Duration
 	maxBody  int64
+	// cookies, when set, gives the request its Cookie header and stores
+	// what the response sets, as an http.Client's Jar would.
+	cookies *cookies
 }
 
 // reply is a complete, size-checked response.
@@ -69,12 +72,20 @@ func do(ctx context.Context, hc *http.Client, c call) (*reply, error) {
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.cookies != nil {
+		if h := c.cookies.header(req.URL); h != "" {
+			req.Header.Set("Cookie", h)
+		}
+	}
 
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, classify(ctx, callCtx, c.endpoint, start, err)
 	}
 	defer resp.Body.Close()
+	if c.cookies != nil && len(resp.Header["Set-Cookie"]) > 0 {
+		c.cookies.set(req.URL, resp.Cookies())
+	}
 	if resp.ContentLength > c.maxBody {
 		return nil, tooLarge(c.endpoint, c.maxBody)
 	}

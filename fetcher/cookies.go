@@ -1,0 +1,99 @@
+package fetcher
+
+import (
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// cookies is a Client's cookie jar with the Cookie header each URL gets
+// remembered until the jar changes. net/http's Client asks the jar for
+// every request and formats every cookie again (a session-bound JWT cookie
+// is several hundred bytes); a client sends many requests between two
+// changes of its cookies, so the header is worked out once per change.
+//
+// The jar stays the one source of truth: a remembered header is what the
+// jar gave for that URL, and it is forgotten when cookies are set through
+// the cache, or when the earliest expiry of a cookie set so far has come
+// (the jar drops an expired cookie by itself). The Client must be the
+// jar's only writer once built.
+type cookies struct {
+	jar http.CookieJar
+	now func() time.Time // time.Now; tests move it
+
+	mu      sync.Mutex
+	headers map[string]string // by scheme://host/path
+	// until is the earliest expiry of a cookie set through the cache;
+	// remembered headers are not used from then on.
+	until time.Time
+}
+
+func newCookies(jar http.CookieJar) *cookies {
+	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}}
+}
+
+// maxRemembered bounds the headers remembered; a client calls a handful of
+// endpoints.
+const maxRemembered = 64
+
+// header is the Cookie header the jar gives for u ("" for none), formatted
+// by net/http as its Client would.
+func (c *cookies) header(u *url.URL) string {
+	key := u.Scheme + "://" + u.Host + u.EscapedPath()
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.headers[key]; ok && (c.until.IsZero() || now.Before(c.until)) {
+		return h
+	}
+	r := http.Request{Header: http.Header{}}
+	for _, ck := range c.jar.Cookies(u) {
+		r.AddCookie(ck)
+	}
+	h := r.Header.Get("Cookie")
+	if len(c.headers) >= maxRemembered {
+		clear(c.headers)
+	}
+	c.headers[key] = h
+	return h
+}
+
+// set stores the cookies a response to u set, as net/http's Client would,
+// and forgets the remembered headers.
+func (c *cookies) set(u *url.URL, set []*http.Cookie) {
+	if len(set) == 0 {
+		return
+	}
+	now := c.now() // before the jar's own now: an expiry here is never later than the jar's
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.jar.SetCookies(u, set)
+	clear(c.headers)
+	for _, ck := range set {
+		var exp time.Time
+		switch {
+		case ck.MaxAge < 0:
+			continue // deleted now
+		case ck.MaxAge > 0:
+			exp = now.Add(time.Duration(ck.MaxAge) * time.Second)
+		case !ck.Expires.IsZero():
+			if !ck.Expires.After(now) {
+				continue // deleted now
+			}
+			exp = ck.Expires
+		default:
+			continue // a session cookie does not expire
+		}
+		if c.until.IsZero() || exp.Before(c.until) {
+			c.until = exp
+		}
+	}
+}
+
+// all is every cookie the jar would send to u.
+func (c *cookies) all(u *url.URL) []*http.Cookie {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.jar.Cookies(u)
+}

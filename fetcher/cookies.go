@@ -1,6 +1,7 @@
 package fetcher
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -27,10 +28,15 @@ type cookies struct {
 	// until is the earliest expiry of a cookie set through the cache;
 	// remembered headers are not used from then on.
 	until time.Time
+	// stored is what each cookie set through the cache holds (by name,
+	// domain and path): a response that sets a cookie again to the same
+	// value (a server refreshing its expiry) leaves the headers as they
+	// are.
+	stored map[string]string
 }
 
 func newCookies(jar http.CookieJar) *cookies {
-	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}}
+	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}, stored: map[string]string{}}
 }
 
 // maxRemembered bounds the headers remembered; a client calls a handful of
@@ -69,16 +75,27 @@ func (c *cookies) set(u *url.URL, set []*http.Cookie) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.jar.SetCookies(u, set)
-	clear(c.headers)
 	for _, ck := range set {
+		path := ck.Path
+		if path == "" {
+			path = "\x01" + u.Path // the jar's default path comes from the URL's
+		}
+		id := u.Host + "\x00" + ck.Domain + "\x00" + path + "\x00" + ck.Name
+		held := fmt.Sprint(ck.Value, ck.Quoted, ck.Secure, ck.HttpOnly, ck.SameSite, ck.Partitioned)
+		if was, ok := c.stored[id]; !ok || was != held || ck.MaxAge < 0 || (!ck.Expires.IsZero() && !ck.Expires.After(now)) {
+			clear(c.headers)
+		}
+		c.stored[id] = held
 		var exp time.Time
 		switch {
 		case ck.MaxAge < 0:
+			delete(c.stored, id)
 			continue // deleted now
 		case ck.MaxAge > 0:
 			exp = now.Add(time.Duration(ck.MaxAge) * time.Second)
 		case !ck.Expires.IsZero():
 			if !ck.Expires.After(now) {
+				delete(c.stored, id)
 				continue // deleted now
 			}
 			exp = ck.Expires

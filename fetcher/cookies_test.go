@@ -34,6 +34,9 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 		case "/api/auth/sign-in/email":
 			http.SetCookie(w, &http.Cookie{Name: "better-auth.session_token", Value: "tok.sig/+=", Path: "/", HttpOnly: true, MaxAge: 3600})
 			http.SetCookie(w, &http.Cookie{Name: "spaced", Value: "a b", Path: "/"})
+		case "/api/auth/refresh":
+			// The same value again, with a new expiry: nothing to send changes.
+			http.SetCookie(w, &http.Cookie{Name: "better-auth.session_token", Value: "tok.sig/+=", Path: "/", HttpOnly: true, MaxAge: 7200})
 		case "/api/auth/change-password":
 			http.SetCookie(w, &http.Cookie{Name: "better-auth.session_token", Value: "new.sig", Path: "/", HttpOnly: true, MaxAge: 60})
 		case "/api/auth/sign-out":
@@ -84,6 +87,12 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 	}
 	if n := cj.asked.Load() - before; n != 1 {
 		t.Errorf("three get-sessions with no change asked the jar %d times, want 1", n)
+	}
+	step("/refresh")
+	before = cj.asked.Load()
+	step("/get-session")
+	if n := cj.asked.Load() - before; n != 0 {
+		t.Errorf("a cookie set again to the same value made the client ask the jar %d times, want 0", n)
 	}
 	step("/change-password") // sets a cookie that expires in 60 s
 	step("/get-session")

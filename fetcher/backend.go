@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"time"
@@ -68,11 +67,7 @@ func NewBackend(o BackendOptions) (*Backend, error) {
 		next = NewTransport()
 	}
 	gates := NewGates(next)
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
-	c, err := New(Options{BaseURL: o.BaseURL, Origin: o.Origin, Timeout: o.Timeout, Transport: gates, Jar: jar})
+	c, err := New(Options{BaseURL: o.BaseURL, Origin: o.Origin, Timeout: o.Timeout, Transport: gates})
 	if err != nil {
 		return nil, err
 	}

@@ -99,11 +99,12 @@ func New(opts Options) (*Client, error) {
 	if rt == nil {
 		rt = NewTransport()
 	}
-	jar := opts.Jar
+	jar, own := opts.Jar, false
 	if jar == nil {
 		jar, _ = cookiejar.New(nil) // cookiejar.New never fails without options
+		own = true
 	}
-	c.cookies = newCookies(jar)
+	c.cookies = newCookies(jar, own)
 	c.hc = &http.Client{
 		Transport: rt,
 		// The cookies are sent and stored by do, through c.cookies.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,10 +35,59 @@ type cookies struct {
 	// value (a server refreshing its expiry) leaves the headers as they
 	// are.
 	stored map[string]string
+	// own says every cookie in the jar came through the cache (the Client
+	// made the jar); paths are then the paths of every cookie ever set,
+	// and two URLs of one origin whose paths match the same of them get
+	// the same header. Otherwise headers are remembered per URL path.
+	own   bool
+	paths []string
 }
 
-func newCookies(jar http.CookieJar) *cookies {
-	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}, stored: map[string]string{}}
+// newCookies caches jar; own says the jar is new and empty, so that
+// every cookie in it will have come through the cache.
+func newCookies(jar http.CookieJar, own bool) *cookies {
+	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}, stored: map[string]string{}, own: own}
+}
+
+// key names the header u gets: its origin, and its path or (with own)
+// which cookie paths it matches.
+func (c *cookies) key(u *url.URL) string {
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	k := u.Scheme + "://" + u.Host + "\x00"
+	if !c.own {
+		return k + path
+	}
+	for _, p := range c.paths {
+		if pathMatch(p, path) {
+			k += p + "\x00"
+		}
+	}
+	return k
+}
+
+// pathMatch is RFC 6265's path-match of a request path by a cookie path.
+func pathMatch(cookiePath, path string) bool {
+	if !strings.HasPrefix(path, cookiePath) {
+		return false
+	}
+	return len(path) == len(cookiePath) || cookiePath[len(cookiePath)-1] == '/' || path[len(cookiePath)] == '/'
+}
+
+// cookiePath is the path a jar stores ck under when u set it: its Path,
+// or RFC 6265's default path of u.
+func cookiePath(ck *http.Cookie, u *url.URL) string {
+	if ck.Path != "" && ck.Path[0] == '/' {
+		return ck.Path
+	}
+	p := u.Path
+	i := strings.LastIndex(p, "/")
+	if len(p) == 0 || p[0] != '/' || i == 0 {
+		return "/"
+	}
+	return p[:i]
 }
 
 // maxRemembered bounds the headers remembered; a client calls a handful of
@@ -46,10 +97,10 @@ const maxRemembered = 64
 // header is the Cookie header the jar gives for u ("" for none), formatted
 // by net/http as its Client would.
 func (c *cookies) header(u *url.URL) string {
-	key := u.Scheme + "://" + u.Host + u.EscapedPath()
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	key := c.key(u)
 	if h, ok := c.headers[key]; ok && (c.until.IsZero() || now.Before(c.until)) {
 		return h
 	}
@@ -76,9 +127,11 @@ func (c *cookies) set(u *url.URL, set []*http.Cookie) {
 	defer c.mu.Unlock()
 	c.jar.SetCookies(u, set)
 	for _, ck := range set {
-		path := ck.Path
-		if path == "" {
-			path = "\x01" + u.Path // the jar's default path comes from the URL's
+		path := cookiePath(ck, u)
+		if !slices.Contains(c.paths, path) {
+			c.paths = append(c.paths, path)
+			slices.Sort(c.paths)
+			clear(c.headers)
 		}
 		id := u.Host + "\x00" + ck.Domain + "\x00" + path + "\x00" + ck.Name
 		held := fmt.Sprint(ck.Value, ck.Quoted, ck.Secure, ck.HttpOnly, ck.SameSite, ck.Partitioned)

@@ -34,6 +34,11 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 		case "/api/auth/sign-in/email":
 			http.SetCookie(w, &http.Cookie{Name: "better-auth.session_token", Value: "tok.sig/+=", Path: "/", HttpOnly: true, MaxAge: 3600})
 			http.SetCookie(w, &http.Cookie{Name: "spaced", Value: "a b", Path: "/"})
+		case "/api/auth/convex/narrow":
+			// A cookie for one folder only, and one with no Path (the
+			// folder of the URL that set it).
+			http.SetCookie(w, &http.Cookie{Name: "narrow", Value: "n", Path: "/api/auth/convex"})
+			http.SetCookie(w, &http.Cookie{Name: "nopath", Value: "d"})
 		case "/api/auth/refresh":
 			// The same value again, with a new expiry: nothing to send changes.
 			http.SetCookie(w, &http.Cookie{Name: "better-auth.session_token", Value: "tok.sig/+=", Path: "/", HttpOnly: true, MaxAge: 7200})
@@ -46,11 +51,26 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 		w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
+	for _, given := range []bool{false, true} {
+		t.Run(map[bool]string{false: "own jar", true: "given jar"}[given], func(t *testing.T) {
+			testClientCookies(t, srv.URL, given, &seen)
+		})
+	}
+}
+
+func testClientCookies(t *testing.T, srvURL string, given bool, seen *atomic.Pointer[string]) {
 	jar, _ := cookiejar.New(nil)
 	cj := &countingJar{CookieJar: jar}
-	c, err := New(Options{BaseURL: srv.URL + "/api/auth", Jar: cj})
+	opts := Options{BaseURL: srvURL + "/api/auth"}
+	if given {
+		opts.Jar = cj
+	}
+	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !given {
+		c.cookies.jar = cj
 	}
 	clock := time.Now()
 	c.cookies.now = func() time.Time { return clock }
@@ -64,7 +84,7 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := *seen.Load()
-		resp, err := ref.Post(srv.URL+"/api/auth"+path, "application/json", nil)
+		resp, err := ref.Post(srvURL+"/api/auth"+path, "application/json", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,11 +108,26 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 	if n := cj.asked.Load() - before; n != 1 {
 		t.Errorf("three get-sessions with no change asked the jar %d times, want 1", n)
 	}
+	if !given {
+		// Its own jar holds only cookies for /: every endpoint gets the
+		// header worked out once.
+		before = cj.asked.Load()
+		step("/convex/token")
+		if n := cj.asked.Load() - before; n != 0 {
+			t.Errorf("another endpoint asked the jar %d times, want 0", n)
+		}
+	}
 	step("/refresh")
 	before = cj.asked.Load()
 	step("/get-session")
 	if n := cj.asked.Load() - before; n != 0 {
 		t.Errorf("a cookie set again to the same value made the client ask the jar %d times, want 0", n)
+	}
+	// Until a cookie expires, headers are remembered: these are checked
+	// against net/http's from memory.
+	step("/convex/narrow")
+	for _, p := range []string{"/convex/token", "/get-session", "/convex/narrow", "/convex", "/convexed", "/convex/"} {
+		step(p)
 	}
 	step("/change-password") // sets a cookie that expires in 60 s
 	step("/get-session")
@@ -110,6 +145,10 @@ func TestClientCookiesAsAJarWouldSendThem(t *testing.T) {
 	step("/get-session")
 	if got := *seen.Load(); got != `spaced="a b"` {
 		t.Fatalf("after sign-out the client sent %q", got)
+	}
+	step("/convex/token")
+	if got := *seen.Load(); got != `narrow=n; nopath=d; spaced="a b"` {
+		t.Fatalf("after sign-out the client sent %q to convex/token", got)
 	}
 	if names := cookieNames(c.Cookies()); len(names) != 1 || names[0] != "spaced" {
 		t.Fatalf("Cookies() = %v", names)

@@ -2,6 +2,8 @@ package explore_test
 
 import (
 	"context"
+	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"github.com/authscope/authscope/explore"
@@ -26,4 +28,36 @@ func BenchmarkExplore(b *testing.B) {
 		schedules += st.Schedules
 	}
 	b.ReportMetric(float64(schedules)/b.Elapsed().Seconds(), "schedules/s")
+}
+
+// BenchmarkExploreShippedSeeds runs what `authscope explore scenarios/explore/`
+// runs (every shipped seed, every policy, the default bounds, walks and
+// shrinking) with the command's garbage collector setting, and reports
+// runs per second over all of it: the figure the README gives.
+//
+//	go test -run '^$' -bench ExploreShippedSeeds -benchtime 3x ./explore/
+func BenchmarkExploreShippedSeeds(b *testing.B) {
+	files, err := filepath.Glob("../scenarios/explore/*.yaml")
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no seeds: %v", err)
+	}
+	var seeds []*explore.Seed
+	for _, f := range files {
+		s, err := explore.LoadSeed(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		seeds = append(seeds, s)
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cmd/authscope does
+	runs := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range explore.Explore(context.Background(), seeds, explore.Options{}) {
+			for _, st := range r.Stats {
+				runs += st.Runs
+			}
+		}
+	}
+	b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "runs/s")
 }

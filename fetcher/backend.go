@@ -171,6 +171,10 @@ func (b *Backend) ChangePassword(ctx context.Context, revokeOthers bool) error {
 // it cannot change the password (and so cannot rotate the session).
 var ErrNoPassword = errors.New("no password: a client started from a session cookie cannot change the password; give --password to rotate")
 
+// SetCookies stores cookies as if a response from u had set them: the
+// client then holds what it would hold after that response.
+func (b *Backend) SetCookies(u *url.URL, cookies []*http.Cookie) { b.client.cookies.set(u, cookies) }
+
 // SignIn signs in with the backend's credentials.
 // With only a session cookie there is nothing to sign in with, and the
 // cookie is already in the jar.

@@ -81,6 +81,15 @@ type SwitchableTarget interface {
 	OpenSwitched(ctx context.Context, now func() time.Time, sw ServerSwitches) (Client, error)
 }
 
+// SignedInTarget is a switchable target that can open a client already
+// signed in, in the state OpenSwitched and a sign-in would leave it in (the
+// simulator forks a pair that signed in once). A run of a scenario that
+// starts signed in uses it.
+type SignedInTarget interface {
+	SwitchableTarget
+	OpenSignedIn(ctx context.Context, now func() time.Time, sw ServerSwitches) (Client, error)
+}
+
 // ErrNeedsRotation says a scenario is about a rotation of the caller's
 // session, which a variant with +preserve does not have.
 var ErrNeedsRotation = errors.New("this scenario is about a rotation of the caller's session (start.server.needs_rotation), and with +preserve the server keeps the session")
@@ -290,7 +299,16 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, sw 
 	clock := authstate.NewFakeClock(start)
 	var client Client
 	var err error
-	if st, ok := target.(SwitchableTarget); ok {
+	signedIn := false
+	if st, ok := target.(SignedInTarget); ok && sc.Start.SignedIn {
+		setup, cancel := context.WithTimeout(ctx, 4*opts.StepTimeout)
+		client, err = st.OpenSignedIn(setup, clock.Now, ServerSwitches{PreserveSession: sw.preserve})
+		cancel()
+		signedIn = err == nil
+		if err != nil {
+			return nil, &SetupError{fmt.Errorf("open %s and sign in before the start: %w", target.Name(), err)}
+		}
+	} else if st, ok := target.(SwitchableTarget); ok {
 		client, err = st.OpenSwitched(ctx, clock.Now, ServerSwitches{PreserveSession: sw.preserve})
 	} else if sw.preserve {
 		return nil, ErrNeedsPreserve
@@ -311,7 +329,7 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, sw 
 	})
 	setup, cancel := context.WithTimeout(ctx, 4*opts.StepTimeout)
 	defer cancel()
-	if sc.Start.SignedIn {
+	if sc.Start.SignedIn && !signedIn {
 		if err := client.SignIn(setup); err != nil {
 			client.Close()
 			return nil, &SetupError{fmt.Errorf("sign in before the start: %w", err)}

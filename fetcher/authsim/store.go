@@ -90,6 +90,25 @@ func newIDSource(deterministic bool) *idSource {
 	return &idSource{}
 }
 
+// fork returns a source that makes the ids g will make from now on (a
+// deterministic g), or a fresh random one.
+func (g *idSource) fork() *idSource {
+	if g.rng == nil {
+		return &idSource{}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	state, err := g.rng.MarshalBinary()
+	if err != nil {
+		panic("authsim: ChaCha8 state: " + err.Error()) // MarshalBinary never fails
+	}
+	var rng mathrand.ChaCha8
+	if err := rng.UnmarshalBinary(state); err != nil {
+		panic("authsim: ChaCha8 state: " + err.Error()) // its own output always reads back
+	}
+	return &idSource{rng: &rng}
+}
+
 // read fills b with random bytes.
 func (g *idSource) read(b []byte) {
 	if g.rng == nil {

@@ -41,6 +41,7 @@ const InProcessOrigin = "http://127.0.0.1:1"
 var (
 	_ scenario.ClockedTarget    = (*Sim)(nil)
 	_ scenario.SwitchableTarget = (*Sim)(nil)
+	_ scenario.SignedInTarget   = (*Sim)(nil)
 )
 
 // Name is "sim".
@@ -60,7 +61,7 @@ func (s *Sim) OpenClocked(ctx context.Context, now func() time.Time) (scenario.C
 // OpenSwitched is OpenClocked with the simulator's switches: those of sw,
 // and PreserveSession if s has it on.
 func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenario.ServerSwitches) (scenario.Client, error) {
-	opts := authsim.Options{Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now, PreserveSession: s.PreserveSession || sw.PreserveSession}
+	opts := s.options(now, sw)
 	var (
 		srv    *authsim.Server
 		origin string
@@ -71,16 +72,34 @@ func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenari
 	if s.TCP {
 		srv, origin, stop, err = StartSim(opts)
 	} else {
-		// A run on virtual time against a simulator only it can reach
-		// is deterministic to the byte: its ids and tokens too.
-		opts.Deterministic = now != nil
 		srv, origin, stop, rt, err = startInProcess(opts)
 	}
 	if err != nil {
 		return nil, err
 	}
+	b, err := s.backend(srv, origin, rt, now)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	b.OnClose(stop)
+	return record(b), nil
+}
+
+func (s *Sim) options(now func() time.Time, sw scenario.ServerSwitches) authsim.Options {
+	return authsim.Options{
+		Alg: s.Alg, TokenTTL: s.TokenTTL, Now: now, PreserveSession: s.PreserveSession || sw.PreserveSession,
+		// A run on virtual time against a simulator only it can reach
+		// is deterministic to the byte: its ids and tokens too.
+		Deterministic: now != nil && !s.TCP,
+	}
+}
+
+// backend is a client of srv at origin, holding the default user's
+// credentials.
+func (s *Sim) backend(srv *authsim.Server, origin string, rt http.RoundTripper, now func() time.Time) (*fetcher.Backend, error) {
 	email, password := srv.DefaultUser()
-	b, err := fetcher.NewBackend(fetcher.BackendOptions{
+	return fetcher.NewBackend(fetcher.BackendOptions{
 		Transport: rt,
 		BaseURL:   origin + "/api/auth",
 		Email:     email,
@@ -90,13 +109,115 @@ func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenari
 		ConvexURL: origin,
 		Now:       now,
 	})
+}
+
+// OpenSignedIn is OpenSwitched followed by a sign-in. On virtual time and
+// in-process, the simulator and the client start from a copy of a pair
+// that signed in once at the same instant (authsim.Server.Fork, and the
+// cookies that sign-in's answer set): the same state, byte for byte, as a
+// sign-in of their own would leave, without its cost in every run.
+func (s *Sim) OpenSignedIn(ctx context.Context, now func() time.Time, sw scenario.ServerSwitches) (scenario.Client, error) {
+	if now == nil || s.TCP {
+		c, err := s.OpenSwitched(ctx, now, sw)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.SignIn(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	opts := s.options(now, sw)
+	t, err := signedInTemplate(ctx, s, opts)
 	if err != nil {
-		stop()
 		return nil, err
 	}
-	b.OnClose(stop)
+	srv := t.srv.Fork(now)
+	b, err := s.backend(srv, InProcessOrigin, &authsim.RoundTripper{Handler: srv, Inline: true}, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range t.cookies {
+		b.SetCookies(set.url, set.cookies)
+	}
 	return record(b), nil
 }
+
+// template is a simulator right after the default user signed in, and the
+// cookies the answers to its client set, in order.
+type template struct {
+	srv     *authsim.Server
+	cookies []setCookies
+}
+
+type setCookies struct {
+	url     *url.URL
+	cookies []*http.Cookie
+}
+
+// templateKey is what a signed-in state depends on: the simulator's
+// options, and the instant of the sign-in.
+type templateKey struct {
+	alg      string
+	ttl      time.Duration
+	preserve bool
+	timeout  time.Duration
+	at       time.Time
+}
+
+// templates holds the signed-in states made so far (a few: one per
+// instant a batch of runs starts at, and per switch).
+var templates struct {
+	sync.Mutex
+	m map[templateKey]*template
+}
+
+const maxTemplates = 16
+
+// signedInTemplate returns the signed-in state for opts at opts.Now(),
+// signing in once to make it.
+func signedInTemplate(ctx context.Context, s *Sim, opts authsim.Options) (*template, error) {
+	at := opts.Now()
+	key := templateKey{alg: opts.Alg, ttl: opts.TokenTTL, preserve: opts.PreserveSession, timeout: s.Timeout, at: at}
+	templates.Lock()
+	defer templates.Unlock()
+	if t := templates.m[key]; t != nil {
+		return t, nil
+	}
+	opts.Now = func() time.Time { return at }
+	srv, origin, _, rt, err := startInProcess(opts)
+	if err != nil {
+		return nil, err
+	}
+	t := &template{srv: srv}
+	capture := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			if set := resp.Cookies(); len(set) > 0 {
+				t.cookies = append(t.cookies, setCookies{url: req.URL, cookies: set})
+			}
+		}
+		return resp, err
+	})
+	b, err := s.backend(srv, origin, capture, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	if err := b.SignIn(ctx); err != nil {
+		return nil, err
+	}
+	if templates.m == nil || len(templates.m) >= maxTemplates {
+		templates.m = map[templateKey]*template{}
+	}
+	templates.m[key] = t
+	return t, nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // startInProcess builds a simulator reached through an
 // authsim.RoundTripper at InProcessOrigin.

@@ -171,6 +171,12 @@ func (b *Backend) ChangePassword(ctx context.Context, revokeOthers bool) error {
 // it cannot change the password (and so cannot rotate the session).
 var ErrNoPassword = errors.New("no password: a client started from a session cookie cannot change the password; give --password to rotate")
 
+// CookieHeader is the Cookie header the client sends to get-session now
+// (its values are secrets).
+func (b *Backend) CookieHeader() string {
+	return b.client.cookies.header(b.client.base.JoinPath("get-session"))
+}
+
 // SetCookies stores cookies as if a response from u had set them: the
 // client then holds what it would hold after that response.
 func (b *Backend) SetCookies(u *url.URL, cookies []*http.Cookie) { b.client.cookies.set(u, cookies) }

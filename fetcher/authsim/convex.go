@@ -154,6 +154,10 @@ func (s *Server) mint(rs *resolvedSession, iss string) (string, error) {
 		Iss:           iss,
 		Aud:           convexAudience,
 	}
+	mk := mintKey{alg: s.key.alg, kid: s.key.kid, pub: s.key.pubID, claims: claims}
+	if tok, ok := minted.get(mk); ok {
+		return tok, nil
+	}
 	h, err := marshalJS(jwtHeader{Alg: s.key.alg, Kid: s.key.kid})
 	if err != nil {
 		return "", err
@@ -168,7 +172,45 @@ func (s *Server) mint(rs *resolvedSession, iss string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("authsim: sign: %w", err)
 	}
-	return input + "." + enc(sig), nil
+	tok := input + "." + enc(sig)
+	minted.put(mk, tok)
+	return tok, nil
+}
+
+// mintKey is everything a minted token is made of: the same key gives the
+// same token, byte for byte (both algorithms sign deterministically).
+type mintKey struct {
+	alg, kid, pub string
+	claims        jwtClaims
+}
+
+// minted remembers the tokens this process minted. A run mints the same
+// token on every get-session within a second, and the runs of a batch on
+// deterministic simulators mint the same tokens as each other.
+var minted = mintCache{m: map[mintKey]string{}}
+
+type mintCache struct {
+	mu sync.Mutex
+	m  map[mintKey]string
+}
+
+// maxMinted bounds the cache; it starts over when full.
+const maxMinted = 4096
+
+func (c *mintCache) get(k mintKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[k]
+	return t, ok
+}
+
+func (c *mintCache) put(k mintKey, tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxMinted {
+		clear(c.m)
+	}
+	c.m[k] = tok
 }
 
 // openIDConfiguration is the oidc-provider plugin's metadata with the Convex

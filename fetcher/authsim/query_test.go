@@ -111,3 +111,40 @@ func TestQueryRequestShape(t *testing.T) {
 		t.Fatalf("body %s", r.raw)
 	}
 }
+
+// A minted token is remembered for the same claims and key only: a new
+// second, another session or another simulator's key gives a new token.
+func TestMintRemembersOnlyTheSameClaims(t *testing.T) {
+	clock := newFakeClock()
+	sim, ts := startSim(t, Options{Now: clock.Now})
+	email, _ := sim.DefaultUser()
+	u := sim.users[sim.byEmail[email].id]
+	rs := &resolvedSession{session: &session{id: "s1"}, user: u}
+	mint := func(s *Server, rs *resolvedSession) string {
+		t.Helper()
+		tok, err := s.mint(rs, ts.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	a := mint(sim, rs)
+	if b := mint(sim, rs); b != a {
+		t.Fatal("the same claims in the same second gave another token")
+	}
+	if mint(sim, &resolvedSession{session: &session{id: "s2"}, user: u}) == a {
+		t.Fatal("another session got the same token")
+	}
+	clock.Advance(time.Second)
+	if mint(sim, rs) == a {
+		t.Fatal("a second later the token is the same (iat unchanged)")
+	}
+	other, err := New(Options{Origin: ts.URL, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(-time.Second)
+	if mint(other, rs) == a {
+		t.Fatal("another simulator (its own kid) gave the same token")
+	}
+}

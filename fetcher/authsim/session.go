@@ -1,5 +1,7 @@
 package authsim
 
+import "strings"
+
 // resolveSession is Better Auth's getSession on the request's cookies (the
 // cookie cache is off, as on the real test server). It returns the live
 // session, if any; the session the after-hooks will see as
@@ -114,4 +116,33 @@ func (c *call) setSessionCookie(rs *resolvedSession, dontRemember *bool) {
 		c.addCookie(c.jar.setSigned(c.s.secret, cookieDontRemember, "true", -1))
 	}
 	c.newSession = rs
+}
+
+// SessionFor is the id of the live session a request with this Cookie
+// header would be answered with by get-session ("" for none), read
+// without a request: nothing is refreshed, deleted or minted. A scenario
+// run's referee asks it which session the client's cookies hold at the
+// end.
+func (s *Server) SessionFor(cookieHeader string) string {
+	values := parseCookieHeader([]string{cookieHeader})
+	value := values[cookieSessionToken]
+	switch {
+	case strings.HasPrefix(s.origin, "https://"):
+		value = values[secureCookiePrefix+cookieSessionToken]
+	case s.origin == "" && value == "":
+		// The origin comes with each request: either name may be it.
+		value = values[secureCookiePrefix+cookieSessionToken]
+	}
+	raw, st := verifySigned(s.secret, value)
+	if st != signedValid {
+		return ""
+	}
+	now := s.nowMillis()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se := s.sessions[raw]
+	if se == nil || s.users[se.userID] == nil || se.expired(now) {
+		return ""
+	}
+	return se.id
 }

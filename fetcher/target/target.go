@@ -83,7 +83,22 @@ func (s *Sim) OpenSwitched(ctx context.Context, now func() time.Time, sw scenari
 		return nil, err
 	}
 	b.OnClose(stop)
-	return record(b), nil
+	return &simClient{record(b), srv}, nil
+}
+
+// simClient is a client of a simulator, whose referee can look at the
+// simulator instead of asking it.
+type simClient struct {
+	*recorder
+	srv *authsim.Server
+}
+
+var _ scenario.Referee = (*simClient)(nil)
+
+// ServerSession is the session the client's cookies hold on the simulator
+// now, looked up without a request (see authsim.Server.SessionFor).
+func (c *simClient) ServerSession(context.Context) (string, error) {
+	return c.srv.SessionFor(c.CookieHeader()), nil
 }
 
 func (s *Sim) options(now func() time.Time, sw scenario.ServerSwitches) authsim.Options {
@@ -141,7 +156,7 @@ func (s *Sim) OpenSignedIn(ctx context.Context, now func() time.Time, sw scenari
 	for _, set := range t.cookies {
 		b.SetCookies(set.url, set.cookies)
 	}
-	return record(b), nil
+	return &simClient{record(b), srv}, nil
 }
 
 // template is a simulator right after the default user signed in, and the

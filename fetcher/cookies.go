@@ -1,7 +1,6 @@
 package fetcher
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,7 +33,7 @@ type cookies struct {
 	// domain and path): a response that sets a cookie again to the same
 	// value (a server refreshing its expiry) leaves the headers as they
 	// are.
-	stored map[string]string
+	stored map[string]heldCookie
 	// own says every cookie in the jar came through the cache (the Client
 	// made the jar); paths are then the paths of every cookie ever set,
 	// and two URLs of one origin whose paths match the same of them get
@@ -43,10 +42,17 @@ type cookies struct {
 	paths []string
 }
 
+// heldCookie is what a cookie holds, its expiry aside.
+type heldCookie struct {
+	value                                 string
+	quoted, secure, httpOnly, partitioned bool
+	sameSite                              http.SameSite
+}
+
 // newCookies caches jar; own says the jar is new and empty, so that
 // every cookie in it will have come through the cache.
 func newCookies(jar http.CookieJar, own bool) *cookies {
-	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}, stored: map[string]string{}, own: own}
+	return &cookies{jar: jar, now: time.Now, headers: map[string]string{}, stored: map[string]heldCookie{}, own: own}
 }
 
 // key names the header u gets: its origin, and its path or (with own)
@@ -134,7 +140,7 @@ func (c *cookies) set(u *url.URL, set []*http.Cookie) {
 			clear(c.headers)
 		}
 		id := u.Host + "\x00" + ck.Domain + "\x00" + path + "\x00" + ck.Name
-		held := fmt.Sprint(ck.Value, ck.Quoted, ck.Secure, ck.HttpOnly, ck.SameSite, ck.Partitioned)
+		held := heldCookie{ck.Value, ck.Quoted, ck.Secure, ck.HttpOnly, ck.Partitioned, ck.SameSite}
 		if was, ok := c.stored[id]; !ok || was != held || ck.MaxAge < 0 || (!ck.Expires.IsZero() && !ck.Expires.After(now)) {
 			clear(c.headers)
 		}

@@ -17,6 +17,11 @@ type fakeConvex struct {
 
 func (f fakeConvex) Query(ctx context.Context, path string, t *Token) (QueryResult, error) {
 	f.b.mu.Lock()
+	if g := f.b.queryGate; g != nil {
+		f.b.mu.Unlock()
+		<-g
+		f.b.mu.Lock()
+	}
 	defer f.b.mu.Unlock()
 	if f.rejectAuth != nil && *f.rejectAuth > 0 && t != nil {
 		*f.rejectAuth--

@@ -948,6 +948,15 @@ func (e *Engine) Settle(ctx context.Context, held func() int, notify <-chan stru
 			return errors.New("the engine stopped")
 		}
 		h := held()
+		select {
+		case <-changed:
+			// The loop moved on between the two reads (a completion
+			// applied may have started a call the transport now holds):
+			// the engine's count and the transport's are of different
+			// moments. Read both again.
+			continue
+		default:
+		}
 		if busy-ready == h {
 			if ready > 0 || waiting {
 				var res applied

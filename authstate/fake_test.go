@@ -30,6 +30,9 @@ type fakeBackend struct {
 	tamper func(*Token)
 	// hangSession makes get-session wait until its caller gives up.
 	hangSession bool
+	// sessionGate and queryGate, when set, make get-session and the
+	// Convex query wait until they are closed.
+	sessionGate, queryGate chan struct{}
 }
 
 func newFakeBackend(clock Clock) *fakeBackend {
@@ -90,6 +93,11 @@ func (b *fakeBackend) FetchToken(ctx context.Context) (*Token, error) {
 
 func (b *fakeBackend) GetSession(ctx context.Context) (*Session, error) {
 	b.mu.Lock()
+	if g := b.sessionGate; g != nil {
+		b.mu.Unlock()
+		<-g
+		b.mu.Lock()
+	}
 	if b.hangSession {
 		b.mu.Unlock()
 		<-ctx.Done()

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Reads look at the state without changing it, so they must not wake the
@@ -94,5 +95,54 @@ func TestReturnedSaysWhatACallWaitsOn(t *testing.T) {
 	h.settle()
 	if err := h.e.Returned("a"); err != nil {
 		t.Fatalf("after the release: %v", err)
+	}
+}
+
+// Settle reads the engine's running calls, then the transport's held ones.
+// When the loop applies a completion between the two reads (here a poll
+// whose answer starts a token request, which the transport holds, and a
+// query, which it does not), the counts are of different moments: "one
+// running, one held" must not be taken for "all that runs is held", or
+// the next input races the query's answer.
+func TestSettleReadsTheEngineAndTheTransportAtOneMoment(t *testing.T) {
+	h := newConsumerHarness(t, "pr329", false)
+	h.e.Do(ActionChangePassword, false) // the server rotates the session
+	h.settle()
+	poll, query := make(chan struct{}), make(chan struct{})
+	h.b.mu.Lock()
+	h.b.hold, h.b.sessionGate, h.b.queryGate = true, poll, query
+	h.b.mu.Unlock()
+	h.e.Observe("test") // the poll that finds the rotation waits
+	calls := 0
+	held := func() int {
+		calls++
+		switch calls {
+		case 1:
+			// Between Settle's two reads: the poll answers, and its answer
+			// starts a token request (held) and a query (waiting).
+			close(poll)
+			for h.b.Held() == 0 {
+				<-h.b.notify
+			}
+		case 2:
+			// Settle read again: the query may answer now.
+			close(query)
+		}
+		return h.b.Held()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := h.e.Settle(ctx, held, h.b.notify, h.clock); err != nil {
+		t.Fatal(err)
+	}
+	var running int
+	if err := h.e.read(func() { running = len(h.e.flights) - len(h.e.ready) }); err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 {
+		close(query)
+	}
+	if running != h.b.Held() {
+		t.Fatalf("Settle returned with %d call(s) running and %d held: the query's answer was still to come", running, h.b.Held())
 	}
 }

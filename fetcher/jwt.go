@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -168,11 +170,65 @@ func fmtTime(t time.Time) string {
 // DecodeJWT splits and decodes a compact JWT without checking its signature.
 // Surrounding white space is ignored. Errors wrap ErrTokenMalformed and say
 // what is wrong (segment count, base64, JSON, a claim of the wrong type).
+//
+// A token decoded before is not parsed again (a run decodes the same few
+// tokens over and over): the result is a copy of the first, with a copy of
+// its Claims.Raw map (values nested in it are shared).
 func DecodeJWT(raw string) (*Token, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, malformed("empty token")
 	}
+	if t, ok := decoded.get(raw); ok {
+		c := *t
+		c.Claims.Raw = maps.Clone(t.Claims.Raw)
+		return &c, nil
+	}
+	t, err := decodeJWT(raw)
+	if err != nil {
+		return nil, err
+	}
+	c := *t
+	c.Claims.Raw = maps.Clone(t.Claims.Raw)
+	decoded.put(raw, &c)
+	return t, nil
+}
+
+// decoded remembers the tokens DecodeJWT decoded well, by their text.
+var decoded = decodedTokens{m: map[string]*Token{}}
+
+type decodedTokens struct {
+	mu sync.Mutex
+	m  map[string]*Token
+}
+
+// maxDecoded bounds decoded; it starts over when full.
+const maxDecoded = 1024
+
+func (d *decodedTokens) get(raw string) (*Token, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.m[raw]
+	return t, ok
+}
+
+func (d *decodedTokens) put(raw string, t *Token) {
+	if len(raw) > maxRememberedToken {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.m) >= maxDecoded {
+		clear(d.m)
+	}
+	d.m[raw] = t
+}
+
+// maxRememberedToken bounds the tokens decoded remembers: real ones are
+// well under a kilobyte.
+const maxRememberedToken = 8 << 10
+
+func decodeJWT(raw string) (*Token, error) {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
 		return nil, malformed("%d segments, want 3 (header.payload.signature)", len(parts))

@@ -293,6 +293,37 @@ func TestDecodeJWT(t *testing.T) {
 	}
 }
 
+// A token decoded again comes from memory: equal to the first decode, and
+// a copy, so what one caller does to its claims does not reach another.
+func TestDecodeJWTAgain(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	raw := newRSAKey(t, "r2").sign(t, validClaims(now))
+	a, err := DecodeJWT(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Claims.Raw["sub"] = "changed"
+	a.Claims.SessionID = "changed"
+	b, err := DecodeJWT(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Claims.Raw["sub"] != "u1" || b.Claims.SessionID != "s1" || b.Raw != raw || b.Header.Kid != "r2" {
+		t.Fatalf("second decode = %+v (raw sub %v)", b, b.Claims.Raw["sub"])
+	}
+	b.Claims.Raw["email"] = "changed"
+	if c, _ := DecodeJWT(raw); c.Claims.Raw["email"] != "ada@example.com" {
+		t.Fatalf("a caller's change reached the next decode: %v", c.Claims.Raw["email"])
+	}
+	// Another signature is another token.
+	if _, err := DecodeJWT(raw[:strings.LastIndex(raw, ".")+1] + "AAAA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeJWT(raw[:strings.LastIndex(raw, ".")+1] + "!!"); err == nil {
+		t.Fatal("a token with a bad signature segment decoded")
+	}
+}
+
 func TestReason(t *testing.T) {
 	if Reason(nil) != "" {
 		t.Error("Reason(nil)")

@@ -196,8 +196,8 @@ type Event struct {
 	// "abandoned" (a get-session was given up without an answer),
 	// "reroute" (a request was dropped and its callers moved on).
 	Effect string `json:"effect,omitempty"`
-	// Why is why a flicker window opened; Elapsed is the wall-clock time
-	// it lasted (flicker closed).
+	// Why is why a flicker window opened; Elapsed is how long it lasted
+	// on the engine clock (flicker closed).
 	Why     string        `json:"why,omitempty"`
 	Elapsed time.Duration `json:"elapsed,omitempty"`
 	// Interval is the session poll interval (poll_interval).

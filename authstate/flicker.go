@@ -14,7 +14,6 @@ type flickerMeter struct {
 	armed   bool
 	open    bool
 	since   time.Time // engine clock
-	sinceRT time.Time // wall clock
 	why     string
 	windows []FlickerWindow
 }
@@ -23,8 +22,10 @@ type flickerMeter struct {
 type FlickerWindow struct {
 	Start time.Time
 	End   time.Time // zero while open
-	// Duration is measured on the wall clock, so that it means something
-	// in scenario runs, whose engine clock is virtual.
+	// Duration is End-Start (while open, up to now) on the engine clock:
+	// virtual time in a scenario run on the simulator, so that a run's
+	// verdicts never depend on how busy the machine is; the wall clock
+	// against a real target.
 	Duration time.Duration
 	Why      string
 }
@@ -44,7 +45,7 @@ const maxFlickerWindows = 256
 func (m *flickerMeter) reset(now time.Time) {
 	m.windows = nil
 	if m.open {
-		m.since, m.sinceRT = now, time.Now()
+		m.since = now
 	}
 }
 
@@ -54,7 +55,7 @@ func (m *flickerMeter) stats(now time.Time) FlickerStats {
 		s.Total += w.Duration
 	}
 	if m.open {
-		d := time.Since(m.sinceRT)
+		d := now.Sub(m.since)
 		s.Total += d
 		s.Count++
 		s.Windows = append(s.Windows, FlickerWindow{Start: m.since, Duration: d, Why: m.why})
@@ -91,18 +92,16 @@ func (e *Engine) flickerUpdate() {
 	case why != "" && !m.open:
 		m.open = true
 		m.why = why
-		m.since, m.sinceRT = e.now(), time.Now()
+		m.since = e.now()
 		e.emit(Event{Kind: KindFlicker, Reason: "open", Why: why, Detail: "flicker: Better Auth says signed in, but " + why})
 	case why == "" && m.open:
 		m.open = false
-		w := FlickerWindow{Start: m.since, End: e.now(), Duration: time.Since(m.sinceRT), Why: m.why}
+		end := e.now()
+		w := FlickerWindow{Start: m.since, End: end, Duration: end.Sub(m.since), Why: m.why}
 		m.windows = append(m.windows, w)
 		if len(m.windows) > maxFlickerWindows {
 			m.windows = m.windows[1:]
 		}
-		// The detail gives the length on the engine clock, as the event's
-		// At does, so that a scenario run gives the same events every
-		// time; Elapsed carries the wall-clock Duration for the fold.
-		e.emit(Event{Kind: KindFlicker, Reason: "closed", Elapsed: w.Duration, Detail: fmt.Sprintf("flicker over after %s", w.End.Sub(w.Start).Round(time.Millisecond))})
+		e.emit(Event{Kind: KindFlicker, Reason: "closed", Elapsed: w.Duration, Detail: fmt.Sprintf("flicker over after %s", w.Duration.Round(time.Millisecond))})
 	}
 }

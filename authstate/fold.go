@@ -51,7 +51,6 @@ type Fold struct {
 
 	flickerOpen  bool
 	flickerSince time.Time
-	flickerWall  time.Time
 	flickerWhy   string
 	windows      []FlickerWindow
 
@@ -75,10 +74,6 @@ type FoldConfig struct {
 	// Now is the engine clock, for live mode: Snapshot's Now. Nil: the
 	// time of the last event applied (replay).
 	Now func() time.Time
-	// Wall is the wall clock that times an open flicker window, as the
-	// engine does. Nil: time.Now in live mode (Now set), the time of the
-	// last event in replay.
-	Wall func() time.Time
 }
 
 // FoldConfig returns the fold settings matching an engine built from c.
@@ -113,9 +108,6 @@ const maxFoldTokens = 256
 func NewFold(cfg FoldConfig) *Fold {
 	if cfg.Query == "" {
 		cfg.Query = "auth:getAuthUser"
-	}
-	if cfg.Wall == nil && cfg.Now != nil {
-		cfg.Wall = time.Now
 	}
 	if cfg.Transport.Holding == "" {
 		cfg.Transport.Holding = "none"
@@ -257,13 +249,13 @@ func (f *Fold) Apply(ev Event) {
 	case KindCountersReset:
 		f.violationCount, f.staleServed, f.violations, f.windows = 0, 0, nil, nil
 		if f.flickerOpen {
-			f.flickerSince, f.flickerWall = ev.At, f.wall()
+			f.flickerSince = ev.At
 		}
 	case KindFlicker:
 		switch ev.Reason {
 		case "open":
 			f.flickerOpen, f.flickerWhy = true, ev.Why
-			f.flickerSince, f.flickerWall = ev.At, f.wall()
+			f.flickerSince = ev.At
 		case "closed":
 			f.flickerOpen = false
 			f.windows = append(f.windows, FlickerWindow{Start: f.flickerSince, End: ev.At, Duration: ev.Elapsed, Why: f.flickerWhy})
@@ -403,13 +395,6 @@ func (f *Fold) TokenInfo(fingerprint string) (TokenInfo, bool) {
 	return *ft.info, true
 }
 
-func (f *Fold) wall() time.Time {
-	if f.cfg.Wall != nil {
-		return f.cfg.Wall()
-	}
-	return f.last
-}
-
 func (f *Fold) now() time.Time {
 	if f.cfg.Now != nil {
 		return f.cfg.Now()
@@ -527,7 +512,7 @@ func (f *Fold) Snapshot() Snapshot {
 		s.Flicker.Total += w.Duration
 	}
 	if f.flickerOpen {
-		d := f.wall().Sub(f.flickerWall)
+		d := f.now().Sub(f.flickerSince)
 		s.Flicker.Total += d
 		s.Flicker.Count++
 		s.Flicker.Windows = append(s.Flicker.Windows, FlickerWindow{Start: f.flickerSince, Duration: d, Why: f.flickerWhy})

@@ -771,10 +771,12 @@ func (e *Engine) openSocket(why string) {
 	e.sendConvex(convexMsg{auth: true, token: c.auth, tag: 1, reason: "Authenticate (on connect)"})
 }
 
-// serverClosed is the deployment closing the connection after an
-// AuthError. A socket the client stopped itself stays stopped; otherwise
-// the client reconnects after a backoff (1 s, doubling up to 16 s).
-func (e *Engine) serverClosed() {
+// serverClosed is the connection ending without the client asking: the
+// deployment closing it after an AuthError, or a message that got no
+// answer. A socket the client stopped itself stays stopped; otherwise the
+// client reconnects after a backoff (1 s, doubling up to 16 s; convex-js
+// adds a jitter of ±50 %, which the model leaves out).
+func (e *Engine) serverClosed(why string) {
 	c := e.consumer
 	if c.socket == socketStopped {
 		return
@@ -788,7 +790,7 @@ func (e *Engine) serverClosed() {
 	c.serverToken = nil
 	c.reconnectSeq++
 	seq := c.reconnectSeq
-	e.consumerEvent(fmt.Sprintf("the deployment closed the socket after the auth error: reconnecting in %s", backoff))
+	e.consumerEvent(fmt.Sprintf("%s: reconnecting in %s", why, backoff))
 	e.arm(backoff, true, func(id int) Input { return ReconnectDue{Timer: id, Seq: seq} })
 }
 
@@ -884,6 +886,13 @@ func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {
 	before := c.observable()
 	if err != nil {
 		e.emit(Event{Kind: KindQueryResult, Reason: "transport", Detail: "query failed to reach the deployment: " + err.Error()})
+		// The query stands for a message on the client's WebSocket: one
+		// that got no answer (a network error, a 5xx) is the connection
+		// dropping. The client reconnects after its backoff and sends its
+		// auth and query set again (WebSocketManager's onclose and
+		// scheduleReconnect, then onOpen), as after an AuthError.
+		e.serverClosed("the connection to the deployment failed")
+		e.consumerChanged(before)
 		return
 	}
 	if res.AuthError != "" {
@@ -894,7 +903,7 @@ func (e *Engine) answered(m convexMsg, tok *Token, res QueryResult, err error) {
 			e.onAuthError(false, m.tag, res.AuthError)
 		}
 		if m.epoch == c.epoch {
-			e.serverClosed()
+			e.serverClosed("the deployment closed the socket after the auth error")
 		}
 		e.consumerChanged(before)
 		return

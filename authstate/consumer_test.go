@@ -13,6 +13,8 @@ import (
 type fakeConvex struct {
 	b          *fakeBackend
 	rejectAuth *int
+	// failNext makes the next n queries fail to reach the deployment.
+	failNext *int
 }
 
 func (f fakeConvex) Query(ctx context.Context, path string, t *Token) (QueryResult, error) {
@@ -23,6 +25,10 @@ func (f fakeConvex) Query(ctx context.Context, path string, t *Token) (QueryResu
 		f.b.mu.Lock()
 	}
 	defer f.b.mu.Unlock()
+	if f.failNext != nil && *f.failNext > 0 {
+		*f.failNext--
+		return QueryResult{}, statusErr(503)
+	}
 	if f.rejectAuth != nil && *f.rejectAuth > 0 && t != nil {
 		*f.rejectAuth--
 		return QueryResult{AuthError: "rejected by the test"}, nil
@@ -666,5 +672,33 @@ func TestFetchTokenThrows(t *testing.T) {
 		if !hasDetail(h, KindConvex, "fetchToken threw") {
 			t.Error("no event says the rejection went unhandled")
 		}
+	}
+}
+
+// A query that gets no answer (a 5xx, a network error) is the client's
+// WebSocket dropping: the model reconnects after the backoff, sends its
+// auth again, and the server's answer confirms it, as convex-js does. It
+// once waited for a confirmation that never came.
+func TestQueryTransportFailureReconnects(t *testing.T) {
+	fail := new(int)
+	h := startHarness(t, func(b *fakeBackend) Config {
+		return Config{Policy: "pr329", Consumer: &ConsumerConfig{Backend: fakeConvex{b: b, rejectAuth: new(int), failNext: fail}}}
+	})
+	h.b.mu.Lock()
+	*fail = 1
+	h.b.mu.Unlock()
+	// A rotation: the client authenticates again, and that message fails.
+	h.rotate()
+	if !hasDetail(h, KindConvex, "the connection to the deployment failed: reconnecting in 1s") {
+		t.Fatalf("no reconnect after the failed query:\n%s", strings.Join(details(h, KindConvex), "\n"))
+	}
+	h.clock.Advance(time.Second)
+	h.settle()
+	if !hasDetail(h, KindConvex, "socket reconnected") {
+		t.Fatalf("not reconnected a second later:\n%s", strings.Join(details(h, KindConvex), "\n"))
+	}
+	s := h.e.Snapshot()
+	if !s.Convex.IsAuthenticated || s.Convex.IsLoading || s.Convex.AuthState == "waitingForServerConfirmationOfCachedToken" {
+		t.Fatalf("after the reconnect: %+v\n%s", s.Convex, strings.Join(details(h, KindConvex), "\n"))
 	}
 }

@@ -2,7 +2,6 @@ package explore_test
 
 import (
 	"context"
-	"path/filepath"
 	"runtime/debug"
 	"testing"
 
@@ -37,18 +36,7 @@ func BenchmarkExplore(b *testing.B) {
 //
 //	go test -run '^$' -bench ExploreShippedSeeds -benchtime 3x ./explore/
 func BenchmarkExploreShippedSeeds(b *testing.B) {
-	files, err := filepath.Glob("../scenarios/explore/*.yaml")
-	if err != nil || len(files) == 0 {
-		b.Fatalf("no seeds: %v", err)
-	}
-	var seeds []*explore.Seed
-	for _, f := range files {
-		s, err := explore.LoadSeed(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		seeds = append(seeds, s)
-	}
+	seeds := shippedSeeds(b)
 	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as cmd/authscope does
 	runs := 0
 	b.ResetTimer()

@@ -25,6 +25,24 @@ func seed(t testing.TB, name string) *explore.Seed {
 	return s
 }
 
+// shippedSeeds loads every seed in scenarios/explore/.
+func shippedSeeds(t testing.TB) []*explore.Seed {
+	t.Helper()
+	files, _ := filepath.Glob("../scenarios/explore/*.yaml")
+	if len(files) < 3 {
+		t.Fatalf("want at least 3 seeds, found %v", files)
+	}
+	var seeds []*explore.Seed
+	for _, f := range files {
+		s, err := explore.LoadSeed(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, s)
+	}
+	return seeds
+}
+
 // testOpts keep the searches short: depth 2 holds every race the done-when
 // names, and the search within it is exhaustive.
 func testOpts(policies ...string) explore.Options {
@@ -114,19 +132,7 @@ func TestHardenedOnlyInherentFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about a minute under -race")
 	}
-	files, _ := filepath.Glob("../scenarios/explore/*.yaml")
-	if len(files) < 3 {
-		t.Fatalf("want at least 3 seeds, found %v", files)
-	}
-	var seeds []*explore.Seed
-	for _, f := range files {
-		s, err := explore.LoadSeed(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, s)
-	}
-	for _, r := range explore.Explore(context.Background(), seeds, testOpts("hardened")) {
+	for _, r := range explore.Explore(context.Background(), shippedSeeds(t), testOpts("hardened")) {
 		if !r.Stats[0].Exhaustive {
 			t.Errorf("%s: not exhaustive: %+v", r.File, r.Stats[0])
 		}

@@ -268,3 +268,24 @@ func FuzzCellWidth(f *testing.F) {
 		}
 	})
 }
+
+// The header shows the current column's hold and latency. Holds mirror,
+// so the columns agree; where one column's transport holds otherwise, the
+// header says so in words.
+func TestCompareHeaderSaysWhenHoldsDiffer(t *testing.T) {
+	r := rigColumns(t, []string{"v0.12", "pr329"})
+	r.m.Update(tea.WindowSizeMsg{Width: 140, Height: 45})
+	r.columnsStep("h")
+	r.m.Update(tickMsg{})
+	if s := r.screen(); strings.Contains(s, "holds differ") || strings.Contains(s, "holds or latencies differ") {
+		t.Fatalf("the columns hold alike, yet the header says they differ:\n%s", s)
+	}
+	if err := r.devs[1].eng.Hold("none"); err != nil {
+		t.Fatal(err)
+	}
+	r.settle()
+	r.m.Update(tickMsg{})
+	if header := strings.SplitN(r.screen(), "\n", 2)[0]; !strings.Contains(header, "the columns' holds or latencies differ") {
+		t.Fatalf("one column stopped holding, and the header does not say the columns differ:\n%s", header)
+	}
+}

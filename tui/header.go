@@ -72,6 +72,11 @@ func (m *Model) headerLines(width int) []string {
 		add(latPrio, kv("token latency", humanDur(m.transport.latency)), kv("lat", humanDur(m.transport.latency)))
 		full, short, prio := m.holdItem()
 		add(prio, full, short)
+		if m.cmp != nil && !m.columnsAgreeOnTransport() {
+			// The header shows the current column's; holds mirror, so
+			// they differ only where a column's transport refused one.
+			add(0, st.Warn.Render("the columns' holds or latencies differ"), st.Warn.Render("holds differ"))
+		}
 	} else {
 		add(5, st.Dim.Render("no transport controls"), st.Dim.Render("no transport"))
 	}
@@ -178,4 +183,18 @@ func (m *Model) statusLines(width int) []string {
 		lines[i] = fit(m.styles.Status.Render(l), width)
 	}
 	return lines
+}
+
+// columnsAgreeOnTransport reports whether every column's transport holds
+// the same kind of item and is as slow. How many items each holds may
+// differ: each policy makes its own requests.
+func (m *Model) columnsAgreeOnTransport() bool {
+	a := m.devs[0].transport
+	for _, d := range m.devs[1:] {
+		b := d.transport
+		if b.ok != a.ok || b.holding != a.holding || b.latency != a.latency {
+			return false
+		}
+	}
+	return true
 }

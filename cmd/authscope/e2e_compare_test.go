@@ -34,7 +34,12 @@ func TestE2ECompareInTmux(t *testing.T) {
 	s.keys("t")
 	s.waitScreen("t", "key t")
 	s.keys("p")
-	s.waitScreen("p", "session rotated S1 → S2")
+	// Both columns' session panels show the rotation. (The log's
+	// "session rotated" row scrolls away within a moment: the Convex
+	// client's events after a rotation fill the log's window.)
+	s.waitFor("p: both columns on S2", func(screen string) bool {
+		return strings.Count(screen, "S2 · id ") == 2
+	})
 	s.keys("t")
 	s.waitMatch("second t", `joined in-flight request #\d+ \(sent under S1\)`)
 	s.keys("R")

@@ -86,7 +86,7 @@ func TestE2EReadmeRecipeInTmux(t *testing.T) {
 	s.keys("t")
 	s.waitScreen("t", "key t", "sent under S2", "in flight")
 	s.keys("p")
-	s.waitScreen("p", "session rotated S2 → S3", "convex: setConfig", "sent under S3")
+	s.waitScreen("p", "S3 · id ", "convex: setConfig", "sent under S3")
 	s.keys("t")
 	s.waitMatch("second t", `joined in-flight request #\d+ \(sent under S3\)`)
 	s.keys("R")

@@ -319,14 +319,7 @@ func TestTUIRecordSaysWhatItMissed(t *testing.T) {
 	o := simTUIOptions()
 	o.NoConsumer = true
 	o.record = filepath.Join(t.TempDir(), "missed.jsonl")
-	if err := o.resolve(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := openTUISession(t.Context(), o, discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.close)
+	s := openSession(t, &o)
 	stop := s.start(context.Background())
 	settleAll(t, s)
 	eng := s.devices[0].Engine
@@ -360,14 +353,7 @@ func TestTUIRecordSaysWhatItMissed(t *testing.T) {
 // ends) and starts its recorder.
 func openRecordedTUI(t *testing.T, o tuiOptions) (*tuiSession, *tuiRecorder) {
 	t.Helper()
-	if err := o.resolve(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := openTUISession(t.Context(), o, discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.close)
+	s := openSession(t, &o)
 	rec, err := s.record(o)
 	if err != nil {
 		t.Fatal(err)

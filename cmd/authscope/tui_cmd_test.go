@@ -21,17 +21,25 @@ func simTUIOptions() tuiOptions {
 	return tuiOptions{policy: "pr329", alg: "EdDSA", TUIConfig: TUIConfig{Devices: 1, Query: "auth:getAuthUser", QueryInterval: defaultQueryInterval}}
 }
 
-// openStarted resolves o, opens the session and starts every engine.
-func openStarted(t *testing.T, o tuiOptions) *tuiSession {
+// openSession resolves *o and opens its TUI session, closed when the
+// test ends.
+func openSession(t *testing.T, o *tuiOptions) *tuiSession {
 	t.Helper()
 	if err := o.resolve(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := openTUISession(t.Context(), o, discard)
+	s, err := openTUISession(t.Context(), *o, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.close)
+	return s
+}
+
+// openStarted resolves o, opens the session and starts every engine.
+func openStarted(t *testing.T, o tuiOptions) *tuiSession {
+	t.Helper()
+	s := openSession(t, &o)
 	t.Cleanup(s.start(context.Background()))
 	settleAll(t, s)
 	return s

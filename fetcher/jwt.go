@@ -10,8 +10,9 @@ import (
 	"maps"
 	"math"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/authscope/authscope/internal/memo"
 )
 
 // Token errors, matched with errors.Is. Every error from DecodeJWT and
@@ -179,50 +180,30 @@ func DecodeJWT(raw string) (*Token, error) {
 	if raw == "" {
 		return nil, malformed("empty token")
 	}
-	if t, ok := decoded.get(raw); ok {
-		c := *t
-		c.Claims.Raw = maps.Clone(t.Claims.Raw)
-		return &c, nil
+	if t, ok := decoded.Get(raw); ok {
+		return t.copy(), nil
 	}
 	t, err := decodeJWT(raw)
 	if err != nil {
 		return nil, err
 	}
-	c := *t
-	c.Claims.Raw = maps.Clone(t.Claims.Raw)
-	decoded.put(raw, &c)
+	if len(raw) <= maxRememberedToken {
+		decoded.Put(raw, t.copy())
+	}
 	return t, nil
 }
 
-// decoded remembers the tokens DecodeJWT decoded well, by their text.
-var decoded = decodedTokens{m: map[string]*Token{}}
-
-type decodedTokens struct {
-	mu sync.Mutex
-	m  map[string]*Token
+// copy is t with a map of claims of its own (values nested in it are
+// shared).
+func (t *Token) copy() *Token {
+	c := *t
+	c.Claims.Raw = maps.Clone(t.Claims.Raw)
+	return &c
 }
 
-// maxDecoded bounds decoded; it starts over when full.
-const maxDecoded = 1024
-
-func (d *decodedTokens) get(raw string) (*Token, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.m[raw]
-	return t, ok
-}
-
-func (d *decodedTokens) put(raw string, t *Token) {
-	if len(raw) > maxRememberedToken {
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.m) >= maxDecoded {
-		clear(d.m)
-	}
-	d.m[raw] = t
-}
+// decoded remembers the tokens DecodeJWT decoded well, by their text (at
+// most 1024; then it starts over).
+var decoded = memo.New[string, *Token](1024)
 
 // maxRememberedToken bounds the tokens decoded remembers: real ones are
 // well under a kilobyte.

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"sync"
 
+	"github.com/authscope/authscope/internal/memo"
 	"github.com/authscope/authscope/internal/sigcache"
 )
 
@@ -155,7 +156,7 @@ func (s *Server) mint(rs *resolvedSession, iss string) (string, error) {
 		Aud:           convexAudience,
 	}
 	mk := mintKey{alg: s.key.alg, kid: s.key.kid, pub: s.key.pubID, claims: claims}
-	if tok, ok := minted.get(mk); ok {
+	if tok, ok := minted.Get(mk); ok {
 		return tok, nil
 	}
 	h, err := marshalJS(jwtHeader{Alg: s.key.alg, Kid: s.key.kid})
@@ -173,7 +174,7 @@ func (s *Server) mint(rs *resolvedSession, iss string) (string, error) {
 		return "", fmt.Errorf("authsim: sign: %w", err)
 	}
 	tok := input + "." + enc(sig)
-	minted.put(mk, tok)
+	minted.Put(mk, tok)
 	return tok, nil
 }
 
@@ -184,34 +185,11 @@ type mintKey struct {
 	claims        jwtClaims
 }
 
-// minted remembers the tokens this process minted. A run mints the same
-// token on every get-session within a second, and the runs of a batch on
-// deterministic simulators mint the same tokens as each other.
-var minted = mintCache{m: map[mintKey]string{}}
-
-type mintCache struct {
-	mu sync.Mutex
-	m  map[mintKey]string
-}
-
-// maxMinted bounds the cache; it starts over when full.
-const maxMinted = 4096
-
-func (c *mintCache) get(k mintKey) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.m[k]
-	return t, ok
-}
-
-func (c *mintCache) put(k mintKey, tok string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= maxMinted {
-		clear(c.m)
-	}
-	c.m[k] = tok
-}
+// minted remembers the tokens this process minted (at most 4096; then it
+// starts over). A run mints the same token on every get-session within a
+// second, and the runs of a batch on deterministic simulators mint the
+// same tokens as each other.
+var minted = memo.New[mintKey, string](4096)
 
 // openIDConfiguration is the oidc-provider plugin's metadata with the Convex
 // plugin's issuer and jwks_uri. id_token_signing_alg_values_supported is

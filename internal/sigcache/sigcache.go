@@ -16,7 +16,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"strconv"
-	"sync"
+
+	"github.com/authscope/authscope/internal/memo"
 )
 
 // maxEntries bounds the cache; an entry is a token's signing input and
@@ -28,10 +29,8 @@ type entryKey struct {
 	input string // the JWT's header.payload
 }
 
-var (
-	mu    sync.Mutex
-	known = map[entryKey]string{} // signature
-)
+// known maps a key and a signing input to the signature.
+var known = memo.New[entryKey, string](maxEntries)
 
 // PublicID names a public key (ed25519.PublicKey or *rsa.PublicKey) for
 // the cache; "" for anything else, which the cache ignores.
@@ -54,9 +53,7 @@ func Signature(pub, input string) ([]byte, bool) {
 	if pub == "" {
 		return nil, false
 	}
-	mu.Lock()
-	sig, ok := known[entryKey{pub, input}]
-	mu.Unlock()
+	sig, ok := known.Get(entryKey{pub, input})
 	if !ok {
 		return nil, false
 	}
@@ -69,9 +66,7 @@ func Known(pub, input string, sig []byte) bool {
 	if pub == "" {
 		return false
 	}
-	mu.Lock()
-	s, ok := known[entryKey{pub, input}]
-	mu.Unlock()
+	s, ok := known.Get(entryKey{pub, input})
 	return ok && s == string(sig)
 }
 
@@ -82,10 +77,5 @@ func Add(pub, input string, sig []byte) {
 	if pub == "" {
 		return
 	}
-	mu.Lock()
-	if len(known) >= maxEntries {
-		clear(known)
-	}
-	known[entryKey{pub, input}] = string(sig)
-	mu.Unlock()
+	known.Put(entryKey{pub, input}, string(sig))
 }

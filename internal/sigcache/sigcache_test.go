@@ -61,10 +61,7 @@ func TestTheCacheIsBounded(t *testing.T) {
 	for i := 0; i < 3*maxEntries; i++ {
 		Add("k", fmt.Sprint(i), []byte("s"))
 	}
-	mu.Lock()
-	n := len(known)
-	mu.Unlock()
-	if n > maxEntries {
-		t.Fatalf("%d entries, want at most %d", n, maxEntries)
+	if n := known.Len(); n > maxEntries {
+		t.Fatalf("%d entries, want at most %d", known.Len(), maxEntries)
 	}
 }

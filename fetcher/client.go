@@ -30,7 +30,10 @@ type Options struct {
 	// Transport carries the requests (wrap it in Gates to hold or fault them).
 	// Default: a transport of the Client's own (see NewTransport).
 	Transport http.RoundTripper
-	// Jar holds the session cookies. Default: a fresh, empty jar.
+	// Jar holds the session cookies. Default: a fresh, empty jar. The
+	// Client remembers the Cookie header it worked out from the jar until
+	// a response sets a cookie: once the Client is built, nothing else may
+	// write to the jar.
 	Jar http.CookieJar
 }
 

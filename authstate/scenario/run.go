@@ -304,10 +304,10 @@ func newRun(ctx context.Context, target Target, sc *Scenario, policy string, sw 
 		setup, cancel := context.WithTimeout(ctx, 4*opts.StepTimeout)
 		client, err = st.OpenSignedIn(setup, clock.Now, ServerSwitches{PreserveSession: sw.preserve})
 		cancel()
-		signedIn = err == nil
 		if err != nil {
 			return nil, &SetupError{fmt.Errorf("open %s and sign in before the start: %w", target.Name(), err)}
 		}
+		signedIn = true
 	} else if st, ok := target.(SwitchableTarget); ok {
 		client, err = st.OpenSwitched(ctx, clock.Now, ServerSwitches{PreserveSession: sw.preserve})
 	} else if sw.preserve {
